@@ -1,0 +1,1 @@
+//! The L402 (formerly LSAT) protocol: identifiers, macaroons, caveats, challenges, credentials and tokens.

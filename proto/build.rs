@@ -1,0 +1,23 @@
+//! Generates the gRPC clients and servers from `proto/**.proto`.
+//!
+//! `protoc` comes from the `PROTOC` environment variable when it is set, and
+//! otherwise from the `protoc-bin-vendored` crate, so a fresh machine needs no
+//! system package to build the workspace.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::var_os("PROTOC").is_none() {
+        std::env::set_var("PROTOC", protoc_bin_vendored::protoc_bin_path()?);
+    }
+    let files = [
+        "proto/lnrpc/lightning.proto",
+        "proto/routerrpc/router.proto",
+        "proto/invoicesrpc/invoices.proto",
+        "proto/looprpc/server.proto",
+        "proto/looprpc/client.proto",
+    ];
+    tonic_prost_build::configure().compile_protos(&files, &["proto"])?;
+    for file in files {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! gRPC definitions shared by every program of the workspace.
+//!
+//! The `.proto` files under `proto/` are subsets of lnd's and Loop's, with the
+//! same package, service, message and field names and numbers, so that our
+//! programs and the real ones can talk to each other on the wire:
+//!
+//! | module | upstream | used by |
+//! |---|---|---|
+//! | [`lnrpc`] | lnd `lightning.proto` | mock-lnd (server), every lnd client |
+//! | [`routerrpc`] | lnd `routerrpc/router.proto` | paying invoices (loopd) |
+//! | [`invoicesrpc`] | lnd `invoicesrpc/invoices.proto` | hold invoices (swap-server) |
+//! | [`looprpc`] | Loop `swapserverrpc/server.proto` and `looprpc/client.proto` | swap-server, loopd, `loop` |
+#![forbid(unsafe_code)]
+#![allow(missing_docs, clippy::all)]
+
+/// lnd's main service (`lnrpc.Lightning`): node info, invoices, payments.
+pub mod lnrpc {
+    tonic::include_proto!("lnrpc");
+}
+
+/// lnd's router sub-server (`routerrpc.Router`): `SendPaymentV2`, `TrackPaymentV2`.
+pub mod routerrpc {
+    tonic::include_proto!("routerrpc");
+}
+
+/// lnd's invoices sub-server (`invoicesrpc.Invoices`): hold invoices.
+pub mod invoicesrpc {
+    tonic::include_proto!("invoicesrpc");
+}
+
+/// Loop's services: `SwapServer` (the Loop server) and `SwapClient` (loopd).
+pub mod looprpc {
+    tonic::include_proto!("looprpc");
+}

@@ -1,0 +1,1 @@
+//! End-to-end tests of the whole L402 loop-out sequence.
