@@ -10,25 +10,35 @@
 //! | [`routerrpc`] | lnd `routerrpc/router.proto` | paying invoices (loopd) |
 //! | [`invoicesrpc`] | lnd `invoicesrpc/invoices.proto` | hold invoices (swap-server) |
 //! | [`looprpc`] | Loop `swapserverrpc/server.proto` and `looprpc/client.proto` | swap-server, loopd, `loop` |
+//!
+//! [`lnd`] connects to an lnd node (real or mock-lnd) with its pinned
+//! `tls.cert` and a macaroon, as lnd's own clients do; [`tls`] holds the
+//! certificate pinning it uses.
 #![forbid(unsafe_code)]
-#![allow(missing_docs, clippy::all)]
+
+pub mod lnd;
+pub mod tls;
 
 /// lnd's main service (`lnrpc.Lightning`): node info, invoices, payments.
 pub mod lnrpc {
+    #![allow(missing_docs, clippy::all)]
     tonic::include_proto!("lnrpc");
 }
 
 /// lnd's router sub-server (`routerrpc.Router`): `SendPaymentV2`, `TrackPaymentV2`.
 pub mod routerrpc {
+    #![allow(missing_docs, clippy::all)]
     tonic::include_proto!("routerrpc");
 }
 
 /// lnd's invoices sub-server (`invoicesrpc.Invoices`): hold invoices.
 pub mod invoicesrpc {
+    #![allow(missing_docs, clippy::all)]
     tonic::include_proto!("invoicesrpc");
 }
 
 /// Loop's services: `SwapServer` (the Loop server) and `SwapClient` (loopd).
 pub mod looprpc {
+    #![allow(missing_docs, clippy::all)]
     tonic::include_proto!("looprpc");
 }
