@@ -1,0 +1,150 @@
+//! `swap-server`: the simulated Loop server binary (flags → config → run until a signal).
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use proto::lnd::LndConfig;
+use swap_server::{Config, Terms, Timings};
+
+/// A simulated Loop server: looprpc.SwapServer over gRPC and JSON over HTTP on one port.
+#[derive(Debug, Parser)]
+#[command(name = "swap-server", version)]
+struct Args {
+    /// Address to listen on (gRPC and HTTP).
+    #[arg(long, env = "SWAP_SERVER_LISTEN", default_value = "127.0.0.1:11009")]
+    listen: SocketAddr,
+    /// The server's lnd gRPC address (host:port).
+    #[arg(
+        long = "lnd.host",
+        env = "SWAP_SERVER_LND_HOST",
+        default_value = "127.0.0.1:10011"
+    )]
+    lnd_host: String,
+    /// The lnd node's tls.cert; omit for a plaintext (no TLS) lnd.
+    #[arg(long = "lnd.tlspath", env = "SWAP_SERVER_LND_TLSPATH")]
+    lnd_tlspath: Option<PathBuf>,
+    /// The macaroon to use with lnd (needs invoice permissions).
+    #[arg(long = "lnd.macaroonpath", env = "SWAP_SERVER_LND_MACAROONPATH")]
+    lnd_macaroonpath: PathBuf,
+    /// Database: a SQLite file path or sqlite:// URL, or a postgres:// URL.
+    #[arg(
+        long,
+        env = "SWAP_SERVER_DB",
+        default_value = "sqlite://swap-server.db"
+    )]
+    db: String,
+    /// Bitcoin network of the server's lnd.
+    #[arg(long, env = "SWAP_SERVER_NETWORK", default_value = "regtest")]
+    network: String,
+    /// Smallest swap amount, sat.
+    #[arg(long, env = "SWAP_SERVER_MIN_AMT", default_value_t = Terms::default().min_swap_amount)]
+    min_amt: u64,
+    /// Largest swap amount, sat.
+    #[arg(long, env = "SWAP_SERVER_MAX_AMT", default_value_t = Terms::default().max_swap_amount)]
+    max_amt: u64,
+    /// Smallest HTLC cltv delta, blocks.
+    #[arg(long, env = "SWAP_SERVER_MIN_CLTV_DELTA", default_value_t = Terms::default().min_cltv_delta)]
+    min_cltv_delta: i32,
+    /// Largest HTLC cltv delta, blocks.
+    #[arg(long, env = "SWAP_SERVER_MAX_CLTV_DELTA", default_value_t = Terms::default().max_cltv_delta)]
+    max_cltv_delta: i32,
+    /// Fixed swap fee, sat.
+    #[arg(long, env = "SWAP_SERVER_FEE_BASE", default_value_t = Terms::default().fee_base_sat)]
+    fee_base: u64,
+    /// Proportional swap fee, parts per million.
+    #[arg(long, env = "SWAP_SERVER_FEE_PPM", default_value_t = Terms::default().fee_ppm)]
+    fee_ppm: u64,
+    /// Prepay amount, sat (part of amount + fee).
+    #[arg(long, env = "SWAP_SERVER_PREPAY_AMT", default_value_t = Terms::default().prepay_amt_sat)]
+    prepay_amt: u64,
+    /// Grace added to the client's publication deadline before an unpaid swap fails (e.g. 10m).
+    #[arg(long, env = "SWAP_SERVER_PUBLICATION_GRACE", value_parser = humantime::parse_duration, default_value = "10m")]
+    publication_grace: Duration,
+    /// Simulated confirmation time of the HTLC and of the timeout sweep (e.g. 2s).
+    #[arg(long, env = "SWAP_SERVER_CONFIRMATION_DELAY", value_parser = humantime::parse_duration, default_value = "2s")]
+    confirmation_delay: Duration,
+    /// Time after publication at which an HTLC without preimage is swept back (e.g. 1h).
+    #[arg(long, env = "SWAP_SERVER_HTLC_EXPIRY", value_parser = humantime::parse_duration, default_value = "1h")]
+    htlc_expiry: Duration,
+    /// Message returned with every new swap.
+    #[arg(long, env = "SWAP_SERVER_MESSAGE", default_value = "")]
+    server_message: String,
+}
+
+impl Args {
+    fn into_config(self) -> Config {
+        let lnd = LndConfig {
+            host: self.lnd_host,
+            tls_cert_path: self.lnd_tlspath,
+            macaroon_path: self.lnd_macaroonpath,
+        };
+        let mut config = Config::new(lnd, self.db);
+        config.network = self.network;
+        config.server_message = self.server_message;
+        config.terms = Terms {
+            min_swap_amount: self.min_amt,
+            max_swap_amount: self.max_amt,
+            min_cltv_delta: self.min_cltv_delta,
+            max_cltv_delta: self.max_cltv_delta,
+            fee_base_sat: self.fee_base,
+            fee_ppm: self.fee_ppm,
+            prepay_amt_sat: self.prepay_amt,
+        };
+        config.timings = Timings {
+            publication_grace: self.publication_grace,
+            confirmation_delay: self.confirmation_delay,
+            htlc_expiry: self.htlc_expiry,
+            ..Timings::default()
+        };
+        config
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    let listen = args.listen;
+    let result = async {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        swap_server::run(listener, args.into_config(), shutdown_signal()).await?;
+        Ok::<(), anyhow::Error>(())
+    }
+    .await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "swap-server failed");
+            eprintln!("swap-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
