@@ -1,0 +1,176 @@
+//! The operator's side doors, each on its own listener: Prometheus `/metrics`, and the admin API (loopback by
+//! default) protected by an admin macaroon of its own.
+//!
+//! Admin API, authenticated with the admin macaroon as hex in a `macaroon` or `Grpc-Metadata-Macaroon` header
+//! (the way lnd's REST clients send theirs):
+//! - `GET /v1/tokens` → `{"tokens": [TokenRecord…]}`
+//! - `POST /v1/tokens/{token_id}/revoke` (or `DELETE /v1/tokens/{token_id}`) → `{"revoked": true}`, 404 if no
+//!   such unrevoked token.
+//!
+//! The admin macaroon's root key lives in `<basedir>/admin.rootkey` (mode 0600) and the macaroon itself in
+//! `admin.macaroonpath` (binary, mode 0600); deleting the root key file and restarting invalidates it.
+
+use std::path::Path;
+
+use axum::extract::{Path as UrlPath, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use l402::RootKey;
+use serde_json::json;
+
+use crate::files::{io_error, write_private, FileError};
+use crate::handle::ProxyHandle;
+use crate::l402_bridge;
+use crate::metrics::Metrics;
+
+/// The admin macaroon's root key, loaded or created at start-up.
+#[derive(Clone)]
+pub struct AdminAuth {
+    root_key: std::sync::Arc<RootKey>,
+}
+
+impl std::fmt::Debug for AdminAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminAuth(..)")
+    }
+}
+
+impl AdminAuth {
+    /// Loads `<base_dir>/admin.rootkey` (creating it if missing) and writes the admin macaroon to
+    /// `macaroon_path` if it does not exist yet.
+    pub fn load_or_create(base_dir: &Path, macaroon_path: &Path) -> Result<AdminAuth, FileError> {
+        let key_path = base_dir.join("admin.rootkey");
+        std::fs::create_dir_all(base_dir).map_err(io_error(base_dir))?;
+        let root_key = match std::fs::read_to_string(&key_path) {
+            Ok(text) => RootKey::from_hex(text.trim()).map_err(|_| {
+                FileError::Invalid(format!("{}: not a 32-byte hex key", key_path.display()))
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = RootKey::random();
+                write_private(&key_path, key.to_hex().as_bytes())?;
+                // A new key invalidates any old macaroon file.
+                let _ = std::fs::remove_file(macaroon_path);
+                key
+            }
+            Err(e) => return Err(io_error(&key_path)(e)),
+        };
+        if !macaroon_path.exists() {
+            if let Some(dir) = macaroon_path.parent() {
+                std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+            }
+            let macaroon = l402_bridge::mint_admin_macaroon(&root_key)
+                .map_err(|e| FileError::Invalid(e.to_string()))?;
+            write_private(macaroon_path, &macaroon)?;
+        }
+        Ok(AdminAuth {
+            root_key: std::sync::Arc::new(root_key),
+        })
+    }
+
+    fn allows(&self, headers: &HeaderMap) -> bool {
+        ["macaroon", "grpc-metadata-macaroon"]
+            .iter()
+            .filter_map(|name| headers.get(*name))
+            .filter_map(|value| value.to_str().ok())
+            .any(|hex| l402_bridge::is_admin_macaroon(hex, &self.root_key))
+    }
+}
+
+#[derive(Clone)]
+struct AdminState {
+    auth: AdminAuth,
+    handle: ProxyHandle,
+}
+
+/// The admin API router.
+pub fn admin_router(auth: AdminAuth, handle: ProxyHandle) -> Router {
+    let state = AdminState { auth, handle };
+    Router::new()
+        .route("/v1/tokens", get(list_tokens))
+        .route("/v1/tokens/{token_id}/revoke", post(revoke))
+        .route("/v1/tokens/{token_id}", delete(revoke))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_macaroon,
+        ))
+        .with_state(state)
+}
+
+async fn require_macaroon(
+    State(state): State<AdminState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if state.auth.allows(request.headers()) {
+        next.run(request).await
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "admin macaroon required"})),
+        )
+            .into_response()
+    }
+}
+
+async fn list_tokens(State(state): State<AdminState>) -> Response {
+    match state.handle.tokens().await {
+        Ok(tokens) => Json(json!({ "tokens": tokens })).into_response(),
+        Err(error) => {
+            tracing::error!(error = %error, "admin: cannot list tokens");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": "token store unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn revoke(State(state): State<AdminState>, UrlPath(token_id): UrlPath<String>) -> Response {
+    match state.handle.revoke(&token_id).await {
+        Ok(true) => {
+            tracing::info!(token_id = %token_id, "admin: token revoked");
+            Json(json!({ "revoked": true })).into_response()
+        }
+        Ok(false) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such unrevoked token"})),
+        )
+            .into_response(),
+        Err(crate::handle::HandleError::BadTokenId) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "token id must be 64 hex characters"})),
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(error = %error, "admin: cannot revoke");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": "token store unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// The Prometheus router: `GET /metrics`.
+pub fn metrics_router(metrics: Metrics) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let metrics = metrics.clone();
+            async move {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    metrics.render(),
+                )
+            }
+        }),
+    )
+}

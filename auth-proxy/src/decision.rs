@@ -1,0 +1,159 @@
+//! Phase 4, log: what the proxy decided for a request, written as one structured log line, counted in the
+//! metrics, and kept (the most recent ones) for in-process inspection by tests and tools.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// How many recent decisions [`Decisions::recent`] keeps.
+const KEEP: usize = 1024;
+
+/// What happened to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A CORS preflight answered by the proxy.
+    Preflight,
+    /// No service matches: 404.
+    NoRoute,
+    /// A fresh challenge was sent (no credential, or one that failed verification: see `reason`).
+    Challenged,
+    /// A challenge was needed but could not be minted (lnd or database down): 503.
+    ChallengeFailed,
+    /// No valid token on a path configured never to create invoices: 401.
+    Unauthorized,
+    /// A valid token: the request was forwarded.
+    Accepted,
+    /// Forwarded without a token (`auth: off`, whitelisted path, freebie, authenticator disabled).
+    Free,
+    /// Refused by a rate limit: 429.
+    RateLimited,
+    /// The token store could not be reached: 503.
+    StoreUnavailable,
+}
+
+impl Outcome {
+    /// Stable label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Preflight => "preflight",
+            Outcome::NoRoute => "no_route",
+            Outcome::Challenged => "challenged",
+            Outcome::ChallengeFailed => "challenge_failed",
+            Outcome::Unauthorized => "unauthorized",
+            Outcome::Accepted => "accepted",
+            Outcome::Free => "free",
+            Outcome::RateLimited => "rate_limited",
+            Outcome::StoreUnavailable => "store_unavailable",
+        }
+    }
+}
+
+/// One request's decision. Contains no secrets: token ids are identifiers, not credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// The matched service.
+    pub service: Option<String>,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Why (rejection reason such as `expired`, `missing` when no credential was sent, the free-access reason,
+    /// or the failure reason).
+    pub reason: Option<&'static str>,
+    /// Human-readable detail (no secrets).
+    pub detail: Option<String>,
+    /// The accepted token, or the token minted by a challenge.
+    pub token_id: Option<String>,
+    /// Whether the client spoke gRPC.
+    pub grpc: bool,
+    /// HTTP method.
+    pub method: String,
+    /// Request path (without query).
+    pub path: String,
+    /// Client address.
+    pub client_ip: IpAddr,
+    /// The HTTP status sent to the client (gRPC answers are 200; see `grpc_status`).
+    pub status: u16,
+    /// `grpc-status` the proxy itself sent, if it answered a gRPC request directly.
+    pub grpc_status: Option<u16>,
+    /// The backend's HTTP status, when forwarded and answered.
+    pub upstream_status: Option<u16>,
+    /// Time until the response headers.
+    #[serde(serialize_with = "millis")]
+    pub elapsed: Duration,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+impl Decision {
+    /// Writes the decision as one structured log line.
+    pub fn log(&self) {
+        tracing::info!(
+            target: "auth_proxy::decision",
+            decision = self.outcome.as_str(),
+            reason = self.reason.unwrap_or(""),
+            detail = self.detail.as_deref().unwrap_or(""),
+            service = self.service.as_deref().unwrap_or(""),
+            token_id = self.token_id.as_deref().unwrap_or(""),
+            grpc = self.grpc,
+            method = %self.method,
+            path = %self.path,
+            client_ip = %self.client_ip,
+            status = self.status,
+            grpc_status = self.grpc_status.unwrap_or(0),
+            upstream_status = self.upstream_status.unwrap_or(0),
+            elapsed_ms = self.elapsed.as_secs_f64() * 1000.0,
+            "request decided"
+        );
+    }
+}
+
+/// Recent decisions and a live feed of new ones.
+#[derive(Debug, Clone)]
+pub struct Decisions {
+    recent: Arc<Mutex<VecDeque<Decision>>>,
+    feed: broadcast::Sender<Decision>,
+}
+
+impl Default for Decisions {
+    fn default() -> Self {
+        Decisions {
+            recent: Arc::default(),
+            feed: broadcast::channel(KEEP).0,
+        }
+    }
+}
+
+impl Decisions {
+    /// Records a decision.
+    pub fn record(&self, decision: Decision) {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.len() == KEEP {
+            recent.pop_front();
+        }
+        recent.push_back(decision.clone());
+        drop(recent);
+        // No subscribers is fine.
+        let _ = self.feed.send(decision);
+    }
+
+    /// The most recent decisions, oldest first.
+    pub fn recent(&self) -> Vec<Decision> {
+        self.recent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Every decision from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Decision> {
+        self.feed.subscribe()
+    }
+}

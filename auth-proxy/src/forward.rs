@@ -1,0 +1,347 @@
+//! Phase 3b, forward: send the admitted request to the service's backend and stream the answer back.
+//!
+//! Bodies are never buffered: the client's request body is handed to the backend as it arrives, and the
+//! backend's response body — including HTTP/2 trailers, where gRPC puts `grpc-status` — flows back frame by
+//! frame, so streaming RPCs and large uploads work. gRPC goes over HTTP/2 (h2c with prior knowledge on
+//! `protocol: http`, ALPN `h2` on `https`); other requests over HTTP/1.1.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONNECTION, HOST, TE};
+use http::{HeaderMap, Request, Response, Uri, Version};
+use hyper::body::Incoming;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use crate::service::{ServiceConfig, UpstreamProtocol};
+
+/// Headers that describe one connection, not the message (RFC 9110 §7.6.1), never forwarded.
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "transfer-encoding",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "upgrade",
+];
+
+/// Client credential headers; the backend only ever sees the verified `Authorization: L402 …`.
+const CREDENTIAL_HEADERS: [&str; 2] = ["macaroon", "grpc-metadata-macaroon"];
+
+/// Why a backend client could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamSetupError {
+    /// The service's `tlscertpath` cannot be read or holds no certificate.
+    #[error("service {service}: backend certificate {path}: {reason}")]
+    Certificate {
+        /// Service name.
+        service: String,
+        /// The certificate file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+type HttpsClient = Client<HttpsConnector<HttpConnector>, Incoming>;
+
+/// Connection pools to one service's backend.
+#[derive(Clone)]
+pub struct Upstream {
+    protocol: UpstreamProtocol,
+    address: Arc<str>,
+    headers: Arc<[(HeaderName, HeaderValue)]>,
+    http1: HttpsClient,
+    http2: HttpsClient,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("protocol", &self.protocol)
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+fn tls_config(service: &ServiceConfig) -> Result<Option<rustls::ClientConfig>, UpstreamSetupError> {
+    let Some(path) = &service.tls_cert_path else {
+        return Ok(None);
+    };
+    let error = |reason: String| UpstreamSetupError::Certificate {
+        service: service.name.clone(),
+        path: path.clone(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| error(e.to_string()))?;
+    let mut config = proto::tls::pinned_client_config(&pem).map_err(|e| error(e.to_string()))?;
+    // hyper-rustls sets ALPN itself, per client.
+    config.alpn_protocols.clear();
+    Ok(Some(config))
+}
+
+impl Upstream {
+    /// Builds the HTTP/1.1 and HTTP/2 pools for `service`. A configured `tlscertpath` is pinned (like an lnd
+    /// certificate); otherwise https backends are checked against the WebPKI roots.
+    pub fn new(service: &ServiceConfig) -> Result<Upstream, UpstreamSetupError> {
+        let tls = tls_config(service)?;
+        let builder = || {
+            let builder = HttpsConnectorBuilder::new();
+            match &tls {
+                Some(config) => builder.with_tls_config(config.clone()),
+                None => builder
+                    .with_provider_and_webpki_roots(Arc::new(
+                        rustls::crypto::ring::default_provider(),
+                    ))
+                    .expect("ring supports the default protocol versions"),
+            }
+            .https_or_http()
+        };
+        let http1 = Client::builder(TokioExecutor::new()).build(builder().enable_http1().build());
+        let http2 = Client::builder(TokioExecutor::new())
+            .http2_only(true)
+            .build(builder().enable_http2().build());
+        Ok(Upstream {
+            protocol: service.protocol,
+            address: service.address.as_str().into(),
+            headers: service.headers.clone().into(),
+            http1,
+            http2,
+        })
+    }
+
+    /// Forwards `request`. `authorization` is the verified credential (if any) to present to the backend.
+    pub async fn forward(
+        &self,
+        request: Request<Incoming>,
+        grpc: bool,
+        client_ip: IpAddr,
+        authorization: Option<HeaderValue>,
+    ) -> Result<Response<Incoming>, hyper_util::client::legacy::Error> {
+        let request = self.prepare(request, grpc, client_ip, authorization);
+        let mut response = if grpc {
+            self.http2.request(request).await?
+        } else {
+            self.http1.request(request).await?
+        };
+        strip_hop_by_hop(response.headers_mut());
+        Ok(response)
+    }
+
+    fn prepare(
+        &self,
+        request: Request<Incoming>,
+        grpc: bool,
+        client_ip: IpAddr,
+        authorization: Option<HeaderValue>,
+    ) -> Request<Incoming> {
+        let (mut parts, body) = request.into_parts();
+        let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        parts.uri = Uri::try_from(format!(
+            "{}://{}{}",
+            self.protocol.scheme(),
+            self.address,
+            path_and_query
+        ))
+        .unwrap_or_else(|_| parts.uri.clone());
+        parts.version = if grpc {
+            Version::HTTP_2
+        } else {
+            Version::HTTP_11
+        };
+        rewrite_headers(
+            &mut parts.headers,
+            grpc,
+            client_ip,
+            authorization,
+            &self.headers,
+        );
+        Request::from_parts(parts, body)
+    }
+}
+
+/// Removes hop-by-hop headers, including those the `Connection` header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::try_from(name.trim()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
+/// The request headers the backend sees: no hop-by-hop headers, no client credentials, the verified
+/// `Authorization` if any, `X-Forwarded-For` extended with the client, and the service's configured headers.
+fn rewrite_headers(
+    headers: &mut HeaderMap,
+    grpc: bool,
+    client_ip: IpAddr,
+    authorization: Option<HeaderValue>,
+    configured: &[(HeaderName, HeaderValue)],
+) {
+    let wants_trailers = headers.get_all(TE).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.to_ascii_lowercase().contains("trailers"))
+    });
+    strip_hop_by_hop(headers);
+    // gRPC servers may insist on `te: trailers`, the one TE value that is end-to-end.
+    if grpc || wants_trailers {
+        headers.insert(TE, HeaderValue::from_static("trailers"));
+    }
+    // The client's Host names the proxy; the backend's authority comes from the request URI.
+    headers.remove(HOST);
+    for name in CREDENTIAL_HEADERS {
+        headers.remove(name);
+    }
+    match authorization {
+        Some(value) => {
+            headers.insert(AUTHORIZATION, value);
+        }
+        None => strip_l402_authorization(headers),
+    }
+    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(prior) if !prior.trim().is_empty() => format!("{prior}, {client_ip}"),
+        _ => client_ip.to_string(),
+    };
+    if let Ok(value) = HeaderValue::try_from(forwarded_for) {
+        headers.insert("x-forwarded-for", value);
+    }
+    for (name, value) in configured {
+        headers.insert(name, value.clone());
+    }
+}
+
+/// Removes `Authorization: L402/LSAT …` values (unverified credentials) and keeps any other scheme.
+fn strip_l402_authorization(headers: &mut HeaderMap) {
+    let keep: Vec<HeaderValue> = headers
+        .get_all(AUTHORIZATION)
+        .iter()
+        .filter(|v| {
+            let scheme = v
+                .to_str()
+                .unwrap_or("")
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            scheme != "L402" && scheme != "LSAT"
+        })
+        .cloned()
+        .collect();
+    headers.remove(AUTHORIZATION);
+    for value in keep {
+        headers.append(AUTHORIZATION, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn hop_by_hop_and_connection_named_headers_are_removed() {
+        let mut h = headers(&[
+            ("connection", "keep-alive, x-private"),
+            ("x-private", "1"),
+            ("keep-alive", "timeout=5"),
+            ("upgrade", "websocket"),
+            ("x-kept", "yes"),
+        ]);
+        rewrite_headers(&mut h, false, "10.0.0.9".parse().unwrap(), None, &[]);
+        assert!(
+            h.get("x-private").is_none()
+                && h.get("keep-alive").is_none()
+                && h.get("upgrade").is_none()
+        );
+        assert_eq!(h["x-kept"], "yes");
+        assert!(h.get("te").is_none());
+    }
+
+    #[test]
+    fn only_the_verified_credential_is_forwarded() {
+        let mut h = headers(&[
+            ("authorization", "LSAT abc:def"),
+            ("macaroon", "0201"),
+            ("grpc-metadata-macaroon", "0201"),
+            ("host", "proxy.example"),
+        ]);
+        rewrite_headers(
+            &mut h,
+            true,
+            "10.0.0.9".parse().unwrap(),
+            Some(HeaderValue::from_static("L402 x:y")),
+            &[],
+        );
+        assert_eq!(
+            h.get_all("authorization").iter().collect::<Vec<_>>(),
+            ["L402 x:y"]
+        );
+        assert!(
+            h.get("macaroon").is_none()
+                && h.get("grpc-metadata-macaroon").is_none()
+                && h.get("host").is_none()
+        );
+        assert_eq!(h["te"], "trailers");
+    }
+
+    #[test]
+    fn unverified_l402_credentials_are_dropped_but_other_schemes_kept() {
+        let mut h = headers(&[
+            ("authorization", "L402 abc:def"),
+            ("authorization", "Bearer t"),
+        ]);
+        rewrite_headers(&mut h, false, "10.0.0.9".parse().unwrap(), None, &[]);
+        assert_eq!(
+            h.get_all("authorization").iter().collect::<Vec<_>>(),
+            ["Bearer t"]
+        );
+    }
+
+    #[test]
+    fn forwarded_for_is_appended() {
+        let mut h = headers(&[("x-forwarded-for", "1.2.3.4")]);
+        rewrite_headers(&mut h, false, "10.0.0.9".parse().unwrap(), None, &[]);
+        assert_eq!(h["x-forwarded-for"], "1.2.3.4, 10.0.0.9");
+        let mut h = HeaderMap::new();
+        rewrite_headers(&mut h, false, "::1".parse().unwrap(), None, &[]);
+        assert_eq!(h["x-forwarded-for"], "::1");
+    }
+
+    #[test]
+    fn configured_headers_replace_the_clients() {
+        let mut h = headers(&[("x-api-key", "client")]);
+        let configured = [(
+            HeaderName::from_static("x-api-key"),
+            HeaderValue::from_static("configured"),
+        )];
+        rewrite_headers(
+            &mut h,
+            false,
+            "10.0.0.9".parse().unwrap(),
+            None,
+            &configured,
+        );
+        assert_eq!(h["x-api-key"], "configured");
+    }
+}

@@ -1,0 +1,229 @@
+//! The proxy's lnd: invoices for challenges, and (for `strictverify`) which invoices were settled.
+//!
+//! Settlements are learned from one long-lived `SubscribeInvoices` stream, never by a call per request. The
+//! stream resumes from the last settle index recorded in the database, so settlements that happened while the
+//! proxy was down are replayed by lnd, and every settlement is written to the token record (`settled_at`),
+//! where other proxies sharing the database see it too.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use l402::PaymentHash;
+use proto::lnd::LndClient;
+use proto::lnrpc::{invoice::InvoiceState, Invoice, InvoiceSubscription};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreError};
+
+/// How long one `AddInvoice` may take before the challenge fails with 503.
+const ADD_INVOICE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why an invoice could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum LndError {
+    /// lnd is unreachable or answered with an error.
+    #[error("lnd call {call} failed: {message}")]
+    Call {
+        /// Which RPC.
+        call: &'static str,
+        /// gRPC status message (lnd's messages carry no secrets).
+        message: String,
+    },
+    /// lnd did not answer in time.
+    #[error("lnd call {call} timed out")]
+    Timeout {
+        /// Which RPC.
+        call: &'static str,
+    },
+    /// lnd answered something unusable.
+    #[error("lnd returned an invalid {what}")]
+    Invalid {
+        /// What was wrong.
+        what: &'static str,
+    },
+}
+
+/// A new invoice.
+#[derive(Debug, Clone)]
+pub struct NewInvoice {
+    /// Its payment hash.
+    pub payment_hash: PaymentHash,
+    /// The BOLT 11 payment request.
+    pub payment_request: String,
+}
+
+/// Creates invoices at the proxy's lnd, timing every call.
+#[derive(Debug, Clone)]
+pub struct Invoices {
+    lnd: LndClient,
+    metrics: Metrics,
+}
+
+impl Invoices {
+    /// Wraps a connected (lazy) lnd client.
+    pub fn new(lnd: LndClient, metrics: Metrics) -> Self {
+        Invoices { lnd, metrics }
+    }
+
+    /// `AddInvoice` with memo `L402` for `value_sat`.
+    pub async fn add_invoice(&self, value_sat: i64) -> Result<NewInvoice, LndError> {
+        const CALL: &str = "AddInvoice";
+        let request = Invoice {
+            memo: "L402".into(),
+            value: value_sat,
+            ..Invoice::default()
+        };
+        let mut lightning = self.lnd.lightning.clone();
+        let started = Instant::now();
+        let result =
+            tokio::time::timeout(ADD_INVOICE_TIMEOUT, lightning.add_invoice(request)).await;
+        self.metrics
+            .lnd_call(CALL, matches!(result, Ok(Ok(_))), started.elapsed());
+        let response = match result {
+            Err(_) => return Err(LndError::Timeout { call: CALL }),
+            Ok(Err(status)) => {
+                return Err(LndError::Call {
+                    call: CALL,
+                    message: status.message().to_owned(),
+                })
+            }
+            Ok(Ok(response)) => response.into_inner(),
+        };
+        let payment_hash =
+            PaymentHash::from_slice(&response.r_hash).map_err(|_| LndError::Invalid {
+                what: "payment hash",
+            })?;
+        if response.payment_request.is_empty() {
+            return Err(LndError::Invalid {
+                what: "payment request",
+            });
+        }
+        Ok(NewInvoice {
+            payment_hash,
+            payment_request: response.payment_request,
+        })
+    }
+}
+
+/// The set of invoices our lnd reported settled, fed by `SubscribeInvoices`.
+#[derive(Debug)]
+pub struct Settlements {
+    settled: Mutex<HashSet<PaymentHash>>,
+    changed: Notify,
+    store: Store,
+}
+
+impl Settlements {
+    /// An empty set backed by `store`.
+    pub fn new(store: Store) -> Arc<Self> {
+        Arc::new(Settlements {
+            settled: Mutex::new(HashSet::new()),
+            changed: Notify::new(),
+            store,
+        })
+    }
+
+    fn contains(&self, hash: &PaymentHash) -> bool {
+        self.settled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(hash)
+    }
+
+    async fn record(&self, hash: PaymentHash, settle_index: u64) {
+        self.settled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(hash);
+        self.changed.notify_waiters();
+        if let Err(error) = self.store.mark_settled(&hash, settle_index).await {
+            tracing::warn!(error = %error, payment_hash = %hash, "cannot record settlement");
+        }
+    }
+
+    /// Whether the invoice is settled, waiting up to `timeout` for the notification (a client usually retries
+    /// the instant its payment succeeds, possibly before lnd's settlement event reaches us).
+    pub async fn wait_settled(
+        &self,
+        hash: &PaymentHash,
+        timeout: Duration,
+    ) -> Result<bool, StoreError> {
+        if self.contains(hash) {
+            return Ok(true);
+        }
+        // Recorded by another proxy sharing the database, or before a restart.
+        if self.store.is_settled(hash).await? {
+            self.settled
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(*hash);
+            return Ok(true);
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.contains(hash) {
+                return Ok(true);
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return Ok(self.contains(hash));
+            }
+        }
+    }
+
+    /// Follows lnd's invoice stream until `stop`, reconnecting with backoff.
+    pub fn spawn(self: &Arc<Self>, lnd: LndClient, stop: CancellationToken) {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(200);
+            loop {
+                let result = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    result = this.follow(&lnd) => result,
+                };
+                if let Err(error) = result {
+                    tracing::warn!(error = %error, "invoice subscription ended; resubscribing");
+                } else {
+                    backoff = Duration::from_millis(200);
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        });
+    }
+
+    async fn follow(&self, lnd: &LndClient) -> Result<(), String> {
+        let settle_index = self.store.settle_index().await.map_err(|e| e.to_string())?;
+        let mut lightning = lnd.lightning.clone();
+        let mut stream = lightning
+            .subscribe_invoices(InvoiceSubscription {
+                add_index: 0,
+                settle_index,
+            })
+            .await
+            .map_err(|status| status.message().to_owned())?
+            .into_inner();
+        tracing::debug!(settle_index, "subscribed to invoices");
+        while let Some(invoice) = stream
+            .message()
+            .await
+            .map_err(|status| status.message().to_owned())?
+        {
+            if invoice.state != InvoiceState::Settled as i32 {
+                continue;
+            }
+            if let Ok(hash) = PaymentHash::from_slice(&invoice.r_hash) {
+                self.record(hash, invoice.settle_index).await;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,439 @@
+//! The request pipeline, in named phases (after pingora's `ProxyHttp`):
+//!
+//! 1. **route** — the first service whose `hostregexp` and `pathregexp` match; none → 404.
+//! 2. **authenticate / admit** — by the service's auth level for this path: a valid token is admitted, a
+//!    missing or refused one leads to a challenge (or a freebie, or 401 on "no invoice" paths), free paths
+//!    are admitted without a token; admitted requests then pass the rate limits.
+//! 3. **challenge** (402 / gRPC 13 with a fresh invoice and macaroon) **or forward** (stream to the backend
+//!    with only the verified `Authorization: L402 …`).
+//! 4. **log** — one structured line, the metrics, and the in-process decision feed.
+//!
+//! Each phase returns data; only [`Pipeline::handle`] sequences them.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use http::header::{CONTENT_TYPE, HOST};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use crate::authenticate::{AuthOutcome, Authenticator};
+use crate::challenge::Challenger;
+use crate::decision::{Decision, Decisions, Outcome};
+use crate::forward::Upstream;
+use crate::freebie::Freebies;
+use crate::l402_bridge::Rejection;
+use crate::metrics::Metrics;
+use crate::ratelimit::{ClientKey, RateLimiter};
+use crate::responses::{self, GrpcCode, ProxyBody};
+use crate::service::{AuthLevel, ServiceConfig};
+
+/// A configured service with its runtime state.
+#[derive(Debug)]
+pub(crate) struct Route {
+    pub config: ServiceConfig,
+    pub upstream: Upstream,
+    pub limiter: RateLimiter,
+    pub freebies: Freebies,
+}
+
+/// The L402 machinery; absent when `authenticator.disable` is set.
+#[derive(Debug, Clone)]
+pub(crate) struct Gate {
+    pub authenticator: Authenticator,
+    pub challenger: Challenger,
+}
+
+/// What the proxy knows about a request before looking at its body.
+#[derive(Debug, Clone)]
+struct RequestInfo {
+    method: Method,
+    host: String,
+    path: String,
+    grpc: bool,
+    client_ip: IpAddr,
+}
+
+impl RequestInfo {
+    fn of<B>(request: &Request<B>, peer: SocketAddr) -> Self {
+        let host = request
+            .uri()
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .or_else(|| {
+                request
+                    .headers()
+                    .get(HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        let grpc = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/grpc"));
+        RequestInfo {
+            method: request.method().clone(),
+            host,
+            path: request.uri().path().to_owned(),
+            grpc,
+            client_ip: peer.ip().to_canonical(),
+        }
+    }
+}
+
+/// The result of the admit phase.
+enum Admission<'a> {
+    /// Forward, presenting this verified credential (if any) to the backend.
+    Forward {
+        authorization: Option<HeaderValue>,
+        token_id: Option<String>,
+        outcome: Outcome,
+        reason: Option<&'static str>,
+    },
+    /// Send a fresh challenge; `reason` says why the request was not admitted.
+    Challenge {
+        gate: &'a Gate,
+        reason: &'static str,
+        detail: Option<String>,
+    },
+    /// Answer directly.
+    Answer {
+        response: Response<ProxyBody>,
+        outcome: Outcome,
+        reason: &'static str,
+        detail: Option<String>,
+    },
+}
+
+/// The decision under construction plus the response.
+struct Done {
+    response: Response<ProxyBody>,
+    outcome: Outcome,
+    reason: Option<&'static str>,
+    detail: Option<String>,
+    token_id: Option<String>,
+    upstream_status: Option<u16>,
+}
+
+impl Done {
+    fn answer(
+        response: Response<ProxyBody>,
+        outcome: Outcome,
+        reason: Option<&'static str>,
+    ) -> Self {
+        Done {
+            response,
+            outcome,
+            reason,
+            detail: None,
+            token_id: None,
+            upstream_status: None,
+        }
+    }
+}
+
+/// The request pipeline shared by every connection.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    pub routes: Vec<Route>,
+    pub gate: Option<Gate>,
+    pub metrics: Metrics,
+    pub decisions: Decisions,
+}
+
+impl Pipeline {
+    /// Runs every phase for one request.
+    pub async fn handle(
+        &self,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<ProxyBody> {
+        let started = Instant::now();
+        let info = RequestInfo::of(&request, peer);
+        let (service, done) = if info.method == Method::OPTIONS {
+            (
+                None,
+                Done::answer(responses::preflight(), Outcome::Preflight, None),
+            )
+        } else {
+            match self.route(&info) {
+                None => {
+                    let response = responses::error(
+                        info.grpc,
+                        StatusCode::NOT_FOUND,
+                        GrpcCode::Unimplemented,
+                        "not found",
+                    );
+                    (None, Done::answer(response, Outcome::NoRoute, None))
+                }
+                Some(route) => (
+                    Some(route.config.name.clone()),
+                    self.serve(route, request, &info).await,
+                ),
+            }
+        };
+        self.log(service, &info, &done, started);
+        done.response
+    }
+
+    /// Phase 1: route.
+    fn route(&self, info: &RequestInfo) -> Option<&Route> {
+        self.routes
+            .iter()
+            .find(|r| r.config.matches(&info.host, &info.path))
+    }
+
+    /// Phases 2 and 3 for a routed request.
+    async fn serve(&self, route: &Route, request: Request<Incoming>, info: &RequestInfo) -> Done {
+        match self.admit(route, &request, info).await {
+            Admission::Forward {
+                authorization,
+                token_id,
+                outcome,
+                reason,
+            } => {
+                let client = match &token_id {
+                    Some(id) => ClientKey::Token(id.clone()),
+                    None => ClientKey::network(info.client_ip),
+                };
+                if let Err(wait) = route.limiter.check(&info.path, &client) {
+                    let response =
+                        responses::rate_limited(info.grpc, wait.as_secs_f64().ceil() as u64);
+                    return Done {
+                        token_id,
+                        ..Done::answer(response, Outcome::RateLimited, reason)
+                    };
+                }
+                let mut done = self.forward(route, request, info, authorization).await;
+                done.outcome = outcome;
+                done.reason = reason;
+                done.token_id = token_id;
+                done
+            }
+            Admission::Challenge {
+                gate,
+                reason,
+                detail,
+            } => {
+                let mut done = self.challenge(gate, route, info).await;
+                if done.outcome == Outcome::Challenged {
+                    done.reason = Some(reason);
+                    done.detail = detail;
+                }
+                done
+            }
+            Admission::Answer {
+                response,
+                outcome,
+                reason,
+                detail,
+            } => Done {
+                detail,
+                ..Done::answer(response, outcome, Some(reason))
+            },
+        }
+    }
+
+    /// Phase 2: authenticate and admit, by the service's auth level for this path.
+    async fn admit<'a>(
+        &'a self,
+        route: &Route,
+        request: &Request<Incoming>,
+        info: &RequestInfo,
+    ) -> Admission<'a> {
+        let service = &route.config;
+        let free = |reason| Admission::Forward {
+            authorization: None,
+            token_id: None,
+            outcome: Outcome::Free,
+            reason: Some(reason),
+        };
+        let Some(gate) = &self.gate else {
+            return free("auth_disabled");
+        };
+        let level = service.auth_level(&info.path);
+        if level == AuthLevel::Off {
+            return free(if service.auth == AuthLevel::Off {
+                "auth_off"
+            } else {
+                "whitelisted"
+            });
+        }
+        let refused = match gate
+            .authenticator
+            .authenticate(request.headers(), service, &info.path)
+            .await
+        {
+            AuthOutcome::Valid(verified) => {
+                self.metrics.token_accepted(&service.name);
+                return Admission::Forward {
+                    authorization: Some(verified.forward_authorization()),
+                    token_id: Some(verified.token_id().to_hex()),
+                    outcome: Outcome::Accepted,
+                    reason: None,
+                };
+            }
+            AuthOutcome::StoreUnavailable(error) => {
+                tracing::error!(error = %error, "token store unavailable");
+                return Admission::Answer {
+                    response: responses::error(
+                        info.grpc,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        GrpcCode::Unavailable,
+                        "token store unavailable",
+                    ),
+                    outcome: Outcome::StoreUnavailable,
+                    reason: "store_unavailable",
+                    detail: None,
+                };
+            }
+            AuthOutcome::Missing => Rejection::new("missing", "no credential"),
+            AuthOutcome::Rejected(rejection) => {
+                self.metrics.token_rejected(&service.name, rejection.reason);
+                rejection
+            }
+        };
+        if let AuthLevel::Freebie(allowed) = level {
+            if route.freebies.take(info.client_ip, allowed) {
+                return free("freebie");
+            }
+        }
+        if service.skips_invoice(&info.path) {
+            return Admission::Answer {
+                response: responses::error(
+                    info.grpc,
+                    StatusCode::UNAUTHORIZED,
+                    GrpcCode::Unauthenticated,
+                    "unauthorized",
+                ),
+                outcome: Outcome::Unauthorized,
+                reason: refused.reason,
+                detail: Some(refused.detail),
+            };
+        }
+        Admission::Challenge {
+            gate,
+            reason: refused.reason,
+            detail: Some(refused.detail),
+        }
+    }
+
+    /// Phase 3a: challenge.
+    async fn challenge(&self, gate: &Gate, route: &Route, info: &RequestInfo) -> Done {
+        match gate.challenger.issue(&route.config).await {
+            Ok(issued) => {
+                self.metrics.challenge_minted(&route.config.name);
+                Done {
+                    token_id: Some(issued.token_id.to_hex()),
+                    ..Done::answer(
+                        responses::payment_required(info.grpc, issued.www_authenticate),
+                        Outcome::Challenged,
+                        None,
+                    )
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = %error, service = %route.config.name, "cannot issue challenge");
+                let message = match error {
+                    crate::challenge::ChallengeError::Lnd(_) => {
+                        "lightning node unavailable: cannot create invoice"
+                    }
+                    _ => "cannot issue payment challenge",
+                };
+                let response = responses::error(
+                    info.grpc,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    GrpcCode::Unavailable,
+                    message,
+                );
+                Done {
+                    detail: Some(error.to_string()),
+                    ..Done::answer(response, Outcome::ChallengeFailed, Some(error.reason()))
+                }
+            }
+        }
+    }
+
+    /// Phase 3b: forward.
+    async fn forward(
+        &self,
+        route: &Route,
+        request: Request<Incoming>,
+        info: &RequestInfo,
+        authorization: Option<HeaderValue>,
+    ) -> Done {
+        let started = Instant::now();
+        match route
+            .upstream
+            .forward(request, info.grpc, info.client_ip, authorization)
+            .await
+        {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                self.metrics
+                    .upstream(&route.config.name, status, started.elapsed());
+                let (mut parts, body) = response.into_parts();
+                responses::add_cors(&mut parts.headers);
+                let response = Response::from_parts(parts, body.boxed());
+                Done {
+                    upstream_status: Some(status),
+                    ..Done::answer(response, Outcome::Accepted, None)
+                }
+            }
+            Err(error) => {
+                self.metrics.upstream(
+                    &route.config.name,
+                    StatusCode::BAD_GATEWAY.as_u16(),
+                    started.elapsed(),
+                );
+                tracing::warn!(error = %error, service = %route.config.name, "backend unreachable");
+                let response = responses::error(
+                    info.grpc,
+                    StatusCode::BAD_GATEWAY,
+                    GrpcCode::Unavailable,
+                    "backend unavailable",
+                );
+                Done {
+                    detail: Some("backend unavailable".into()),
+                    ..Done::answer(response, Outcome::Accepted, None)
+                }
+            }
+        }
+    }
+
+    /// Phase 4: log.
+    fn log(&self, service: Option<String>, info: &RequestInfo, done: &Done, started: Instant) {
+        let decision = Decision {
+            service,
+            outcome: done.outcome,
+            reason: done.reason,
+            detail: done.detail.clone(),
+            token_id: done.token_id.clone(),
+            grpc: info.grpc,
+            method: info.method.to_string(),
+            path: info.path.clone(),
+            client_ip: info.client_ip,
+            status: done.response.status().as_u16(),
+            grpc_status: match done.upstream_status {
+                Some(_) => None,
+                None => done
+                    .response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok()),
+            },
+            upstream_status: done.upstream_status,
+            elapsed: started.elapsed(),
+        };
+        self.metrics.request(
+            decision.service.as_deref().unwrap_or(""),
+            decision.outcome.as_str(),
+        );
+        decision.log();
+        self.decisions.record(decision);
+    }
+}

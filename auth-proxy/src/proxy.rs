@@ -1,0 +1,235 @@
+//! [`Proxy`]: build everything from a [`Config`], then run on pre-bound [`Listeners`] until shutdown.
+//!
+//! ```no_run
+//! # async fn demo(config: auth_proxy::Config) -> Result<(), Box<dyn std::error::Error>> {
+//! let listeners = auth_proxy::Listeners::bind(&config).await?;
+//! let proxy = auth_proxy::Proxy::build(config).await?;
+//! let handle = proxy.handle(); // revoke tokens, read decisions and metrics
+//! proxy.run(listeners, async { let _ = tokio::signal::ctrl_c().await; }).await;
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::ServerConfig;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::admin::{admin_router, metrics_router, AdminAuth};
+use crate::authenticate::Authenticator;
+use crate::challenge::Challenger;
+use crate::config::{Config, DatabaseConfig};
+use crate::decision::Decisions;
+use crate::files::FileError;
+use crate::forward::{Upstream, UpstreamSetupError};
+use crate::handle::ProxyHandle;
+use crate::lnd::{Invoices, Settlements};
+use crate::metrics::Metrics;
+use crate::pipeline::{Gate, Pipeline, Route};
+use crate::ratelimit::RateLimiter;
+use crate::store::{revocation, Store, StoreError};
+
+/// Why the proxy could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The database could not be opened or migrated.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    /// lnd's certificate or macaroon could not be read.
+    #[error("lnd: {0}")]
+    Lnd(#[from] proto::lnd::LndConnectError),
+    /// A backend's TLS setup failed.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamSetupError),
+    /// TLS certificate or admin macaroon files.
+    #[error("files: {0}")]
+    Files(#[from] FileError),
+}
+
+/// The proxy's sockets, bound by the caller (tests bind port 0).
+#[derive(Debug)]
+pub struct Listeners {
+    /// The L402 proxy itself.
+    pub proxy: TcpListener,
+    /// Prometheus `/metrics`, if served.
+    pub metrics: Option<TcpListener>,
+    /// The admin API, if served.
+    pub admin: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Binds the addresses in `config` (`listenaddr`, `prometheus.listenaddr` when enabled, `admin.listenaddr`
+    /// when enabled).
+    pub async fn bind(config: &Config) -> std::io::Result<Listeners> {
+        let proxy = TcpListener::bind(&config.listen_addr).await?;
+        let metrics = match &config.prometheus_listen_addr {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
+        let admin = match config.admin.enabled {
+            true => Some(TcpListener::bind(&config.admin.listen_addr).await?),
+            false => None,
+        };
+        Ok(Listeners {
+            proxy,
+            metrics,
+            admin,
+        })
+    }
+}
+
+/// A built proxy, ready to run.
+#[derive(Debug)]
+pub struct Proxy {
+    pipeline: Arc<Pipeline>,
+    tls: Option<Arc<ServerConfig>>,
+    admin: Option<AdminAuth>,
+    handle: ProxyHandle,
+    store: Store,
+    background: CancellationToken,
+    grace: Duration,
+}
+
+impl Proxy {
+    /// Opens the store (running migrations), connects (lazily) to lnd, prepares TLS, backends and the admin
+    /// macaroon. Fails on configuration the proxy cannot run with; lnd being down is not such a failure
+    /// (challenges then answer 503 until it is back).
+    pub async fn build(config: Config) -> Result<Proxy, BuildError> {
+        for key in &config.ignored_aperture_keys {
+            tracing::warn!(key = %key, "Aperture config key is not supported by auth-proxy and has no effect");
+        }
+        let metrics = Metrics::new();
+        let tls = crate::tls::server_config(&config.tls)?;
+        let store = Store::connect(&config.database, metrics.clone()).await?;
+        let background = CancellationToken::new();
+        if let DatabaseConfig::Postgres(pg) = &config.database {
+            revocation::spawn_listener(
+                crate::store::postgres_url(pg),
+                Arc::clone(store.cache()),
+                background.child_token(),
+            )
+            .await;
+        }
+        let gate = match (&config.authenticator.lnd, config.authenticator.disable) {
+            (Some(lnd_config), false) => {
+                let lnd = proto::lnd::LndClient::connect(lnd_config).await?;
+                let settlements = Settlements::new(store.clone());
+                settlements.spawn(lnd.clone(), background.child_token());
+                let strict = config
+                    .strict_verify
+                    .then(|| (settlements, config.strict_verify_timeout));
+                Some(Gate {
+                    authenticator: Authenticator::new(store.clone(), strict),
+                    challenger: Challenger::new(Invoices::new(lnd, metrics.clone()), store.clone()),
+                })
+            }
+            _ => {
+                tracing::warn!(
+                    "authenticator disabled: every request is forwarded without payment"
+                );
+                None
+            }
+        };
+        let routes = config
+            .services
+            .iter()
+            .map(|service| {
+                Ok(Route {
+                    upstream: Upstream::new(service)?,
+                    limiter: RateLimiter::new(service.rate_limits.clone()),
+                    freebies: Default::default(),
+                    config: service.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, UpstreamSetupError>>()?;
+        let admin = match config.admin.enabled {
+            true => Some(AdminAuth::load_or_create(
+                &config.base_dir,
+                &config.admin.macaroon_path,
+            )?),
+            false => None,
+        };
+        let decisions = Decisions::default();
+        let handle = ProxyHandle {
+            store: store.clone(),
+            decisions: decisions.clone(),
+            metrics: metrics.clone(),
+        };
+        let pipeline = Arc::new(Pipeline {
+            routes,
+            gate,
+            metrics,
+            decisions,
+        });
+        Ok(Proxy {
+            pipeline,
+            tls,
+            admin,
+            handle,
+            store,
+            background,
+            grace: config.shutdown_grace,
+        })
+    }
+
+    /// A handle to revoke tokens and read decisions and metrics, usable while the proxy runs.
+    pub fn handle(&self) -> ProxyHandle {
+        self.handle.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish within the grace
+    /// period, stops background tasks and closes the database.
+    pub async fn run(self, listeners: Listeners, shutdown: impl Future<Output = ()> + Send) {
+        let stop = CancellationToken::new();
+        let mut side_doors = Vec::new();
+        if let Some(listener) = listeners.metrics {
+            side_doors.push(tokio::spawn(serve_router(
+                listener,
+                metrics_router(self.handle.metrics.clone()),
+                stop.clone(),
+            )));
+        }
+        match (listeners.admin, self.admin) {
+            (Some(listener), Some(auth)) => {
+                side_doors.push(tokio::spawn(serve_router(
+                    listener,
+                    admin_router(auth, self.handle.clone()),
+                    stop.clone(),
+                )));
+            }
+            (Some(_), None) => {
+                tracing::warn!("admin listener given but admin.enabled is false; not serving it")
+            }
+            _ => {}
+        }
+        if let Ok(addr) = listeners.proxy.local_addr() {
+            tracing::info!(%addr, tls = self.tls.is_some(), "auth-proxy listening");
+        }
+        crate::server::serve(
+            listeners.proxy,
+            self.tls,
+            self.pipeline,
+            shutdown,
+            self.grace,
+        )
+        .await;
+        stop.cancel();
+        for task in side_doors {
+            let _ = task.await;
+        }
+        self.background.cancel();
+        self.store.close().await;
+        tracing::info!("auth-proxy stopped");
+    }
+}
+
+async fn serve_router(listener: TcpListener, router: axum::Router, stop: CancellationToken) {
+    if let Err(error) = axum::serve(listener, router)
+        .with_graceful_shutdown(stop.cancelled_owned())
+        .await
+    {
+        tracing::error!(error = %error, "side listener failed");
+    }
+}

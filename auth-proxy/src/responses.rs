@@ -1,0 +1,225 @@
+//! Responses the proxy writes itself (challenges, errors, preflights), in HTTP and gRPC form, and the CORS
+//! headers Aperture adds.
+//!
+//! A gRPC client gets HTTP 200 with a trailers-only response (`grpc-status` in the headers, empty body),
+//! because gRPC clients reject other HTTP statuses; an HTTP client gets the status code and a short
+//! `text/plain` body ending in a newline, as Go's `http.Error` writes it (Aperture's wire format).
+
+use bytes::Bytes;
+use http::header::{
+    HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
+use http::{HeaderMap, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty, Full};
+
+/// The body type of every response the proxy sends (backend bodies are streamed through unchanged).
+pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
+
+/// gRPC status codes the proxy answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrpcCode {
+    /// 8: rate limited.
+    ResourceExhausted = 8,
+    /// 12: no such route.
+    Unimplemented = 12,
+    /// 13: what Aperture sends with a payment challenge.
+    Internal = 13,
+    /// 14: lnd, database or backend unreachable.
+    Unavailable = 14,
+    /// 16: no valid token on a path that never creates invoices.
+    Unauthenticated = 16,
+}
+
+/// A body with these bytes.
+pub fn full(bytes: impl Into<Bytes>) -> ProxyBody {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// An empty body.
+pub fn empty() -> ProxyBody {
+    Empty::new().map_err(|never| match never {}).boxed()
+}
+
+const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
+const APPLICATION_GRPC: HeaderValue = HeaderValue::from_static("application/grpc");
+
+/// Adds Aperture's CORS headers: `Access-Control-Allow-Origin: *` replaces any value, the list-valued ones are
+/// merged with what a backend already sent (case-insensitively, backend entries first).
+pub fn add_cors(headers: &mut HeaderMap) {
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    merge_list(
+        headers,
+        "access-control-allow-methods",
+        &["GET", "POST", "OPTIONS"],
+    );
+    merge_list(
+        headers,
+        "access-control-expose-headers",
+        &["WWW-Authenticate", "Payment-Receipt"],
+    );
+    merge_list(
+        headers,
+        "access-control-allow-headers",
+        &[
+            "Content-Type",
+            "Authorization",
+            "Grpc-Metadata-macaroon",
+            "WWW-Authenticate",
+            "Payment-Receipt",
+        ],
+    );
+}
+
+fn merge_list(headers: &mut HeaderMap, field: &'static str, ours: &[&str]) {
+    let mut merged: Vec<String> = Vec::new();
+    let existing: Vec<String> = headers
+        .get_all(field)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect();
+    let entries = existing
+        .iter()
+        .flat_map(|line| line.split(','))
+        .chain(ours.iter().copied());
+    for entry in entries.map(str::trim).filter(|e| !e.is_empty()) {
+        if !merged.iter().any(|m| m.eq_ignore_ascii_case(entry)) {
+            merged.push(entry.to_owned());
+        }
+    }
+    if let Ok(value) = HeaderValue::try_from(merged.join(", ")) {
+        headers.insert(field, value);
+    }
+}
+
+/// A response the proxy decided on: status and message, in the client's protocol.
+fn direct(
+    grpc: bool,
+    status: StatusCode,
+    code: GrpcCode,
+    message: &str,
+    headers: HeaderMap,
+) -> Response<ProxyBody> {
+    let mut response = if grpc {
+        let mut response = Response::new(empty());
+        let h = response.headers_mut();
+        h.insert(CONTENT_TYPE, APPLICATION_GRPC);
+        h.insert(GRPC_STATUS, HeaderValue::from(code as u16));
+        h.insert(
+            GRPC_MESSAGE,
+            HeaderValue::try_from(message).unwrap_or(HeaderValue::from_static("error")),
+        );
+        response
+    } else {
+        let mut response = Response::new(full(format!("{message}\n")));
+        *response.status_mut() = status;
+        let h = response.headers_mut();
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        h.insert(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        );
+        response
+    };
+    for (name, value) in headers.iter() {
+        response.headers_mut().append(name, value.clone());
+    }
+    response
+}
+
+/// The L402 challenge (PROTOCOL.md): HTTP 402 `payment required\n`, or gRPC status 13 `payment required`,
+/// with the two `WWW-Authenticate` values in order (LSAT, then L402), CORS and `Cache-Control: no-store`.
+pub fn payment_required(grpc: bool, www_authenticate: [HeaderValue; 2]) -> Response<ProxyBody> {
+    let mut headers = HeaderMap::new();
+    for value in www_authenticate {
+        headers.append(WWW_AUTHENTICATE, value);
+    }
+    add_cors(&mut headers);
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    direct(
+        grpc,
+        StatusCode::PAYMENT_REQUIRED,
+        GrpcCode::Internal,
+        "payment required",
+        headers,
+    )
+}
+
+/// An error answer with CORS headers.
+pub fn error(grpc: bool, status: StatusCode, code: GrpcCode, message: &str) -> Response<ProxyBody> {
+    let mut headers = HeaderMap::new();
+    add_cors(&mut headers);
+    direct(grpc, status, code, message, headers)
+}
+
+/// 429 (gRPC: RESOURCE_EXHAUSTED) with `Retry-After` in whole seconds, at least 1.
+pub fn rate_limited(grpc: bool, retry_after_secs: u64) -> Response<ProxyBody> {
+    let mut headers = HeaderMap::new();
+    headers.insert(RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+    add_cors(&mut headers);
+    direct(
+        grpc,
+        StatusCode::TOO_MANY_REQUESTS,
+        GrpcCode::ResourceExhausted,
+        "rate limit exceeded",
+        headers,
+    )
+}
+
+/// The answer to a CORS preflight (`OPTIONS`): 200 with CORS headers and no body, as Aperture does.
+pub fn preflight() -> Response<ProxyBody> {
+    let mut response = Response::new(empty());
+    add_cors(response.headers_mut());
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cors_lists_merge_with_the_backends_entries() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "access-control-expose-headers",
+            HeaderValue::from_static("X-Request-Id, www-authenticate"),
+        );
+        headers.insert(
+            "access-control-allow-origin",
+            HeaderValue::from_static("https://a.example"),
+        );
+        add_cors(&mut headers);
+        assert_eq!(
+            headers["access-control-expose-headers"],
+            "X-Request-Id, www-authenticate, Payment-Receipt"
+        );
+        assert_eq!(headers["access-control-allow-origin"], "*");
+    }
+
+    #[test]
+    fn grpc_errors_are_trailers_only_with_status_200() {
+        let response = error(
+            true,
+            StatusCode::BAD_GATEWAY,
+            GrpcCode::Unavailable,
+            "backend unavailable",
+        );
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["grpc-status"], "14");
+        assert_eq!(response.headers()["content-type"], "application/grpc");
+    }
+
+    #[test]
+    fn rate_limit_retry_after_is_at_least_one_second() {
+        let response = rate_limited(false, 0);
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()["retry-after"], "1");
+    }
+}

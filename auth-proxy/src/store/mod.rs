@@ -1,0 +1,403 @@
+//! Storage of root keys and token records (sqlx, SQLite or PostgreSQL), fronted by an in-memory root-key cache.
+//!
+//! One set of SQL statements serves both backends through sqlx's `Any` driver (the statements use only `$n`
+//! placeholders, `BIGINT`, `TEXT` and byte strings, which both understand); the migrations differ only in the
+//! byte-string type. Migrations are tracked in `_auth_proxy_migrations` so the proxy can share a database with
+//! other programs.
+//!
+//! Hot path: [`Store::root_key`] answers from [`cache::RootKeyCache`] when it can, so a verified token costs no
+//! database round trip. Revocation deletes the root key, marks the record, evicts the cache entry and — on
+//! PostgreSQL — tells every other proxy (see [`revocation`]).
+
+pub(crate) mod cache;
+pub(crate) mod revocation;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use l402::{IdentifierHash, PaymentHash, RootKey, TokenId};
+use serde::Serialize;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::AnyPool;
+use sqlx::Row;
+
+use crate::config::{DatabaseConfig, PostgresConfig};
+use crate::metrics::Metrics;
+use cache::{Cached, RootKeyCache};
+
+/// A storage failure (the database is unreachable or refused a statement).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database driver reported an error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Applying the migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value has the wrong shape (corrupted row).
+    #[error("corrupt row in {table}: {what}")]
+    Corrupt {
+        /// Table name.
+        table: &'static str,
+        /// What was wrong.
+        what: &'static str,
+    },
+}
+
+/// A token as recorded at mint time, plus what happened to it since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenRecord {
+    /// Hex token id (what Loop shows as the token `id`).
+    pub token_id: String,
+    /// Hex payment hash of the invoice.
+    pub payment_hash: String,
+    /// The service the token was minted for.
+    pub service: String,
+    /// The invoice amount.
+    pub price_sat: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds when our lnd reported the invoice settled, if seen.
+    pub settled_at: Option<i64>,
+    /// Unix seconds when the token was revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// Everything stored for a freshly minted token.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    /// `sha256(identifier)`.
+    pub identifier_hash: IdentifierHash,
+    /// The secret root key.
+    pub root_key: RootKey,
+    /// Token id.
+    pub token_id: TokenId,
+    /// Invoice payment hash.
+    pub payment_hash: PaymentHash,
+    /// Service name.
+    pub service: String,
+    /// Price in satoshis.
+    pub price_sat: i64,
+}
+
+/// The answer to a root-key lookup.
+#[derive(Debug, Clone)]
+pub enum RootKeyLookup {
+    /// The token's root key.
+    Found(RootKey),
+    /// The token existed and was revoked.
+    Revoked,
+    /// No such token here.
+    Unknown,
+}
+
+/// Which SQL dialect the pool speaks (only the migrations differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// The token store shared by every request.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    cache: Arc<RootKeyCache>,
+    metrics: Metrics,
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Percent-encodes a URL component (everything but RFC 3986 unreserved characters and `/`).
+fn encode_component(text: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(byte as char)
+            }
+            b'/' if keep_slash => out.push('/'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// The PostgreSQL connection URL (contains the password: never log it).
+pub(crate) fn postgres_url(pg: &PostgresConfig) -> String {
+    format!(
+        "postgres://{}:{}@{}:{}/{}?sslmode={}",
+        encode_component(&pg.user, false),
+        encode_component(pg.password.expose(), false),
+        pg.host,
+        pg.port,
+        encode_component(&pg.dbname, false),
+        if pg.require_ssl { "require" } else { "disable" },
+    )
+}
+
+impl Store {
+    /// Connects, migrates (unless told not to) and returns the store. SQLite files are created if missing.
+    pub async fn connect(config: &DatabaseConfig, metrics: Metrics) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (url, backend, max_connections, skip) = match config {
+            DatabaseConfig::Sqlite {
+                path,
+                skip_migrations,
+            } => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+                }
+                let path = encode_component(&path.to_string_lossy(), true);
+                (
+                    format!("sqlite://{path}?mode=rwc"),
+                    Backend::Sqlite,
+                    4,
+                    *skip_migrations,
+                )
+            }
+            DatabaseConfig::Postgres(pg) => (
+                postgres_url(pg),
+                Backend::Postgres,
+                pg.max_connections,
+                pg.skip_migrations,
+            ),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .connect(&url)
+            .await?;
+        if !skip {
+            let mut migrator = match backend {
+                Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+                Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+            };
+            migrator.dangerous_set_table_name("_auth_proxy_migrations");
+            migrator.run(&pool).await?;
+        }
+        Ok(Store {
+            pool,
+            backend,
+            cache: Arc::new(RootKeyCache::default()),
+            metrics,
+        })
+    }
+
+    /// Which backend this store uses.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn cache(&self) -> &Arc<RootKeyCache> {
+        &self.cache
+    }
+
+    /// Stores a minted token's root key and record (one transaction) and caches the key.
+    pub async fn insert(&self, token: &NewToken) -> Result<(), StoreError> {
+        let now = now_unix();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO auth_proxy_root_keys (identifier_hash, root_key, created_at) VALUES ($1, $2, $3)")
+            .bind(token.identifier_hash.as_bytes().to_vec())
+            .bind(token.root_key.as_bytes().to_vec())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO auth_proxy_tokens (token_id, identifier_hash, payment_hash, service, price_sat, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(token.token_id.to_hex())
+        .bind(token.identifier_hash.as_bytes().to_vec())
+        .bind(token.payment_hash.to_hex())
+        .bind(token.service.clone())
+        .bind(token.price_sat)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.cache
+            .put(token.identifier_hash, Cached::Key(token.root_key.clone()));
+        Ok(())
+    }
+
+    /// The root key for a token: from the cache when possible, else from the database (then cached).
+    pub async fn root_key(
+        &self,
+        identifier_hash: &IdentifierHash,
+    ) -> Result<RootKeyLookup, StoreError> {
+        if let Some(cached) = self.cache.get(identifier_hash) {
+            self.metrics.cache_lookup(true);
+            return Ok(match cached {
+                Cached::Key(key) => RootKeyLookup::Found(key),
+                Cached::Revoked => RootKeyLookup::Revoked,
+            });
+        }
+        self.metrics.cache_lookup(false);
+        let generation = self.cache.generation();
+        let hash = identifier_hash.as_bytes().to_vec();
+        let row =
+            sqlx::query("SELECT root_key FROM auth_proxy_root_keys WHERE identifier_hash = $1")
+                .bind(hash.clone())
+                .fetch_optional(&self.pool)
+                .await?;
+        if let Some(row) = row {
+            let bytes: Vec<u8> = row.try_get(0)?;
+            let key = RootKey::from_slice(&bytes).map_err(|_| StoreError::Corrupt {
+                table: "auth_proxy_root_keys",
+                what: "root key length",
+            })?;
+            // A revocation that arrived while we were reading bumps the generation; then do not cache.
+            self.cache
+                .put_if_generation(*identifier_hash, Cached::Key(key.clone()), generation);
+            return Ok(RootKeyLookup::Found(key));
+        }
+        let revoked =
+            sqlx::query("SELECT revoked_at FROM auth_proxy_tokens WHERE identifier_hash = $1")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|row| row.try_get::<Option<i64>, _>(0))
+                .transpose()?
+                .flatten()
+                .is_some();
+        if revoked {
+            self.cache.put(*identifier_hash, Cached::Revoked);
+            Ok(RootKeyLookup::Revoked)
+        } else {
+            Ok(RootKeyLookup::Unknown)
+        }
+    }
+
+    /// Revokes a token: deletes its root key, marks the record and evicts it here. Returns `false` when no
+    /// token with this id exists or it was already revoked. Other proxies learn of it through [`revocation`].
+    pub async fn revoke(&self, token_id: &TokenId) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "UPDATE auth_proxy_tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL \
+             RETURNING identifier_hash",
+        )
+        .bind(now_unix())
+        .bind(token_id.to_hex())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let bytes: Vec<u8> = row.try_get(0)?;
+        let identifier_hash =
+            IdentifierHash::from_slice(&bytes).map_err(|_| StoreError::Corrupt {
+                table: "auth_proxy_tokens",
+                what: "identifier hash length",
+            })?;
+        sqlx::query("DELETE FROM auth_proxy_root_keys WHERE identifier_hash = $1")
+            .bind(bytes)
+            .execute(&mut *tx)
+            .await?;
+        if self.backend == Backend::Postgres {
+            // Delivered to every listening proxy when (and only if) the transaction commits.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(revocation::CHANNEL)
+                .bind(identifier_hash.to_hex())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.cache.revoke(identifier_hash);
+        Ok(true)
+    }
+
+    /// Every token record, newest first.
+    pub async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT token_id, payment_hash, service, price_sat, created_at, settled_at, revoked_at \
+             FROM auth_proxy_tokens ORDER BY created_at DESC, token_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record).collect()
+    }
+
+    /// Records that our lnd settled the invoice with this payment hash.
+    pub async fn mark_settled(
+        &self,
+        payment_hash: &PaymentHash,
+        settle_index: u64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE auth_proxy_tokens SET settled_at = $1 WHERE payment_hash = $2 AND settled_at IS NULL")
+            .bind(now_unix())
+            .bind(payment_hash.to_hex())
+            .execute(&mut *tx)
+            .await?;
+        if settle_index > 0 {
+            sqlx::query(
+                "INSERT INTO auth_proxy_invoice_cursor (id, settle_index) VALUES (1, $1) \
+                 ON CONFLICT (id) DO UPDATE SET settle_index = excluded.settle_index \
+                 WHERE auth_proxy_invoice_cursor.settle_index < excluded.settle_index",
+            )
+            .bind(settle_index as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether any proxy sharing this database recorded the invoice as settled.
+    pub async fn is_settled(&self, payment_hash: &PaymentHash) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT settled_at FROM auth_proxy_tokens WHERE payment_hash = $1 AND settled_at IS NOT NULL")
+            .bind(payment_hash.to_hex())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// The last settle index read from lnd (0 if none), to resume the invoice subscription after a restart.
+    pub async fn settle_index(&self) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT settle_index FROM auth_proxy_invoice_cursor WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<i64, _>(0))
+            .transpose()?
+            .unwrap_or(0)
+            .max(0) as u64)
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn record(row: &AnyRow) -> Result<TokenRecord, StoreError> {
+    Ok(TokenRecord {
+        token_id: row.try_get(0)?,
+        payment_hash: row.try_get(1)?,
+        service: row.try_get(2)?,
+        price_sat: row.try_get(3)?,
+        created_at: row.try_get(4)?,
+        settled_at: row.try_get(5)?,
+        revoked_at: row.try_get(6)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_components_are_escaped() {
+        assert_eq!(encode_component("p@ss:w/rd", false), "p%40ss%3Aw%2Frd");
+        assert_eq!(encode_component("/tmp/a b/x.db", true), "/tmp/a%20b/x.db");
+    }
+}
