@@ -1,0 +1,233 @@
+//! Verification of a [`Credential`] against a root key and a [`RequestContext`], with a typed
+//! [`VerifyError`] telling why a token was refused (for logs and metrics).
+//!
+//! Order of checks (cheap and key-less first): location `lsat` → `sha256(preimage) == payment_hash` →
+//! root key (looked up by `sha256(identifier)`) → HMAC chain → every caveat parses → satisfiers
+//! (preimage caveats, services, `<svc>_valid_until`, `<svc>_capabilities`, in that order).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::caveat::{Caveat, CaveatError};
+use crate::credential::Credential;
+use crate::identifier::Identifier;
+use crate::macaroon::{MacaroonError, LOCATION};
+use crate::satisfier::{
+    verify_caveats, CapabilitiesSatisfier, PreimageSatisfier, Satisfier, ServicesSatisfier,
+    ValidUntilSatisfier,
+};
+use crate::types::{IdentifierHash, PaymentHash, RootKey, TokenId};
+
+/// Why a credential was refused. [`VerifyError::reason`] gives a stable label for metrics.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// The macaroon could not be decoded or attenuated.
+    #[error("malformed macaroon: {0}")]
+    Malformed(#[from] MacaroonError),
+    /// The macaroon's location is not `lsat`.
+    #[error("unexpected macaroon location")]
+    WrongLocation,
+    /// A caveat could not be parsed (including a known caveat with a bad value).
+    #[error("malformed caveat: {0}")]
+    BadCaveat(#[from] CaveatError),
+    /// `sha256(preimage)` is not the identifier's payment hash, or a `preimage` caveat disagrees.
+    #[error("preimage does not match the payment hash")]
+    PreimageMismatch,
+    /// No root key is stored for this identifier (never minted here, or revoked).
+    #[error("no root key for this token (unknown or revoked)")]
+    UnknownRootKey,
+    /// The HMAC chain does not end in the macaroon's signature.
+    #[error("invalid macaroon signature")]
+    BadSignature,
+    /// A later caveat tries to widen an earlier caveat with the same condition.
+    #[error("caveat {condition} widens an earlier caveat")]
+    CaveatWidened {
+        /// The condition of the offending caveat.
+        condition: String,
+    },
+    /// The `<service>_valid_until` time has passed.
+    #[error("token expired at unix time {valid_until}")]
+    Expired {
+        /// The expiry that was exceeded.
+        valid_until: i64,
+    },
+    /// The `services` caveat does not list the requested service.
+    #[error("token is not valid for service {service}")]
+    WrongService {
+        /// The service the request was for.
+        service: String,
+    },
+    /// The `<service>_capabilities` caveat does not grant the required capability.
+    #[error("token lacks capability {capability}")]
+    MissingCapability {
+        /// The capability the request needed.
+        capability: String,
+    },
+    /// A custom [`Satisfier`] refused a caveat.
+    #[error("caveat {condition} not satisfied: {reason}")]
+    Unsatisfied {
+        /// The condition of the refused caveat.
+        condition: String,
+        /// Why (no secrets).
+        reason: String,
+    },
+}
+
+impl VerifyError {
+    /// A short stable label (`bad_signature`, `preimage_mismatch`, `expired`, …) for metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            VerifyError::Malformed(_) => "malformed",
+            VerifyError::WrongLocation => "wrong_location",
+            VerifyError::BadCaveat(_) => "bad_caveat",
+            VerifyError::PreimageMismatch => "preimage_mismatch",
+            VerifyError::UnknownRootKey => "unknown_root_key",
+            VerifyError::BadSignature => "bad_signature",
+            VerifyError::CaveatWidened { .. } => "caveat_widened",
+            VerifyError::Expired { .. } => "expired",
+            VerifyError::WrongService { .. } => "wrong_service",
+            VerifyError::MissingCapability { .. } => "missing_capability",
+            VerifyError::Unsatisfied { .. } => "unsatisfied_caveat",
+        }
+    }
+}
+
+/// What a request needs from a token: the target service, optionally a capability, and the current time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestContext {
+    service: String,
+    capability: Option<String>,
+    now_unix_secs: i64,
+}
+
+impl RequestContext {
+    /// A request for `service` at time `now`, needing no particular capability.
+    pub fn new(service: impl Into<String>, now: SystemTime) -> Self {
+        let now_unix_secs = match now.duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            // Before 1970: floor to whole seconds.
+            Err(e) => {
+                let d = e.duration();
+                let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+                -secs - i64::from(d.subsec_nanos() > 0)
+            }
+        };
+        Self::at_unix_secs(service, now_unix_secs)
+    }
+
+    /// A request for `service` at `now_unix_secs` (whole seconds since the Unix epoch).
+    pub fn at_unix_secs(service: impl Into<String>, now_unix_secs: i64) -> Self {
+        Self {
+            service: service.into(),
+            capability: None,
+            now_unix_secs,
+        }
+    }
+
+    /// Also require this capability (checked against the last `<service>_capabilities` caveat, if any).
+    pub fn with_capability(mut self, capability: impl Into<String>) -> Self {
+        self.capability = Some(capability.into());
+        self
+    }
+
+    /// The target service.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// The required capability, if any.
+    pub fn capability(&self) -> Option<&str> {
+        self.capability.as_deref()
+    }
+
+    /// The request time in whole unix seconds (floored).
+    pub fn now_unix_secs(&self) -> i64 {
+        self.now_unix_secs
+    }
+}
+
+/// A credential that passed verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The token's identifier.
+    pub identifier: Identifier,
+    /// The parsed caveats, in macaroon order.
+    pub caveats: Vec<Caveat>,
+}
+
+impl Verified {
+    /// The token id (the user's identity for the backend).
+    pub fn token_id(&self) -> TokenId {
+        self.identifier.token_id
+    }
+
+    /// The payment hash that was paid.
+    pub fn payment_hash(&self) -> PaymentHash {
+        self.identifier.payment_hash
+    }
+}
+
+/// Verifies `credential` with `root_key` for the request `ctx` using the standard satisfiers (preimage
+/// caveats, services, valid_until and capabilities of the target service). Unknown `key=value` caveats and
+/// caveats of other services are parsed (so they must be well-formed) but otherwise not checked, as Aperture
+/// does.
+pub fn verify(
+    credential: &Credential,
+    root_key: &RootKey,
+    ctx: &RequestContext,
+) -> Result<Verified, VerifyError> {
+    verify_with_satisfiers(credential, root_key, ctx, &[])
+}
+
+/// Like [`verify`], looking the root key up by `sha256(identifier)`; `None` means unknown or revoked.
+/// The preimage is checked before the lookup, so bad credentials cost no lookup.
+pub fn verify_with_lookup<F>(
+    credential: &Credential,
+    lookup: F,
+    ctx: &RequestContext,
+) -> Result<Verified, VerifyError>
+where
+    F: FnOnce(&IdentifierHash) -> Option<RootKey>,
+{
+    check_keyless(credential)?;
+    let root_key =
+        lookup(&credential.macaroon().identifier_hash()).ok_or(VerifyError::UnknownRootKey)?;
+    verify(credential, &root_key, ctx)
+}
+
+/// Checks everything that needs no root key: location `lsat` and `sha256(preimage) == payment_hash`.
+/// A proxy with an asynchronous root-key store calls this before its lookup.
+pub fn check_keyless(credential: &Credential) -> Result<(), VerifyError> {
+    let mac = credential.macaroon();
+    if mac.location() != Some(LOCATION) {
+        return Err(VerifyError::WrongLocation);
+    }
+    if !credential.preimage().matches(&mac.payment_hash()) {
+        return Err(VerifyError::PreimageMismatch);
+    }
+    Ok(())
+}
+
+/// Like [`verify`], with extra satisfiers for custom caveat conditions (checked after the standard ones).
+pub fn verify_with_satisfiers(
+    credential: &Credential,
+    root_key: &RootKey,
+    ctx: &RequestContext,
+    extra: &[&dyn Satisfier],
+) -> Result<Verified, VerifyError> {
+    check_keyless(credential)?;
+    let mac = credential.macaroon();
+    if !mac.verify_signature(root_key) {
+        return Err(VerifyError::BadSignature);
+    }
+    let caveats = mac.caveats()?;
+    let preimage = PreimageSatisfier::new(credential.preimage().clone());
+    let services = ServicesSatisfier::new(ctx.service());
+    let valid_until = ValidUntilSatisfier::new(ctx.service(), ctx.now_unix_secs());
+    let capabilities = CapabilitiesSatisfier::new(ctx.service(), ctx.capability());
+    let standard: [&dyn Satisfier; 4] = [&preimage, &services, &valid_until, &capabilities];
+    verify_caveats(&caveats, standard.iter().chain(extra).copied())?;
+    Ok(Verified {
+        identifier: *mac.identifier(),
+        caveats,
+    })
+}
