@@ -1,1 +1,33 @@
 //! An in-memory Lightning network whose nodes speak a wire-compatible subset of lnd's gRPC API.
+//!
+//! Each node of a [`MockNetwork`] has its own secp256k1 key, alias, balance and gRPC listener
+//! serving `lnrpc.Lightning`, `routerrpc.Router` and `invoicesrpc.Invoices`, and writes lnd's files
+//! (`tls.cert`, `tls.key`, `admin.macaroon`, `invoice.macaroon`) to `<datadir>/<node>/`, so any lnd
+//! client connects to it as to a real lnd. Invoices are real BOLT11 signed with the node key;
+//! payments move balances between nodes atomically.
+//!
+//! Tour of the crate:
+//! - [`network`]: [`MockNetwork`] builder and [`NodeHandle`] (addresses, files, test hooks);
+//! - `ledger`: balances, invoices, payments and subscriptions of all nodes behind one lock;
+//! - [`rpc`]: the three gRPC services, thin translations onto the ledger;
+//! - [`auth`] and [`macaroon`]: lnd-format macaroons and per-call permission checks;
+//! - [`files`] and [`invoice`]: node files (TLS, keys) and BOLT11 signing/decoding;
+//! - [`control`]: an HTTP control endpoint exposing the test hooks to other processes;
+//! - `server`: one node's listener, which can go offline and come back on the same address.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod auth;
+pub mod control;
+pub mod error;
+pub mod files;
+pub mod invoice;
+mod ledger;
+pub mod macaroon;
+pub mod network;
+pub mod rpc;
+mod server;
+
+pub use error::MockLndError;
+pub use ledger::{FailureReason, ParseFailureReasonError};
+pub use network::{MockNetwork, MockNetworkBuilder, NodeHandle};

@@ -1,0 +1,217 @@
+//! A node's files in `<datadir>/<node>/`, laid out as lnd lays them out for its clients.
+//!
+//! | file | content |
+//! |---|---|
+//! | `tls.cert`, `tls.key` | self-signed certificate (CA flag set, like lnd's) for `localhost`, `127.0.0.1`, `::1` and the extra names |
+//! | `admin.macaroon`, `invoice.macaroon` | V2 binary macaroons baked from the node's root key |
+//! | `node.key`, `macaroons.key` | mock-lnd's own secrets (hex, mode 0600): the node key and the macaroon root key |
+//!
+//! Secrets and the certificate are reused when they already exist, so restarting mock-lnd on the same
+//! datadir keeps node identities, certificates and macaroons valid for clients that already read them
+//! (balances, invoices and payments are in memory and start afresh). Delete the directory to start over.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+use secp256k1::SecretKey;
+
+use crate::error::MockLndError;
+use crate::macaroon::{MacaroonService, ADMIN_PERMISSIONS, INVOICE_PERMISSIONS};
+
+/// Names lnd always puts into its certificate.
+const DEFAULT_TLS_NAMES: &[&str] = &["localhost", "127.0.0.1", "::1"];
+
+/// Paths of one node's files.
+#[derive(Debug, Clone)]
+pub struct NodeFiles {
+    /// `<datadir>/<node>`.
+    pub dir: PathBuf,
+}
+
+/// The secrets and TLS identity of a node, loaded or created.
+pub(crate) struct NodeSecrets {
+    pub node_key: SecretKey,
+    pub macaroons: MacaroonService,
+    /// PEM certificate and key, when TLS is on.
+    pub tls: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl NodeFiles {
+    /// The files of node `name` under `datadir`.
+    pub fn new(datadir: &Path, name: &str) -> Self {
+        Self {
+            dir: datadir.join(name),
+        }
+    }
+
+    /// `tls.cert`.
+    pub fn tls_cert(&self) -> PathBuf {
+        self.dir.join("tls.cert")
+    }
+
+    /// `tls.key`.
+    pub fn tls_key(&self) -> PathBuf {
+        self.dir.join("tls.key")
+    }
+
+    /// `admin.macaroon`.
+    pub fn admin_macaroon(&self) -> PathBuf {
+        self.dir.join("admin.macaroon")
+    }
+
+    /// `invoice.macaroon`.
+    pub fn invoice_macaroon(&self) -> PathBuf {
+        self.dir.join("invoice.macaroon")
+    }
+
+    /// Loads or creates everything the node needs, writing lnd's client-facing files.
+    pub(crate) fn prepare(
+        &self,
+        name: &str,
+        tls: bool,
+        extra_names: &[String],
+    ) -> Result<NodeSecrets, MockLndError> {
+        fs::create_dir_all(&self.dir).map_err(|e| io_error(&self.dir, e))?;
+        let node_key = SecretKey::from_slice(&self.secret(&self.dir.join("node.key"))?)
+            .map_err(|_| MockLndError::InvalidFile(self.dir.join("node.key")))?;
+        let macaroons = MacaroonService::new(self.secret(&self.dir.join("macaroons.key"))?);
+        // Macaroons are re-baked on every start; old ones stay valid because the root key is kept.
+        write_file(
+            &self.admin_macaroon(),
+            &macaroons.bake(ADMIN_PERMISSIONS).encode(),
+            0o600,
+        )?;
+        write_file(
+            &self.invoice_macaroon(),
+            &macaroons.bake(INVOICE_PERMISSIONS).encode(),
+            0o644,
+        )?;
+        let tls = if tls {
+            Some(self.tls_identity(name, extra_names)?)
+        } else {
+            None
+        };
+        Ok(NodeSecrets {
+            node_key,
+            macaroons,
+            tls,
+        })
+    }
+
+    /// A 32-byte secret stored as hex, created at random if absent.
+    fn secret(&self, path: &Path) -> Result<[u8; 32], MockLndError> {
+        if path.exists() {
+            let text = fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+            let bytes =
+                hex::decode(text.trim()).map_err(|_| MockLndError::InvalidFile(path.to_owned()))?;
+            return bytes
+                .try_into()
+                .map_err(|_| MockLndError::InvalidFile(path.to_owned()));
+        }
+        let mut secret = [0u8; 32];
+        // Retry the (astronomically unlikely) values that are not valid secp256k1 keys.
+        loop {
+            rand::thread_rng().fill_bytes(&mut secret);
+            if SecretKey::from_slice(&secret).is_ok() {
+                break;
+            }
+        }
+        write_file(path, hex::encode(secret).as_bytes(), 0o600)?;
+        Ok(secret)
+    }
+
+    /// The existing `tls.cert`/`tls.key`, or a new self-signed pair.
+    fn tls_identity(
+        &self,
+        name: &str,
+        extra_names: &[String],
+    ) -> Result<(Vec<u8>, Vec<u8>), MockLndError> {
+        let (cert_path, key_path) = (self.tls_cert(), self.tls_key());
+        if cert_path.exists() && key_path.exists() {
+            let cert = fs::read(&cert_path).map_err(|e| io_error(&cert_path, e))?;
+            let key = fs::read(&key_path).map_err(|e| io_error(&key_path, e))?;
+            return Ok((cert, key));
+        }
+        let (cert, key) = self_signed_certificate(name, extra_names)?;
+        write_file(&key_path, key.as_bytes(), 0o600)?;
+        write_file(&cert_path, cert.as_bytes(), 0o644)?;
+        Ok((cert.into_bytes(), key.into_bytes()))
+    }
+}
+
+/// A self-signed ECDSA P-256 certificate shaped like lnd's: CA flag, server auth, our names as SANs.
+fn self_signed_certificate(
+    name: &str,
+    extra_names: &[String],
+) -> Result<(String, String), MockLndError> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+
+    let mut names: Vec<String> = DEFAULT_TLS_NAMES.iter().map(|n| n.to_string()).collect();
+    for extra in extra_names {
+        if !names.contains(extra) {
+            names.push(extra.clone());
+        }
+    }
+    let tls_error = |e: rcgen::Error| MockLndError::Tls(e.to_string());
+    let mut params = CertificateParams::new(names).map_err(tls_error)?;
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "lnd autogenerated cert");
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+        KeyUsagePurpose::KeyCertSign,
+    ];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let key = KeyPair::generate().map_err(tls_error)?;
+    let cert = params.self_signed(&key).map_err(tls_error)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+fn write_file(path: &Path, content: &[u8], mode: u32) -> Result<(), MockLndError> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut file = options.open(path).map_err(|e| io_error(path, e))?;
+    file.write_all(content).map_err(|e| io_error(path, e))
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> MockLndError {
+    MockLndError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_created_then_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = NodeFiles::new(dir.path(), "alice");
+        let first = files.prepare("alice", true, &["lnd-alice".into()]).unwrap();
+        let admin = fs::read(files.admin_macaroon()).unwrap();
+        let second = files.prepare("alice", true, &[]).unwrap();
+        assert_eq!(first.node_key, second.node_key);
+        assert_eq!(first.tls, second.tls);
+        // A macaroon baked by the first run still verifies after the restart.
+        second.macaroons.verify(&admin, None).unwrap();
+        let cert = String::from_utf8(first.tls.unwrap().0).unwrap();
+        assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"));
+    }
+}

@@ -1,0 +1,190 @@
+//! One node's gRPC listener, which can be stopped ("offline") and restarted on the same address.
+//!
+//! Connections are wrapped in [`KillableIo`]: when the node goes offline, every open connection
+//! (including long-lived streams such as `SubscribeInvoices`) fails at once, and the listening
+//! socket is closed, so clients see exactly what they would see if lnd went down.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::FutureExt as _;
+use proto::invoicesrpc::invoices_server::InvoicesServer;
+use proto::lnrpc::lightning_server::LightningServer;
+use proto::routerrpc::router_server::RouterServer;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::StreamExt as _;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tonic::transport::server::{Connected, TcpConnectInfo};
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+
+use crate::auth::MacaroonAuthLayer;
+use crate::error::MockLndError;
+use crate::macaroon::MacaroonService;
+use crate::rpc::invoices::InvoicesService;
+use crate::rpc::lightning::LightningService;
+use crate::rpc::router::RouterService;
+use crate::rpc::NodeContext;
+
+/// Everything needed to (re)start a node's gRPC server.
+pub(crate) struct NodeServer {
+    pub addr: SocketAddr,
+    tls: Option<(Vec<u8>, Vec<u8>)>,
+    ctx: NodeContext,
+    macaroons: Arc<MacaroonService>,
+    /// The network's shutdown token; each run uses a child of it.
+    shutdown: CancellationToken,
+    running: tokio::sync::Mutex<Option<Running>>,
+}
+
+struct Running {
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl NodeServer {
+    pub fn new(
+        addr: SocketAddr,
+        tls: Option<(Vec<u8>, Vec<u8>)>,
+        ctx: NodeContext,
+        macaroons: Arc<MacaroonService>,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            addr,
+            tls,
+            ctx,
+            macaroons,
+            shutdown,
+            running: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Serves on `listener` (already bound to `self.addr`) until stopped.
+    pub async fn start(&self, listener: TcpListener) -> Result<(), MockLndError> {
+        let mut running = self.running.lock().await;
+        if running.is_some() {
+            return Ok(());
+        }
+        let mut builder = Server::builder();
+        if let Some((cert, key)) = &self.tls {
+            let tls = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
+            builder = builder
+                .tls_config(tls)
+                .map_err(|e| MockLndError::Tls(e.to_string()))?;
+        }
+        let router = builder
+            .layer(MacaroonAuthLayer::new(self.macaroons.clone()))
+            .add_service(LightningServer::new(LightningService::new(
+                self.ctx.clone(),
+            )))
+            .add_service(RouterServer::new(RouterService::new(self.ctx.clone())))
+            .add_service(InvoicesServer::new(InvoicesService::new(self.ctx.clone())));
+        let stop = self.shutdown.child_token();
+        let kill = stop.clone();
+        let incoming = TcpListenerStream::new(listener)
+            .map(move |conn| conn.map(|stream| KillableIo::new(stream, kill.clone())));
+        let signal = stop.clone().cancelled_owned();
+        let addr = self.addr;
+        let task = tokio::spawn(async move {
+            if let Err(error) = router.serve_with_incoming_shutdown(incoming, signal).await {
+                tracing::error!(%addr, error = %error, "gRPC server failed");
+            }
+        });
+        *running = Some(Running { stop, task });
+        Ok(())
+    }
+
+    /// Binds `self.addr` again and serves (bringing a node back online).
+    pub async fn restart(&self) -> Result<(), MockLndError> {
+        let listener = TcpListener::bind(self.addr)
+            .await
+            .map_err(|source| MockLndError::Bind {
+                addr: self.addr,
+                source,
+            })?;
+        self.start(listener).await
+    }
+
+    /// Stops serving: closes the listener and every open connection; returns once they are gone.
+    pub async fn stop(&self) {
+        let running = self.running.lock().await.take();
+        if let Some(running) = running {
+            running.stop.cancel();
+            if let Err(error) = running.task.await {
+                tracing::error!(addr = %self.addr, error = %error, "gRPC server task panicked");
+            }
+        }
+    }
+}
+
+/// A TCP connection that fails all I/O once its token is cancelled.
+pub(crate) struct KillableIo {
+    inner: TcpStream,
+    killed: Pin<Box<WaitForCancellationFutureOwned>>,
+}
+
+impl KillableIo {
+    fn new(inner: TcpStream, token: CancellationToken) -> Self {
+        Self {
+            inner,
+            killed: Box::pin(token.cancelled_owned()),
+        }
+    }
+
+    /// Registers for wake-up on cancellation and reports whether it happened.
+    fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        if self.killed.poll_unpin(cx).is_ready() {
+            Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "node went offline",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl AsyncRead for KillableIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.check(cx)?;
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for KillableIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.check(cx)?;
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.check(cx)?;
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl Connected for KillableIo {
+    type ConnectInfo = TcpConnectInfo;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        self.inner.connect_info()
+    }
+}

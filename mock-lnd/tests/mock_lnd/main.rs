@@ -1,0 +1,10 @@
+//! Black-box tests of mock-lnd through real gRPC clients (`proto::lnd::LndClient`, TLS + macaroons).
+
+mod auth;
+mod concurrency;
+mod failures;
+mod hold;
+mod hooks;
+mod invoices;
+mod payments;
+mod support;

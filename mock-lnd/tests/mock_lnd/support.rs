@@ -1,0 +1,105 @@
+//! Helpers shared by the tests: a network on ephemeral ports, clients, and bounded waits.
+
+use std::future::Future;
+use std::time::Duration;
+
+use mock_lnd::{MockNetwork, NodeHandle};
+use proto::lnd::LndClient;
+use proto::lnrpc::{self, payment::PaymentStatus};
+use proto::routerrpc::SendPaymentRequest;
+use tonic::Streaming;
+
+/// Upper bound for any single wait in these tests.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A TLS network with the given nodes on ephemeral ports.
+pub async fn network(names: &[&str]) -> MockNetwork {
+    let mut builder = MockNetwork::builder();
+    for name in names {
+        builder = builder.node(*name);
+    }
+    builder.start().await.expect("mock network starts")
+}
+
+/// An lnd client of `node` using `admin.macaroon` over pinned TLS.
+pub async fn client(node: &NodeHandle) -> LndClient {
+    LndClient::connect(&node.lnd_config())
+        .await
+        .expect("client builds")
+}
+
+/// Awaits `future` for at most [`WAIT`].
+pub async fn within<F: Future>(future: F) -> F::Output {
+    tokio::time::timeout(WAIT, future).await.expect("timed out")
+}
+
+/// The next message of a server stream.
+pub async fn next<T>(stream: &mut Streaming<T>) -> T {
+    within(stream.message())
+        .await
+        .expect("stream error")
+        .expect("stream ended")
+}
+
+/// Adds a plain invoice of `sat` on `client`'s node.
+pub async fn add_invoice(
+    client: &mut LndClient,
+    sat: i64,
+    memo: &str,
+) -> lnrpc::AddInvoiceResponse {
+    client
+        .lightning
+        .add_invoice(lnrpc::Invoice {
+            value: sat,
+            memo: memo.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("AddInvoice")
+        .into_inner()
+}
+
+/// A `SendPaymentV2` request with lnd-typical timeout and fee limit.
+pub fn send_request(payment_request: &str, fee_limit_sat: i64) -> SendPaymentRequest {
+    SendPaymentRequest {
+        payment_request: payment_request.into(),
+        timeout_seconds: 30,
+        fee_limit_sat,
+        ..Default::default()
+    }
+}
+
+/// Sends a payment and returns every update of its stream (the stream ends after the final one).
+pub async fn pay(client: &mut LndClient, request: SendPaymentRequest) -> Vec<lnrpc::Payment> {
+    let mut stream = client
+        .router
+        .send_payment_v2(request)
+        .await
+        .expect("SendPaymentV2")
+        .into_inner();
+    let mut updates = Vec::new();
+    while let Some(update) = within(stream.message()).await.expect("stream error") {
+        updates.push(update);
+    }
+    updates
+}
+
+/// The status of a payment update.
+pub fn status(payment: &lnrpc::Payment) -> PaymentStatus {
+    PaymentStatus::try_from(payment.status).expect("known status")
+}
+
+/// The failure reason of a payment update.
+pub fn reason(payment: &lnrpc::Payment) -> lnrpc::PaymentFailureReason {
+    lnrpc::PaymentFailureReason::try_from(payment.failure_reason).expect("known reason")
+}
+
+/// Polls `check` until it returns true, failing after [`WAIT`].
+pub async fn eventually(mut check: impl FnMut() -> bool) {
+    within(async {
+        while !check() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+}
