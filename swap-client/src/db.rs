@@ -1,0 +1,233 @@
+//! loopd's swap database: SQLite through sqlx, schema in `migrations/`.
+//!
+//! Every state change is written (the swap row and a `swap_updates` history
+//! row, in one transaction) before it is announced, so that a restarted loopd
+//! resumes every unfinished swap from where it was.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use proto::looprpc::{FailureReason, SwapState};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
+// Only the constant column list is formatted into queries; values are bound.
+use sqlx::{AssertSqlSafe, Row, SqlitePool};
+
+use crate::swap::{LoopOutSwap, OutLimits, SwapCost};
+
+/// Why the database failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// SQLite or the connection failed.
+    #[error("swap database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("swap database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A row holds a value that cannot be a swap.
+    #[error("swap database: corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// The swap database.
+#[derive(Debug, Clone)]
+pub struct SwapDb {
+    pool: SqlitePool,
+}
+
+const COLUMNS: &str =
+    "swap_hash, preimage, amount_sat, dest, label, swap_invoice, prepay_invoice, \
+    swap_invoice_amt_sat, prepay_invoice_amt_sat, receiver_key, sender_key, expiry_height, \
+    max_swap_fee, max_prepay_amt, max_swap_routing_fee, max_prepay_routing_fee, max_miner_fee, \
+    server_message, initiation_time_ns, state, failure_reason, last_update_time_ns, \
+    cost_server_sat, cost_onchain_sat, cost_offchain_sat";
+
+impl SwapDb {
+    /// Opens (creating if needed) the SQLite file at `path` and migrates it.
+    pub async fn open(path: &Path) -> Result<Self, DbError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true);
+        Self::with_options(options).await
+    }
+
+    /// Opens a database from a sqlx URL (e.g. `sqlite::memory:`).
+    pub async fn open_url(url: &str) -> Result<Self, DbError> {
+        Self::with_options(SqliteConnectOptions::from_str(url)?.create_if_missing(true)).await
+    }
+
+    async fn with_options(options: SqliteConnectOptions) -> Result<Self, DbError> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Records a new swap and its first state.
+    pub async fn insert(&self, swap: &LoopOutSwap) -> Result<(), DbError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO swaps ({COLUMNS}) VALUES \
+             (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )))
+        .bind(swap.id())
+        .bind(swap.preimage.to_vec())
+        .bind(to_i64(swap.amount_sat))
+        .bind(&swap.dest)
+        .bind(&swap.label)
+        .bind(&swap.swap_invoice)
+        .bind(&swap.prepay_invoice)
+        .bind(to_i64(swap.swap_invoice_amt_sat))
+        .bind(to_i64(swap.prepay_invoice_amt_sat))
+        .bind(&swap.receiver_key)
+        .bind(&swap.sender_key)
+        .bind(swap.expiry_height)
+        .bind(to_i64(swap.limits.max_swap_fee))
+        .bind(to_i64(swap.limits.max_prepay_amt))
+        .bind(to_i64(swap.limits.max_swap_routing_fee))
+        .bind(to_i64(swap.limits.max_prepay_routing_fee))
+        .bind(to_i64(swap.limits.max_miner_fee))
+        .bind(&swap.server_message)
+        .bind(swap.initiation_time_ns)
+        .bind(swap.state as i32)
+        .bind(swap.failure_reason as i32)
+        .bind(swap.last_update_time_ns)
+        .bind(swap.cost.server)
+        .bind(swap.cost.onchain)
+        .bind(swap.cost.offchain)
+        .execute(&mut *tx)
+        .await?;
+        insert_update(&mut tx, swap).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records the state, failure reason, costs and update time of `swap`.
+    pub async fn update(&self, swap: &LoopOutSwap) -> Result<(), DbError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE swaps SET state = ?, failure_reason = ?, last_update_time_ns = ?, \
+             cost_server_sat = ?, cost_onchain_sat = ?, cost_offchain_sat = ? WHERE swap_hash = ?",
+        )
+        .bind(swap.state as i32)
+        .bind(swap.failure_reason as i32)
+        .bind(swap.last_update_time_ns)
+        .bind(swap.cost.server)
+        .bind(swap.cost.onchain)
+        .bind(swap.cost.offchain)
+        .bind(swap.id())
+        .execute(&mut *tx)
+        .await?;
+        insert_update(&mut tx, swap).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The swap with this hash.
+    pub async fn get(&self, hash: &[u8; 32]) -> Result<Option<LoopOutSwap>, DbError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM swaps WHERE swap_hash = ?"
+        )))
+        .bind(hex::encode(hash))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| from_row(&row)).transpose()
+    }
+
+    /// Every swap, oldest first.
+    pub async fn list(&self) -> Result<Vec<LoopOutSwap>, DbError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM swaps ORDER BY initiation_time_ns, swap_hash"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// The states a swap went through, oldest first.
+    pub async fn history(&self, hash: &[u8; 32]) -> Result<Vec<SwapState>, DbError> {
+        let rows = sqlx::query("SELECT state FROM swap_updates WHERE swap_hash = ? ORDER BY id")
+            .bind(hex::encode(hash))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| swap_state(row.try_get("state")?))
+            .collect()
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+async fn insert_update(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    swap: &LoopOutSwap,
+) -> Result<(), DbError> {
+    sqlx::query("INSERT INTO swap_updates (swap_hash, state, update_time_ns) VALUES (?, ?, ?)")
+        .bind(swap.id())
+        .bind(swap.state as i32)
+        .bind(swap.last_update_time_ns)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn from_row(row: &SqliteRow) -> Result<LoopOutSwap, DbError> {
+    let hash: String = row.try_get("swap_hash")?;
+    let preimage: Vec<u8> = row.try_get("preimage")?;
+    let failure: i32 = row.try_get("failure_reason")?;
+    Ok(LoopOutSwap {
+        hash: hex::decode(&hash)
+            .ok()
+            .and_then(|h| h.try_into().ok())
+            .ok_or_else(|| DbError::Corrupt(format!("swap hash {hash:?}")))?,
+        preimage: preimage
+            .try_into()
+            .map_err(|_| DbError::Corrupt(format!("preimage of swap {hash}")))?,
+        amount_sat: to_u64(row.try_get("amount_sat")?),
+        dest: row.try_get("dest")?,
+        label: row.try_get("label")?,
+        swap_invoice: row.try_get("swap_invoice")?,
+        prepay_invoice: row.try_get("prepay_invoice")?,
+        swap_invoice_amt_sat: to_u64(row.try_get("swap_invoice_amt_sat")?),
+        prepay_invoice_amt_sat: to_u64(row.try_get("prepay_invoice_amt_sat")?),
+        receiver_key: row.try_get("receiver_key")?,
+        sender_key: row.try_get("sender_key")?,
+        expiry_height: row.try_get("expiry_height")?,
+        limits: OutLimits {
+            max_swap_fee: to_u64(row.try_get("max_swap_fee")?),
+            max_prepay_amt: to_u64(row.try_get("max_prepay_amt")?),
+            max_swap_routing_fee: to_u64(row.try_get("max_swap_routing_fee")?),
+            max_prepay_routing_fee: to_u64(row.try_get("max_prepay_routing_fee")?),
+            max_miner_fee: to_u64(row.try_get("max_miner_fee")?),
+        },
+        server_message: row.try_get("server_message")?,
+        initiation_time_ns: row.try_get("initiation_time_ns")?,
+        state: swap_state(row.try_get("state")?)?,
+        failure_reason: FailureReason::try_from(failure)
+            .map_err(|_| DbError::Corrupt(format!("failure reason {failure}")))?,
+        last_update_time_ns: row.try_get("last_update_time_ns")?,
+        cost: SwapCost {
+            server: row.try_get("cost_server_sat")?,
+            onchain: row.try_get("cost_onchain_sat")?,
+            offchain: row.try_get("cost_offchain_sat")?,
+        },
+    })
+}
+
+fn swap_state(value: i32) -> Result<SwapState, DbError> {
+    SwapState::try_from(value).map_err(|_| DbError::Corrupt(format!("swap state {value}")))
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn to_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}

@@ -1,0 +1,297 @@
+//! The L402 client as a tower layer for tonic clients.
+//!
+//! ```ignore
+//! let channel = tower::ServiceBuilder::new()
+//!     .layer(L402Layer::new(l402_client))
+//!     .service(tonic_channel);
+//! let mut swap_server = SwapServerClient::new(channel);
+//! ```
+//!
+//! Every call carries `macaroon: <hex paid macaroon>` metadata once a token is
+//! paid (what Loop sends). A challenge — gRPC status `Internal` (13) or
+//! `Unknown` (2) whose message contains "payment required", with
+//! `www-authenticate` values — is recognised in the response headers
+//! (trailers-only response, what Aperture and our proxy send) or in the
+//! trailers of an empty response. The client then acquires a token and the
+//! call is replayed once.
+//!
+//! To be replayable the request body is buffered; this suits unary and
+//! server-streaming calls (every call of Loop's protocol). A response whose
+//! status is not in its headers is held until its first frame arrives, to tell
+//! a challenge in the trailers from data.
+
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::StreamExt;
+use http::header::HeaderMap;
+use http::{HeaderName, Request, Response};
+use http_body::Frame;
+use http_body_util::{BodyExt, BodyStream, StreamBody};
+use tonic::body::Body;
+use tower::{Layer, Service, ServiceExt};
+
+use super::{L402Client, L402Error, PaidToken};
+
+/// Boxed error of the layer's service; tonic finds a [`tonic::Status`] in it.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// gRPC metadata carrying the paid macaroon (Loop's credential).
+pub const MACAROON_METADATA: HeaderName = HeaderName::from_static("macaroon");
+const WWW_AUTHENTICATE: HeaderName = HeaderName::from_static("www-authenticate");
+const GRPC_STATUS: &str = "grpc-status";
+const GRPC_MESSAGE: &str = "grpc-message";
+
+/// A tower layer adding L402 to a tonic channel.
+#[derive(Debug, Clone)]
+pub struct L402Layer {
+    client: L402Client,
+}
+
+impl L402Layer {
+    /// A layer using `client` (share one client per server).
+    pub fn new(client: L402Client) -> Self {
+        Self { client }
+    }
+}
+
+impl<S> Layer<S> for L402Layer {
+    type Service = L402Service<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        L402Service {
+            inner,
+            client: self.client.clone(),
+        }
+    }
+}
+
+/// The service built by [`L402Layer`].
+#[derive(Debug, Clone)]
+pub struct L402Service<S> {
+    inner: S,
+    client: L402Client,
+}
+
+impl<S, B> Service<Request<Body>> for L402Service<S>
+where
+    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<Response<Body>, BoxError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // The ready service goes into the future; the clone stays (tower's idiom).
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let client = self.client.clone();
+        Box::pin(call_with_l402(inner, client, request))
+    }
+}
+
+async fn call_with_l402<S, B>(
+    mut inner: S,
+    client: L402Client,
+    request: Request<Body>,
+) -> Result<Response<Body>, BoxError>
+where
+    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await?.to_bytes();
+    let replay = |token: Option<&PaidToken>| {
+        let mut request = Request::new(Body::new(http_body_util::Full::new(body.clone())));
+        *request.method_mut() = parts.method.clone();
+        *request.uri_mut() = parts.uri.clone();
+        *request.version_mut() = parts.version;
+        *request.headers_mut() = parts.headers.clone();
+        *request.extensions_mut() = parts.extensions.clone();
+        if let Some(token) = token {
+            request
+                .headers_mut()
+                .insert(MACAROON_METADATA, token.macaroon_metadata().clone());
+        }
+        request
+    };
+
+    let sent = client.current_token();
+    // `inner` was made ready by our `poll_ready`.
+    let response = inner
+        .call(replay(sent.as_deref()))
+        .await
+        .map_err(Into::into)?;
+    let challenges = match inspect(response).await? {
+        Inspected::Passed(response) => return Ok(response),
+        Inspected::Challenge(challenges) => challenges,
+    };
+
+    let token = client
+        .handle_challenge(sent.as_deref(), challenges.iter().map(String::as_str))
+        .await
+        .map_err(|e| Box::new(e.to_status()) as BoxError)?;
+    let response = inner
+        .ready()
+        .await
+        .map_err(Into::into)?
+        .call(replay(Some(&token)))
+        .await
+        .map_err(Into::into)?;
+    match inspect(response).await? {
+        Inspected::Passed(response) => Ok(response),
+        Inspected::Challenge(_) => {
+            client.note_challenge();
+            Err(Box::new(
+                L402Error::Rejected {
+                    token_id: token.token_id().to_hex(),
+                }
+                .to_status(),
+            ))
+        }
+    }
+}
+
+/// A response seen by the layer.
+enum Inspected {
+    /// Not a challenge: hand it to the caller.
+    Passed(Response<Body>),
+    /// A payment challenge, with its `www-authenticate` values.
+    Challenge(Vec<String>),
+}
+
+async fn inspect<B>(response: Response<B>) -> Result<Inspected, BoxError>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    // Trailers-only response: the status is in the headers.
+    if response.headers().contains_key(GRPC_STATUS) {
+        if let Some(challenges) = challenge_in(response.headers(), None) {
+            return Ok(Inspected::Challenge(challenges));
+        }
+        return Ok(Inspected::Passed(response.map(Body::new)));
+    }
+    if response.status() != http::StatusCode::OK {
+        return Ok(Inspected::Passed(response.map(Body::new)));
+    }
+    // The status may come in the trailers of an otherwise empty response.
+    let (parts, body) = response.into_parts();
+    let mut body = Box::pin(body);
+    let first = match body.frame().await {
+        None => {
+            return Ok(Inspected::Passed(Response::from_parts(
+                parts,
+                Body::empty(),
+            )))
+        }
+        Some(frame) => frame.map_err(Into::into)?,
+    };
+    if let Some(trailers) = first.trailers_ref() {
+        if let Some(challenges) = challenge_in(trailers, Some(&parts.headers)) {
+            return Ok(Inspected::Challenge(challenges));
+        }
+    }
+    // Put the frame back in front of the rest of the body.
+    let rest = BodyStream::new(body).map(|frame| frame.map_err(Into::<BoxError>::into));
+    let stream =
+        futures::stream::once(async move { Ok::<Frame<Bytes>, BoxError>(first) }).chain(rest);
+    Ok(Inspected::Passed(Response::from_parts(
+        parts,
+        Body::new(StreamBody::new(stream)),
+    )))
+}
+
+/// The `www-authenticate` values if `status_map` carries a payment-required
+/// status (values are looked up there and in `headers`).
+fn challenge_in(status_map: &HeaderMap, headers: Option<&HeaderMap>) -> Option<Vec<String>> {
+    let code = status_map.get(GRPC_STATUS)?.to_str().ok()?.trim();
+    // Internal (13), or Unknown (2) as sent by some grpc-go versions.
+    if code != "13" && code != "2" {
+        return None;
+    }
+    let message = status_map
+        .get(GRPC_MESSAGE)
+        .and_then(|m| m.to_str().ok())
+        .map(percent_decode)
+        .unwrap_or_default();
+    if !message.to_ascii_lowercase().contains("payment required") {
+        return None;
+    }
+    let values: Vec<String> = status_map
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .chain(
+            headers
+                .into_iter()
+                .flat_map(|h| h.get_all(WWW_AUTHENTICATE).iter()),
+        )
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    Some(values)
+}
+
+/// Decodes gRPC's percent-encoding of `grpc-message`.
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+            if let Ok(byte) = u8::from_str_radix(hex, 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("payment%20required"), "payment required");
+        assert_eq!(percent_decode("payment required"), "payment required");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
+    }
+
+    #[test]
+    fn recognises_challenges_only() {
+        let mut headers = HeaderMap::new();
+        headers.insert(GRPC_STATUS, "13".parse().unwrap());
+        headers.insert(GRPC_MESSAGE, "payment%20required".parse().unwrap());
+        headers.append(WWW_AUTHENTICATE, "LSAT a".parse().unwrap());
+        headers.append(WWW_AUTHENTICATE, "L402 b".parse().unwrap());
+        assert_eq!(
+            challenge_in(&headers, None),
+            Some(vec!["LSAT a".to_owned(), "L402 b".to_owned()])
+        );
+        headers.insert(GRPC_STATUS, "2".parse().unwrap());
+        assert!(challenge_in(&headers, None).is_some());
+        headers.insert(GRPC_STATUS, "14".parse().unwrap());
+        assert!(challenge_in(&headers, None).is_none());
+        headers.insert(GRPC_STATUS, "13".parse().unwrap());
+        headers.insert(GRPC_MESSAGE, "internal error".parse().unwrap());
+        assert!(challenge_in(&headers, None).is_none());
+    }
+}

@@ -1,0 +1,516 @@
+//! A reusable L402 client: meets a payment challenge, pays once, retries.
+//!
+//! The pieces:
+//! - [`L402Client`]: the transport-independent core — the current token, the
+//!   acquisition logic (track a pending payment, evict a rejected token, pay a
+//!   new challenge) and the [`TokenStore`]; cheap to clone, share one per server.
+//! - [`L402Layer`] (module [`grpc`]): a tower layer for any tonic client; it
+//!   attaches `macaroon: <hex paid macaroon>` metadata and handles gRPC
+//!   challenges (status `Internal`/`Unknown`, "payment required",
+//!   `www-authenticate` in headers or trailers).
+//! - [`L402HttpClient`] (module [`http`]): the same for reqwest; it attaches
+//!   `Authorization: L402 <base64 macaroon>:<hex preimage>` and handles
+//!   `402 Payment Required` with `WWW-Authenticate`.
+//! - [`Payer`] / [`LndPayer`] (module [`payer`]): how invoices get paid.
+//!
+//! Concurrency: a call with a valid token takes only a short read lock on the
+//! cached token, so such calls run fully in parallel. Only acquisition is
+//! serialised (one async mutex): when N calls meet a challenge at once, the
+//! first pays and the others find the new token when they get the lock.
+//!
+//! Payments per call: at most one. A call that meets a challenge either finds
+//! a token acquired meanwhile, or resolves a pending payment, or evicts the
+//! token the server just rejected and pays the new challenge; then it retries
+//! once. A challenge on the retry is reported as [`L402Error::Rejected`].
+
+pub mod grpc;
+pub mod http;
+pub mod payer;
+pub mod store;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ::http::HeaderValue;
+use l402::{Challenge, Preimage, Token, TokenId};
+use tracing::{info, warn};
+
+pub use self::grpc::{L402Layer, L402Service};
+pub use self::http::{HttpError, L402HttpClient};
+pub use self::payer::{LndPayer, Payer, PayerError, PaymentOutcome, PaymentSuccess};
+pub use self::store::{StoreError, StoredToken, TokenStore};
+
+/// Loop's default maximum price of a token, in satoshis (`--maxl402cost`).
+pub const DEFAULT_MAX_COST_SAT: u64 = 1000;
+/// Loop's default maximum routing fee for a token payment (`--maxl402fee`).
+pub const DEFAULT_MAX_FEE_SAT: u64 = 10;
+/// Loop's payment timeout for a token.
+pub const DEFAULT_PAYMENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Limits of automatic token payments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct L402Config {
+    /// Never pay an invoice above this amount (satoshis, fees excluded).
+    pub max_cost_sat: u64,
+    /// Routing fee limit of the token payment (satoshis).
+    pub max_fee_sat: u64,
+    /// How long a payment (or the tracking of a pending one) may take.
+    pub payment_timeout: Duration,
+}
+
+impl Default for L402Config {
+    fn default() -> Self {
+        Self {
+            max_cost_sat: DEFAULT_MAX_COST_SAT,
+            max_fee_sat: DEFAULT_MAX_FEE_SAT,
+            payment_timeout: DEFAULT_PAYMENT_TIMEOUT,
+        }
+    }
+}
+
+/// Why a token could not be acquired.
+#[derive(Debug, thiserror::Error)]
+pub enum L402Error {
+    /// The invoice asks more than `--maxl402cost`.
+    #[error(
+        "cannot pay for L402 token automatically: invoice of {invoice_msat} msat exceeds the \
+         configured maximum cost of {max_msat} msat (--maxl402cost)"
+    )]
+    TooExpensive {
+        /// The invoice amount.
+        invoice_msat: u64,
+        /// The configured maximum.
+        max_msat: u64,
+    },
+    /// The server asked for payment without a usable challenge.
+    #[error("invalid L402 challenge: {0}")]
+    BadChallenge(String),
+    /// The payment failed for good; the pending token was dropped, the next call pays again.
+    #[error("L402 token payment failed: {reason}")]
+    PaymentFailed {
+        /// lnd's failure reason.
+        reason: String,
+    },
+    /// The payment is still in flight; the pending token is kept and tracked on the next call.
+    #[error(
+        "L402 token payment {payment_hash} still in flight after {timeout:?}; it is tracked again \
+         on the next call (see `loop listauth`)"
+    )]
+    PaymentPending {
+        /// Hash of the payment in flight.
+        payment_hash: String,
+        /// How long we waited.
+        timeout: Duration,
+    },
+    /// lnd could not be asked.
+    #[error("L402 token payment: {0}")]
+    Lnd(#[from] PayerError),
+    /// The token files could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A concurrent call just tried to pay for a token and failed; this call
+    /// does not pay again (the next call will).
+    #[error("{0} (attempted by a concurrent call; not paying again for this one)")]
+    ConcurrentAttemptFailed(String),
+    /// The server challenged the token that was just acquired for this call.
+    #[error("the server rejected the L402 token {token_id} just acquired for this call")]
+    Rejected {
+        /// Id of the rejected token.
+        token_id: String,
+    },
+}
+
+impl L402Error {
+    /// The gRPC status a tonic caller sees for this error.
+    pub fn to_status(&self) -> tonic::Status {
+        use tonic::Code;
+        let code = match self {
+            Self::TooExpensive { .. } | Self::BadChallenge(_) => Code::FailedPrecondition,
+            Self::PaymentFailed { .. }
+            | Self::PaymentPending { .. }
+            | Self::Lnd(_)
+            | Self::ConcurrentAttemptFailed(_) => Code::Unavailable,
+            Self::Store(_) => Code::Internal,
+            Self::Rejected { .. } => Code::PermissionDenied,
+        };
+        tonic::Status::new(code, self.to_string())
+    }
+}
+
+/// A paid token with its credentials encoded once, ready to attach.
+pub struct PaidToken {
+    token: Token,
+    token_id: TokenId,
+    macaroon_metadata: HeaderValue,
+    authorization: HeaderValue,
+}
+
+impl std::fmt::Debug for PaidToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Credentials are bearer secrets: print the id only.
+        f.debug_struct("PaidToken")
+            .field("token_id", &self.token_id.to_hex())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PaidToken {
+    fn new(token: Token) -> Result<Self, L402Error> {
+        let credential = token
+            .credential()
+            .ok_or(StoreError::WrongKind("token has no preimage"))?;
+        let metadata = credential
+            .to_macaroon_metadata()
+            .map_err(|e| L402Error::BadChallenge(format!("cannot add the preimage caveat: {e}")))?;
+        let sensitive = |value: String| {
+            let mut value = HeaderValue::try_from(value).map_err(|_| {
+                L402Error::BadChallenge("credential is not a valid header value".into())
+            })?;
+            value.set_sensitive(true);
+            Ok::<_, L402Error>(value)
+        };
+        Ok(Self {
+            token_id: token.token_id(),
+            macaroon_metadata: sensitive(metadata)?,
+            authorization: sensitive(credential.to_authorization())?,
+            token,
+        })
+    }
+
+    /// The token.
+    pub fn token(&self) -> &Token {
+        &self.token
+    }
+
+    /// The token id (from the macaroon identifier): what the server sees.
+    pub fn token_id(&self) -> &TokenId {
+        &self.token_id
+    }
+
+    /// `<hex paid macaroon>`, the value of the gRPC `macaroon` metadata.
+    pub fn macaroon_metadata(&self) -> &HeaderValue {
+        &self.macaroon_metadata
+    }
+
+    /// `L402 <base64 macaroon>:<hex preimage>`, the HTTP `Authorization` value.
+    pub fn authorization(&self) -> &HeaderValue {
+        &self.authorization
+    }
+}
+
+/// Counters of what the client did (for tests, metrics and the demo).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct L402Stats {
+    /// Challenges received (first attempts and retries).
+    pub challenges: u64,
+    /// Invoices we started to pay.
+    pub payments: u64,
+    /// Paid tokens we evicted because the server rejected them.
+    pub evictions: u64,
+}
+
+/// The L402 client core, shared by every transport. Cheap to clone.
+#[derive(Clone)]
+pub struct L402Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: TokenStore,
+    payer: Arc<dyn Payer>,
+    config: L402Config,
+    current: RwLock<Option<Arc<PaidToken>>>,
+    acquire: tokio::sync::Mutex<()>,
+    challenges: AtomicU64,
+    payments: AtomicU64,
+    evictions: AtomicU64,
+    /// Number of finished payment attempts, and the failure of the last one.
+    attempts: AtomicU64,
+    last_failure: std::sync::Mutex<Option<(u64, String)>>,
+}
+
+impl std::fmt::Debug for L402Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("L402Client")
+            .field("store", &self.inner.store.dir())
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl L402Client {
+    /// A client paying through `payer`, keeping tokens in `store`, and starting
+    /// with the paid token already in the store, if any.
+    pub fn new(
+        store: TokenStore,
+        payer: Arc<dyn Payer>,
+        config: L402Config,
+    ) -> Result<Self, L402Error> {
+        let current = store.paid_token()?.map(PaidToken::new).transpose()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                payer,
+                config,
+                current: RwLock::new(current.map(Arc::new)),
+                acquire: tokio::sync::Mutex::new(()),
+                challenges: AtomicU64::new(0),
+                payments: AtomicU64::new(0),
+                evictions: AtomicU64::new(0),
+                attempts: AtomicU64::new(0),
+                last_failure: std::sync::Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The token store.
+    pub fn store(&self) -> &TokenStore {
+        &self.inner.store
+    }
+
+    /// The payment limits.
+    pub fn config(&self) -> &L402Config {
+        &self.inner.config
+    }
+
+    /// What the client did so far.
+    pub fn stats(&self) -> L402Stats {
+        L402Stats {
+            challenges: self.inner.challenges.load(Ordering::Relaxed),
+            payments: self.inner.payments.load(Ordering::Relaxed),
+            evictions: self.inner.evictions.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts a challenge that is not handled (met on a retry).
+    pub(crate) fn note_challenge(&self) {
+        self.inner.challenges.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The paid token to attach to the next call, if any.
+    pub fn current_token(&self) -> Option<Arc<PaidToken>> {
+        self.inner
+            .current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn set_current(&self, token: Option<Arc<PaidToken>>) {
+        *self
+            .inner
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = token;
+    }
+
+    /// Handles a payment challenge met by a call that carried `sent` (the token
+    /// attached to it, `None` if it had none) and returns the token to retry with.
+    ///
+    /// `challenges` are the `WWW-Authenticate` values of the response; the first
+    /// one that parses (LSAT or L402 form) is used, and only if a payment is needed.
+    pub async fn handle_challenge<'a, I>(
+        &self,
+        sent: Option<&PaidToken>,
+        challenges: I,
+    ) -> Result<Arc<PaidToken>, L402Error>
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        self.inner.challenges.fetch_add(1, Ordering::Relaxed);
+        let attempts_seen = self.inner.attempts.load(Ordering::SeqCst);
+        let _guard = self.inner.acquire.lock().await;
+        let store = &self.inner.store;
+        let sent_hash = sent.map(|t| t.token.payment_hash);
+
+        // Another call may have acquired a token while we waited for the lock.
+        if let Some(paid) = store.paid_token()? {
+            if Some(&paid.payment_hash) != sent_hash.as_ref() {
+                let paid = Arc::new(PaidToken::new(paid)?);
+                self.set_current(Some(paid.clone()));
+                return Ok(paid);
+            }
+            // The server rejected the very token we sent: keep it aside for the
+            // user and never send it again.
+            let backup = store.evict_paid()?;
+            self.set_current(None);
+            self.inner.evictions.fetch_add(1, Ordering::Relaxed);
+            warn!(
+                token_id = %paid.token_id().to_hex(),
+                backup = ?backup,
+                "server rejected the L402 token; evicted"
+            );
+        }
+
+        // A call that waited behind a failed payment attempt does not pay again.
+        if let Some((attempt, error)) = self.last_failure() {
+            if attempt > attempts_seen {
+                return Err(L402Error::ConcurrentAttemptFailed(error));
+            }
+        }
+
+        // A payment interrupted earlier (crash, timeout): its fate decides.
+        if let Some(pending) = store.pending_token()? {
+            match self.resolve_pending(pending).await? {
+                Some(paid) => return Ok(paid),
+                None => store.remove_pending()?,
+            }
+        }
+
+        let challenge = parse_challenges(challenges)?;
+        let result = self.pay_challenge(challenge).await;
+        let attempt = self.inner.attempts.fetch_add(1, Ordering::SeqCst) + 1;
+        *self
+            .inner
+            .last_failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            result.as_ref().err().map(|e| (attempt, e.to_string()));
+        result
+    }
+
+    fn last_failure(&self) -> Option<(u64, String)> {
+        self.inner
+            .last_failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Makes sure a paid token is present, resolving a pending one if needed;
+    /// returns `None` when no token exists (a server challenge is needed to get one).
+    pub async fn resume_pending(&self) -> Result<Option<Arc<PaidToken>>, L402Error> {
+        let _guard = self.inner.acquire.lock().await;
+        if let Some(current) = self.current_token() {
+            return Ok(Some(current));
+        }
+        match self.inner.store.pending_token()? {
+            Some(pending) => {
+                let paid = self.resolve_pending(pending).await?;
+                if paid.is_none() {
+                    self.inner.store.remove_pending()?;
+                }
+                Ok(paid)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Tracks the payment of a pending token: `Some` if it succeeded (the token
+    /// is now paid), `None` if it never will (the caller drops it).
+    async fn resolve_pending(&self, pending: Token) -> Result<Option<Arc<PaidToken>>, L402Error> {
+        let hash = pending.payment_hash;
+        info!(payment_hash = %hash.to_hex(), "tracking the payment of the pending L402 token");
+        let timeout = self.inner.config.payment_timeout;
+        match self.inner.payer.track(*hash.as_bytes(), timeout).await? {
+            PaymentOutcome::Succeeded(success) => self.store_paid(pending, success).map(Some),
+            PaymentOutcome::Failed { reason } => {
+                info!(payment_hash = %hash.to_hex(), %reason, "pending L402 payment failed; dropping it");
+                Ok(None)
+            }
+            PaymentOutcome::NotFound => {
+                info!(payment_hash = %hash.to_hex(), "pending L402 payment was never sent; dropping it");
+                Ok(None)
+            }
+            PaymentOutcome::InFlight => Err(L402Error::PaymentPending {
+                payment_hash: hash.to_hex(),
+                timeout,
+            }),
+        }
+    }
+
+    /// Pays a new challenge: check the price, store the pending token, pay,
+    /// store the paid token.
+    async fn pay_challenge(&self, challenge: Challenge) -> Result<Arc<PaidToken>, L402Error> {
+        let config = &self.inner.config;
+        let max_msat = config.max_cost_sat.saturating_mul(1000);
+        let invoice_msat = challenge.amount_msat().ok_or_else(|| {
+            L402Error::BadChallenge("the invoice has no amount; refusing to pay it".into())
+        })?;
+        if invoice_msat > max_msat {
+            return Err(L402Error::TooExpensive {
+                invoice_msat,
+                max_msat,
+            });
+        }
+        if !challenge.is_consistent() {
+            return Err(L402Error::BadChallenge(
+                "the invoice does not pay for the macaroon's payment hash".into(),
+            ));
+        }
+        let hash = challenge.payment_hash();
+        let token = Token::pending(
+            challenge.macaroon().clone(),
+            hash,
+            std::time::SystemTime::now(),
+        );
+        // Written before paying, so a crash mid-payment is resolved by tracking.
+        self.inner.store.store_pending(&token)?;
+        self.inner.payments.fetch_add(1, Ordering::Relaxed);
+        info!(
+            token_id = %token.token_id().to_hex(),
+            amount_msat = invoice_msat,
+            max_fee_sat = config.max_fee_sat,
+            "paying for an L402 token"
+        );
+        let outcome = self
+            .inner
+            .payer
+            .pay(
+                challenge.invoice_str(),
+                *hash.as_bytes(),
+                config.max_fee_sat,
+                config.payment_timeout,
+            )
+            .await?;
+        match outcome {
+            PaymentOutcome::Succeeded(success) => self.store_paid(token, success),
+            PaymentOutcome::Failed { reason } => {
+                self.inner.store.remove_pending()?;
+                Err(L402Error::PaymentFailed { reason })
+            }
+            PaymentOutcome::NotFound => {
+                self.inner.store.remove_pending()?;
+                Err(L402Error::PaymentFailed {
+                    reason: "lnd lost track of the payment".into(),
+                })
+            }
+            PaymentOutcome::InFlight => Err(L402Error::PaymentPending {
+                payment_hash: hash.to_hex(),
+                timeout: config.payment_timeout,
+            }),
+        }
+    }
+
+    fn store_paid(
+        &self,
+        mut token: Token,
+        success: PaymentSuccess,
+    ) -> Result<Arc<PaidToken>, L402Error> {
+        if !token.mark_paid(
+            Preimage::from_bytes(success.preimage),
+            success.amount_paid_msat,
+            success.routing_fee_msat,
+        ) {
+            return Err(L402Error::Lnd(PayerError::InvalidPayment(
+                "the preimage does not match the token's payment hash".into(),
+            )));
+        }
+        self.inner.store.store_paid(&token)?;
+        let paid = Arc::new(PaidToken::new(token)?);
+        info!(
+            token_id = %paid.token_id.to_hex(),
+            amount_paid_msat = success.amount_paid_msat,
+            routing_fee_msat = success.routing_fee_msat,
+            "L402 token paid"
+        );
+        self.set_current(Some(paid.clone()));
+        Ok(paid)
+    }
+}
+
+/// The first challenge that parses among `values`.
+fn parse_challenges<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Challenge, L402Error> {
+    Challenge::from_header_values(values).map_err(|e| L402Error::BadChallenge(e.to_string()))
+}

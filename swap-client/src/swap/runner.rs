@@ -1,0 +1,308 @@
+//! One task per swap: payments, server updates, preimage push, final state.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use proto::looprpc::{
+    FailureReason, ServerLoopOutPushPreimageRequest, ServerSwapState, SubscribeUpdatesRequest,
+    SwapState,
+};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::{limits, Inner, LoopOutSwap, PROTOCOL_VERSION};
+use crate::l402_client::{Payer, PaymentOutcome, PaymentSuccess};
+
+/// How long one payment attempt waits before it is tracked again.
+const PAYMENT_WAIT: Duration = Duration::from_secs(60);
+/// lnd's own timeout for a swap payment (a hold invoice stays in flight until settled).
+const SWAP_PAYMENT_TIMEOUT: Duration = Duration::from_secs(3600);
+/// First delay before retrying a failed call to lnd or the server.
+const RETRY_MIN: Duration = Duration::from_millis(200);
+/// Attempts to push the preimage per server update.
+const PUSH_ATTEMPTS: usize = 5;
+/// Longest delay between retries.
+const RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// The final outcome of one of the two payments.
+enum Paid {
+    Succeeded(PaymentSuccess),
+    Failed(String),
+}
+
+/// Runs `swap` until it is final or loopd stops.
+pub(super) async fn run(inner: Arc<Inner>, mut swap: LoopOutSwap) {
+    let cancel = inner.cancel.child_token();
+    let _stop_children = cancel.clone().drop_guard();
+    let swap_id = swap.id();
+
+    let prepay_hash = match limits::decode_invoice("prepay", &swap.prepay_invoice) {
+        Ok((hash, _)) => hash,
+        Err(e) => {
+            warn!(swap_id, error = %e, "stored prepay invoice is invalid");
+            return finish_failed(&inner, &mut swap, FailureReason::Offchain).await;
+        }
+    };
+    let prepay = pay_until_final(
+        &inner,
+        &cancel,
+        swap.prepay_invoice.clone(),
+        prepay_hash,
+        swap.limits.max_prepay_routing_fee,
+    );
+    let swap_payment = pay_until_final(
+        &inner,
+        &cancel,
+        swap.swap_invoice.clone(),
+        swap.hash,
+        swap.limits.max_swap_routing_fee,
+    );
+    tokio::pin!(prepay, swap_payment);
+    let mut server_states = follow_server(inner.clone(), cancel.clone(), swap.hash);
+
+    let mut prepay_result: Option<PaymentSuccess> = None;
+    let mut swap_result: Option<PaymentSuccess> = None;
+    loop {
+        if let (Some(swap_paid), Some(prepay_paid)) = (&swap_result, &prepay_result) {
+            swap.cost.server = (swap.swap_invoice_amt_sat + swap.prepay_invoice_amt_sat) as i64
+                - swap.amount_sat as i64;
+            swap.cost.offchain =
+                ((swap_paid.routing_fee_msat + prepay_paid.routing_fee_msat) / 1000) as i64;
+            // Settling the swap invoice means the server has the preimage.
+            if swap.state != SwapState::PreimageRevealed {
+                transition(&inner, &mut swap, SwapState::PreimageRevealed).await;
+            }
+            transition(&inner, &mut swap, SwapState::Success).await;
+            info!(
+                swap_id,
+                cost_server = swap.cost.server,
+                cost_offchain = swap.cost.offchain,
+                "loop out succeeded"
+            );
+            return;
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            paid = &mut prepay, if prepay_result.is_none() => match paid {
+                Some(Paid::Succeeded(success)) => prepay_result = Some(success),
+                Some(Paid::Failed(reason)) => {
+                    warn!(swap_id, %reason, "prepay payment failed");
+                    return finish_failed(&inner, &mut swap, FailureReason::Offchain).await;
+                }
+                None => return,
+            },
+            paid = &mut swap_payment, if swap_result.is_none() => match paid {
+                Some(Paid::Succeeded(success)) => swap_result = Some(success),
+                Some(Paid::Failed(reason)) => {
+                    warn!(swap_id, %reason, "swap payment failed");
+                    return finish_failed(&inner, &mut swap, FailureReason::Offchain).await;
+                }
+                None => return,
+            },
+            state = server_states.recv() => match state {
+                Some(state) => {
+                    if let Some(reason) = server_failure(state) {
+                        warn!(swap_id, server_state = ?state, "server reports the swap failed");
+                        return finish_failed(&inner, &mut swap, reason).await;
+                    }
+                    let published = matches!(
+                        state,
+                        ServerSwapState::ServerHtlcPublished
+                            | ServerSwapState::ServerHtlcConfirmed
+                            | ServerSwapState::ServerSuccess
+                    );
+                    if published && swap.state == SwapState::Initiated {
+                        transition(&inner, &mut swap, SwapState::HtlcPublished).await;
+                    }
+                    if published && swap.state == SwapState::HtlcPublished {
+                        // "Sweeping" the simulated HTLC reveals the preimage; push
+                        // it so the server can settle the swap invoice at once.
+                        if push_preimage(&inner, &cancel, &swap).await {
+                            transition(&inner, &mut swap, SwapState::PreimageRevealed).await;
+                        }
+                    }
+                }
+                None => {
+                    // The follower only stops when cancelled.
+                    if cancel.is_cancelled() {
+                        return;
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// Records a state change, then announces it.
+async fn transition(inner: &Inner, swap: &mut LoopOutSwap, state: SwapState) {
+    swap.state = state;
+    swap.last_update_time_ns = crate::now_unix_nanos();
+    if let Err(e) = inner.db.update(swap).await {
+        warn!(swap_id = %swap.id(), error = %e, "cannot record swap state");
+    }
+    info!(swap_id = %swap.id(), state = ?state, "swap state");
+    let _ = inner.updates.send(swap.to_status());
+}
+
+async fn finish_failed(inner: &Inner, swap: &mut LoopOutSwap, reason: FailureReason) {
+    swap.failure_reason = reason;
+    transition(inner, swap, SwapState::Failed).await;
+}
+
+/// The client-side failure reason of a failed server state.
+fn server_failure(state: ServerSwapState) -> Option<FailureReason> {
+    use ServerSwapState as S;
+    match state {
+        S::ServerInitiated | S::ServerHtlcPublished | S::ServerSuccess | S::ServerHtlcConfirmed => {
+            None
+        }
+        S::ServerFailedOffChainTimeout
+        | S::ServerClientPrepayCancel
+        | S::ServerClientInvoiceCancel => Some(FailureReason::Offchain),
+        S::ServerFailedTimeout | S::ServerTimeoutPublished | S::ServerFailedSwapDeadline => {
+            Some(FailureReason::Timeout)
+        }
+        S::ServerFailedInvalidHtlcAmount => Some(FailureReason::IncorrectAmount),
+        _ => Some(FailureReason::Temporary),
+    }
+}
+
+/// Pays `invoice` (or follows the earlier payment of it) until it is final;
+/// `None` when cancelled.
+async fn pay_until_final(
+    inner: &Inner,
+    cancel: &CancellationToken,
+    invoice: String,
+    hash: [u8; 32],
+    max_fee_sat: u64,
+) -> Option<Paid> {
+    let mut delay = RETRY_MIN;
+    let mut sent = false;
+    loop {
+        let attempt = async {
+            if sent {
+                inner.payer.track(hash, PAYMENT_WAIT).await
+            } else {
+                inner
+                    .payer
+                    .pay(&invoice, hash, max_fee_sat, SWAP_PAYMENT_TIMEOUT)
+                    .await
+            }
+        };
+        let outcome = tokio::select! {
+            _ = cancel.cancelled() => return None,
+            outcome = attempt => outcome,
+        };
+        match outcome {
+            Ok(PaymentOutcome::Succeeded(success)) => return Some(Paid::Succeeded(success)),
+            Ok(PaymentOutcome::Failed { reason }) => return Some(Paid::Failed(reason)),
+            // Sent and still in flight (a hold invoice waits for the preimage).
+            Ok(PaymentOutcome::InFlight) => sent = true,
+            // lnd does not know it (yet): send it.
+            Ok(PaymentOutcome::NotFound) => sent = false,
+            Err(e) => {
+                warn!(payment_hash = %hex::encode(hash), error = %e, "payment call failed; retrying");
+                if sleep_or_cancel(cancel, &mut delay).await {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Streams the server's states of a swap, resubscribing after errors.
+fn follow_server(
+    inner: Arc<Inner>,
+    cancel: CancellationToken,
+    hash: [u8; 32],
+) -> mpsc::Receiver<ServerSwapState> {
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        let mut delay = RETRY_MIN;
+        loop {
+            let mut server = inner.server.clone();
+            let subscribe = server.subscribe_loop_out_updates(SubscribeUpdatesRequest {
+                protocol_version: PROTOCOL_VERSION as i32,
+                swap_hash: hash.to_vec(),
+            });
+            let stream = tokio::select! {
+                _ = cancel.cancelled() => return,
+                result = subscribe => result,
+            };
+            match stream {
+                Ok(response) => {
+                    let mut stream = response.into_inner();
+                    loop {
+                        let message = tokio::select! {
+                            _ = cancel.cancelled() => return,
+                            message = stream.message() => message,
+                        };
+                        match message {
+                            Ok(Some(update)) => {
+                                delay = RETRY_MIN;
+                                let state = ServerSwapState::try_from(update.state)
+                                    .unwrap_or(ServerSwapState::ServerUnexpectedFailure);
+                                if tx.send(state).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(status) => {
+                                warn!(swap_id = %hex::encode(hash), error = %status.message(), "swap update stream failed");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(status) => {
+                    warn!(swap_id = %hex::encode(hash), error = %status.message(), "cannot subscribe to swap updates");
+                }
+            }
+            if sleep_or_cancel(&cancel, &mut delay).await {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Pushes the preimage to the server, retrying a few times; `false` if it
+/// could not (the next server update tries again) or when cancelled.
+async fn push_preimage(inner: &Inner, cancel: &CancellationToken, swap: &LoopOutSwap) -> bool {
+    let mut delay = RETRY_MIN;
+    for _ in 0..PUSH_ATTEMPTS {
+        let mut server = inner.server.clone();
+        let push = server.loop_out_push_preimage(ServerLoopOutPushPreimageRequest {
+            protocol_version: PROTOCOL_VERSION as i32,
+            preimage: swap.preimage.to_vec(),
+        });
+        let result = tokio::select! {
+            _ = cancel.cancelled() => return false,
+            result = push => result,
+        };
+        match result {
+            Ok(_) => {
+                info!(swap_id = %swap.id(), "preimage pushed to the server");
+                return true;
+            }
+            Err(status) => {
+                warn!(swap_id = %swap.id(), error = %status.message(), "preimage push failed; retrying");
+                if sleep_or_cancel(cancel, &mut delay).await {
+                    return false;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Sleeps `delay` (doubling it up to [`RETRY_MAX`]); `true` if cancelled.
+async fn sleep_or_cancel(cancel: &CancellationToken, delay: &mut Duration) -> bool {
+    let wait = *delay;
+    *delay = (*delay * 2).min(RETRY_MAX);
+    tokio::select! {
+        _ = cancel.cancelled() => true,
+        _ = tokio::time::sleep(wait) => false,
+    }
+}
