@@ -127,19 +127,26 @@ fn reply(command: Command, result: Result<(), SwapError>) {
 
 /// Answers a command for a swap in a final state.
 pub(crate) fn answer_finished(swap: &SwapRecord, command: Command) {
-    let result = match (&command, swap.state) {
+    let result = finished_result(swap, &command);
+    reply(command, result);
+}
+
+/// What a command gets for a swap in a final state: success for an
+/// idempotent repeat (preimage after success, cancel after cancel), else
+/// `FailedPrecondition`.
+pub(crate) fn finished_result(swap: &SwapRecord, command: &Command) -> Result<(), SwapError> {
+    match (command, swap.state) {
         (Command::PushPreimage { .. }, ServerSwapState::ServerSuccess) => Ok(()),
         (Command::Cancel { .. }, ServerSwapState::ServerClientInvoiceCancel)
         | (Command::Cancel { .. }, ServerSwapState::ServerClientPrepayCancel) => {
-            check_owner(swap, &command)
+            check_owner(swap, command)
         }
         _ => Err(SwapError::FailedPrecondition(format!(
             "swap {} is finished: {}",
             swap.swap_hash,
             swap.state.as_str_name()
         ))),
-    };
-    reply(command, result);
+    }
 }
 
 /// A cancel must present the swap invoice's payment address (which only the
@@ -260,14 +267,13 @@ impl Actor {
                         return Ok(());
                     }
                 }
-                ServerSwapState::ServerTimeoutPublished => {
-                    if now >= ns_after(self.swap.state_ns, timings.confirmation_delay) {
-                        self.transition(ServerSwapState::ServerFailedTimeout)
-                            .await?;
-                    } else {
-                        return Ok(());
-                    }
+                ServerSwapState::ServerTimeoutPublished
+                    if now >= ns_after(self.swap.state_ns, timings.confirmation_delay) =>
+                {
+                    self.transition(ServerSwapState::ServerFailedTimeout)
+                        .await?;
                 }
+                // Waiting for the sweep to confirm, or final.
                 _ => return Ok(()),
             }
         }

@@ -393,8 +393,7 @@ impl SwapManager {
             // Running swaps always have an actor, except while shutting down.
             return Err(SwapError::ShuttingDown);
         }
-        actor::answer_finished(&swap, command);
-        Ok(())
+        actor::finished_result(&swap, &command)
     }
 
     /// `LoopOutPushPreimage`: the client reveals the swap preimage; the server
