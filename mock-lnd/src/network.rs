@@ -300,7 +300,7 @@ impl MockNetwork {
     }
 
     /// Stops every node and waits until their listeners and connections are closed.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(&self) {
         self.shutdown.cancel();
         for node in &self.nodes {
             node.inner.server.stop().await;

@@ -1,0 +1,248 @@
+//! The `mock-lnd` binary: flags, files, gRPC with TLS + macaroons, and the HTTP control endpoint.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use mock_lnd::control::{Latency, NodeInfo, TotalBalance};
+use proto::lnd::{LndClient, LndConfig};
+use proto::lnrpc::{self, payment::PaymentStatus, PaymentFailureReason};
+use proto::routerrpc::SendPaymentRequest;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn within<F: std::future::Future>(future: F) -> F::Output {
+    tokio::time::timeout(WAIT, future).await.expect("timed out")
+}
+
+fn lnd_config(node: &NodeInfo) -> LndConfig {
+    LndConfig {
+        host: node.host.clone(),
+        tls_cert_path: Some(node.tls_cert_path.clone()),
+        macaroon_path: node.admin_macaroon_path.clone(),
+    }
+}
+
+async fn pay(client: &mut LndClient, payment_request: &str) -> lnrpc::Payment {
+    let request = SendPaymentRequest {
+        payment_request: payment_request.into(),
+        timeout_seconds: 30,
+        fee_limit_sat: 10,
+        ..Default::default()
+    };
+    let mut stream = client
+        .router
+        .send_payment_v2(request)
+        .await
+        .unwrap()
+        .into_inner();
+    let mut last = None;
+    while let Some(update) = within(stream.message()).await.unwrap() {
+        last = Some(update);
+    }
+    last.expect("at least one update")
+}
+
+#[tokio::test]
+async fn binary_serves_nodes_and_control_endpoint() {
+    let datadir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mock-lnd"))
+        .args(["--datadir", datadir.path().to_str().unwrap()])
+        .args(["--node", "alice=127.0.0.1:0", "--node", "bob=127.0.0.1:0"])
+        .args([
+            "--control-listen",
+            "127.0.0.1:0",
+            "--tls-extra-domain",
+            "lnd.docker",
+        ])
+        .env("MOCK_LND_BALANCE_SAT", "5000")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // The control endpoint's address is logged once it listens.
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let control = within(async {
+        loop {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("mock-lnd exited early");
+            if line.contains("control endpoint listening") {
+                let addr = line
+                    .split("addr=")
+                    .nth(1)
+                    .unwrap()
+                    .split_whitespace()
+                    .next()
+                    .unwrap();
+                break format!("http://{addr}");
+            }
+        }
+    })
+    .await;
+    // Keep draining the logs so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let http = reqwest::Client::new();
+    let nodes: Vec<NodeInfo> = http
+        .get(format!("{control}/nodes"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
+        ["alice", "bob"]
+    );
+    assert!(nodes
+        .iter()
+        .all(|n| n.tls && n.online && n.balance_msat == 5_000_000));
+    let (alice, bob) = (&nodes[0], &nodes[1]);
+    assert_eq!(alice.tls_cert_path, datadir.path().join("alice/tls.cert"));
+
+    let mut a = LndClient::connect(&lnd_config(alice)).await.unwrap();
+    let mut b = LndClient::connect(&lnd_config(bob)).await.unwrap();
+    let info = a
+        .lightning
+        .get_info(lnrpc::GetInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (info.alias.as_str(), info.identity_pubkey.as_str()),
+        ("alice", alice.pubkey.as_str())
+    );
+    let invoice = |sat| lnrpc::Invoice {
+        value: sat,
+        memo: "cli".into(),
+        ..Default::default()
+    };
+
+    // Forced failure through the control endpoint.
+    let body = serde_json::json!({"count": 1, "reason": "no_route"});
+    let response = http
+        .post(format!("{control}/nodes/alice/fail-next-payments"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let first = b
+        .lightning
+        .add_invoice(invoice(100))
+        .await
+        .unwrap()
+        .into_inner();
+    let failed = pay(&mut a, &first.payment_request).await;
+    assert_eq!(
+        failed.failure_reason(),
+        PaymentFailureReason::FailureReasonNoRoute
+    );
+    let bad = serde_json::json!({"count": 1, "reason": "sunspots"});
+    let response = http
+        .post(format!("{control}/nodes/alice/fail-next-payments"))
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+    let response = http
+        .post(format!("{control}/nodes/carol/offline"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::NOT_FOUND);
+
+    // Offline and back.
+    let off: NodeInfo = http
+        .post(format!("{control}/nodes/bob/offline"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!off.online);
+    let err = b
+        .lightning
+        .get_info(lnrpc::GetInfoRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unavailable);
+    let on: NodeInfo = http
+        .post(format!("{control}/nodes/bob/online"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(on.online);
+    assert_eq!(on.host, bob.host);
+
+    // Latency setting round-trips.
+    let latency = Latency { latency_ms: 5 };
+    let set: Latency = http
+        .put(format!("{control}/latency"))
+        .json(&latency)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(set, latency);
+    let got: Latency = http
+        .get(format!("{control}/latency"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got, latency);
+
+    // A retry of the failed payment succeeds once bob is back.
+    let paid = within(async {
+        loop {
+            match b.lightning.get_info(lnrpc::GetInfoRequest {}).await {
+                Ok(_) => break pay(&mut a, &first.payment_request).await,
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    })
+    .await;
+    assert_eq!(paid.status(), PaymentStatus::Succeeded);
+    let total: TotalBalance = http
+        .get(format!("{control}/total-balance"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(total.total_balance_msat, 10_000_000);
+    let bob_now: NodeInfo = http
+        .get(format!("{control}/nodes/bob"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bob_now.balance_msat, 5_100_000);
+
+    // The certificate carries the extra name (a DNS SAN is stored as plain ASCII in the DER).
+    let pem = std::fs::read(&alice.tls_cert_path).unwrap();
+    let der = rustls_pemfile::certs(&mut pem.as_slice())
+        .next()
+        .unwrap()
+        .unwrap();
+    assert!(der.windows(b"lnd.docker".len()).any(|w| w == b"lnd.docker"));
+    child.kill().await.unwrap();
+}
