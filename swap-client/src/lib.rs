@@ -19,6 +19,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod cli;
+pub mod config;
+pub mod daemon;
 pub mod db;
 pub mod l402_client;
 pub mod swap;

@@ -1,0 +1,469 @@
+//! The `loop` command line: Loop's commands, flags and output, talking to loopd.
+//!
+//! [`run`] executes parsed [`LoopArgs`] with explicit output/input streams
+//! (the binary passes stdout/stdin; tests pass buffers). Errors are
+//! [`CliError`]s whose `Display` is the one line the binary prints.
+
+pub mod output;
+pub mod progress;
+
+use std::io::{BufRead, Write};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, Subcommand};
+use proto::looprpc::swap_client_client::SwapClientClient;
+use proto::looprpc::*;
+use tonic::transport::{Channel, Endpoint};
+
+use self::output::{PrintableToken, *};
+use self::progress::Progress;
+use crate::swap::limits::default_limits;
+use crate::swap::{DEFAULT_SWAP_WAIT_TIME, DEFAULT_SWEEP_CONF_TARGET};
+
+/// Loop's initiator string for swaps started from the command line.
+pub const INITIATOR: &str = "loop-cli";
+
+/// `loop`: control loopd.
+#[derive(Debug, Parser)]
+#[command(
+    name = "loop",
+    version,
+    about = "Control the Loop client daemon (loopd)"
+)]
+pub struct LoopArgs {
+    /// loopd's gRPC address.
+    #[arg(
+        long,
+        env = "LOOP_RPCSERVER",
+        default_value = "127.0.0.1:11010",
+        global = true
+    )]
+    pub rpcserver: String,
+
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `loop`'s commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Perform an off-chain to on-chain swap (looping out).
+    Out(OutArgs),
+    /// Display the current swap terms imposed by the server.
+    Terms,
+    /// Get a quote for the cost of a swap.
+    Quote {
+        /// The kind of swap.
+        #[command(subcommand)]
+        kind: QuoteKind,
+    },
+    /// List all swaps in the local database.
+    Listswaps,
+    /// Show the status of a swap.
+    Swapinfo {
+        /// The swap id (hex).
+        id: String,
+    },
+    /// Monitor progress of any active swaps.
+    Monitor,
+    /// List all L402 tokens.
+    Listauth,
+    /// Fetch a new L402 authentication token from the server (no-op if one is held).
+    Fetchl402,
+    /// Show general information about loopd.
+    Getinfo,
+}
+
+/// `loop quote` kinds.
+#[derive(Debug, Subcommand)]
+pub enum QuoteKind {
+    /// Quote a loop out.
+    Out {
+        /// The amount in satoshis.
+        amt: String,
+        /// Quote a fast swap.
+        #[arg(long, env = "LOOP_FAST")]
+        fast: bool,
+        /// Show all fee details.
+        #[arg(long, short, env = "LOOP_VERBOSE")]
+        verbose: bool,
+    },
+}
+
+/// `loop out` flags (Loop's names).
+#[derive(Debug, clap::Args)]
+pub struct OutArgs {
+    /// The amount in satoshis to loop out.
+    pub amt_arg: Option<String>,
+    /// The amount in satoshis to loop out.
+    #[arg(long, env = "LOOP_AMT")]
+    pub amt: Option<u64>,
+    /// Swap immediately, paying potentially a higher fee.
+    #[arg(long, env = "LOOP_FAST")]
+    pub fast: bool,
+    /// The max off-chain swap routing fee in satoshis (default: 2 % + 10 sat).
+    #[arg(long = "max_swap_routing_fee", env = "LOOP_MAX_SWAP_ROUTING_FEE")]
+    pub max_swap_routing_fee: Option<i64>,
+    /// Do not ask for confirmation.
+    #[arg(long, short, env = "LOOP_FORCE")]
+    pub force: bool,
+    /// Print the final swap state as JSON (no progress output).
+    #[arg(long, env = "LOOP_JSON")]
+    pub json: bool,
+    /// A label for the swap.
+    #[arg(long, env = "LOOP_LABEL", default_value = "")]
+    pub label: String,
+    /// On-chain destination address (default: the wallet of loopd's lnd).
+    #[arg(long, env = "LOOP_ADDR", default_value = "")]
+    pub addr: String,
+}
+
+/// Why a command failed: one line for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// loopd is not reachable.
+    #[error("cannot connect to loopd at {addr}: {reason} (is loopd running?)")]
+    Connect {
+        /// The address tried.
+        addr: String,
+        /// What failed.
+        reason: String,
+    },
+    /// loopd answered with an error.
+    #[error("{}", .0.message())]
+    Rpc(#[from] tonic::Status),
+    /// Invalid input.
+    #[error("{0}")]
+    Usage(String),
+    /// The user declined the swap.
+    #[error("swap canceled")]
+    Canceled,
+    /// The swap failed.
+    #[error("swap {id} failed: {reason}")]
+    SwapFailed {
+        /// Swap id.
+        id: String,
+        /// Failure reason.
+        reason: String,
+    },
+    /// loopd stopped streaming before the swap finished.
+    #[error("loopd stopped before swap {0} finished; it resumes when loopd restarts (see `loop monitor`)")]
+    MonitorEnded(String),
+    /// Writing output failed.
+    #[error("output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Where a command writes and reads.
+pub struct Io<'a> {
+    /// Standard output.
+    pub out: &'a mut dyn Write,
+    /// Standard input (for `CONTINUE SWAP? (y/n)`).
+    pub input: &'a mut dyn BufRead,
+    /// Whether `out` is a terminal (live progress display).
+    pub tty: bool,
+}
+
+/// Connects to loopd.
+pub async fn connect(addr: &str) -> Result<SwapClientClient<Channel>, CliError> {
+    let connect_error = |reason: String| CliError::Connect {
+        addr: addr.to_owned(),
+        reason,
+    };
+    let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+        .map_err(|e| connect_error(e.to_string()))?
+        .connect_timeout(Duration::from_secs(5));
+    let channel = endpoint.connect().await.map_err(|e| {
+        let mut reason = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(inner) = source {
+            reason = inner.to_string();
+            source = inner.source();
+        }
+        connect_error(reason)
+    })?;
+    Ok(SwapClientClient::new(channel))
+}
+
+/// Runs one command.
+pub async fn run(args: LoopArgs, io: Io<'_>) -> Result<(), CliError> {
+    let mut client = connect(&args.rpcserver).await?;
+    match args.command {
+        Command::Out(out) => loop_out(&mut client, out, io).await,
+        Command::Terms => {
+            let terms = client.loop_out_terms(TermsRequest {}).await?.into_inner();
+            Ok(print_terms(io.out, &terms)?)
+        }
+        Command::Quote {
+            kind: QuoteKind::Out { amt, fast, verbose },
+        } => {
+            let amt = parse_amt(&amt)?;
+            let quote = client
+                .loop_out_quote(quote_request(amt, fast))
+                .await?
+                .into_inner();
+            Ok(print_quote(io.out, amt as i64, &quote, verbose)?)
+        }
+        Command::Listswaps => {
+            let list = client
+                .list_swaps(ListSwapsRequest::default())
+                .await?
+                .into_inner();
+            Ok(write_json(
+                io.out,
+                &list_json(&list.swaps, list.next_start_time),
+            )?)
+        }
+        Command::Swapinfo { id } => {
+            let id = hex::decode(id.trim())
+                .map_err(|_| CliError::Usage(format!("invalid swap id {id:?}: expected hex")))?;
+            let swap = client.swap_info(SwapInfoRequest { id }).await?.into_inner();
+            Ok(write_json(io.out, &swap_json(&swap))?)
+        }
+        Command::Monitor => monitor(&mut client, io).await,
+        Command::Listauth => {
+            let tokens = client.get_l402_tokens(TokensRequest {}).await?.into_inner();
+            let printable: Vec<PrintableToken> = tokens.tokens.iter().map(Into::into).collect();
+            Ok(write_json(io.out, &printable)?)
+        }
+        Command::Fetchl402 => {
+            client.fetch_l402_token(FetchL402TokenRequest {}).await?;
+            Ok(writeln!(io.out, "{{}}")?)
+        }
+        Command::Getinfo => {
+            let info = client.get_info(GetInfoRequest {}).await?.into_inner();
+            let stats = info.loop_out_stats.unwrap_or_default();
+            Ok(write_json(
+                io.out,
+                &serde_json::json!({
+                    "version": info.version,
+                    "network": info.network,
+                    "rpc_listen": info.rpc_listen,
+                    "loop_out_stats": {
+                        "pending_count": stats.pending_count.to_string(),
+                        "success_count": stats.success_count.to_string(),
+                        "fail_count": stats.fail_count.to_string(),
+                        "sum_pending_amt": stats.sum_pending_amt.to_string(),
+                        "sum_succeeded_amt": stats.sum_succeeded_amt.to_string(),
+                    },
+                }),
+            )?)
+        }
+    }
+}
+
+/// Loop's `parseAmt`.
+pub fn parse_amt(text: &str) -> Result<u64, CliError> {
+    let value: i64 = text
+        .trim()
+        .parse()
+        .map_err(|_| CliError::Usage(format!("invalid amt value {text:?}")))?;
+    u64::try_from(value).map_err(|_| CliError::Usage(format!("negative amount {value}")))
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn deadline(fast: bool) -> u64 {
+    if fast {
+        unix_now()
+    } else {
+        unix_now() + DEFAULT_SWAP_WAIT_TIME.as_secs()
+    }
+}
+
+fn quote_request(amt: u64, fast: bool) -> QuoteRequest {
+    QuoteRequest {
+        amt: amt as i64,
+        conf_target: DEFAULT_SWEEP_CONF_TARGET,
+        swap_publication_deadline: deadline(fast),
+        fast,
+    }
+}
+
+/// Paid, not rejected tokens: `id -> token`.
+async fn paid_tokens(client: &mut SwapClientClient<Channel>) -> Result<Vec<L402Token>, CliError> {
+    let tokens = client.get_l402_tokens(TokensRequest {}).await?.into_inner();
+    Ok(tokens
+        .tokens
+        .into_iter()
+        .filter(|t| !t.expired && t.payment_preimage.iter().any(|b| *b != 0))
+        .collect())
+}
+
+async fn loop_out(
+    client: &mut SwapClientClient<Channel>,
+    args: OutArgs,
+    io: Io<'_>,
+) -> Result<(), CliError> {
+    let amt = match (&args.amt_arg, args.amt) {
+        (_, Some(amt)) => amt,
+        (Some(text), None) => parse_amt(text)?,
+        (None, None) => {
+            return Err(CliError::Usage(
+                "loop out needs an amount: loop out <amt>".into(),
+            ))
+        }
+    };
+    let progress = Progress::new(io.tty, args.json);
+    progress.step(io.out, "Fetching quote")?;
+    let quote = client
+        .loop_out_quote(quote_request(amt, args.fast))
+        .await?
+        .into_inner();
+    let mut limits = default_limits(amt, &quote);
+    if let Some(fee) = args.max_swap_routing_fee {
+        limits.max_swap_routing_fee = u64::try_from(fee)
+            .map_err(|_| CliError::Usage(format!("invalid max_swap_routing_fee {fee}")))?;
+    }
+    if !args.force {
+        drop(progress);
+        print_quote(io.out, amt as i64, &quote, false)?;
+        let warning = if args.fast {
+            "Fast swap requested.".to_owned()
+        } else {
+            format!(
+                "Regular swap speed requested, it might take up to {} for the swap to be executed.",
+                humantime::format_duration(DEFAULT_SWAP_WAIT_TIME)
+            )
+        };
+        write!(io.out, "\n{warning}\n\nCONTINUE SWAP? (y/n): ")?;
+        io.out.flush()?;
+        let mut answer = String::new();
+        io.input.read_line(&mut answer)?;
+        if answer.trim() != "y" {
+            return Err(CliError::Canceled);
+        }
+        return initiate(
+            client,
+            amt,
+            limits,
+            &args,
+            Progress::new(io.tty, args.json),
+            io,
+        )
+        .await;
+    }
+    initiate(client, amt, limits, &args, progress, io).await
+}
+
+async fn initiate(
+    client: &mut SwapClientClient<Channel>,
+    amt: u64,
+    limits: crate::swap::OutLimits,
+    args: &OutArgs,
+    progress: Progress,
+    io: Io<'_>,
+) -> Result<(), CliError> {
+    let before = paid_tokens(client).await?;
+    if before.is_empty() {
+        progress.step(io.out, "Initiating swap (first paying for an L402 token)")?;
+    } else {
+        progress.step(io.out, "Initiating swap")?;
+    }
+    let response = client
+        .loop_out(LoopOutRequest {
+            amt: amt as i64,
+            dest: args.addr.clone(),
+            max_swap_routing_fee: limits.max_swap_routing_fee as i64,
+            max_prepay_routing_fee: limits.max_prepay_routing_fee as i64,
+            max_swap_fee: limits.max_swap_fee as i64,
+            max_prepay_amt: limits.max_prepay_amt as i64,
+            max_miner_fee: limits.max_miner_fee as i64,
+            sweep_conf_target: DEFAULT_SWEEP_CONF_TARGET,
+            swap_publication_deadline: deadline(args.fast),
+            label: args.label.clone(),
+            htlc_confirmations: 1,
+            initiator: INITIATOR.into(),
+            payment_timeout: 0,
+        })
+        .await?
+        .into_inner();
+    for token in paid_tokens(client).await? {
+        if !before.iter().any(|b| b.id == token.id) {
+            progress.line(
+                io.out,
+                &format!(
+                    "L402 token: paid {} sat (routing fee {} msat), token {}",
+                    token.amount_paid_msat / 1000,
+                    token.routing_fee_paid_msat,
+                    token.id
+                ),
+            )?;
+        }
+    }
+    let id = hex::encode(&response.id_bytes);
+    progress.line(io.out, "Swap initiated")?;
+    progress.line(io.out, &format!("ID:             {id}"))?;
+    if !response.server_message.is_empty() {
+        progress.line(
+            io.out,
+            &format!("Server message: {}", response.server_message),
+        )?;
+    }
+    progress.step(io.out, "Waiting for the server to publish the HTLC")?;
+
+    let mut updates = client.monitor(MonitorRequest {}).await?.into_inner();
+    let mut last_state = SwapState::Initiated as i32;
+    while let Some(swap) = updates.message().await? {
+        if swap.id != id || swap.state == last_state {
+            continue;
+        }
+        last_state = swap.state;
+        match SwapState::try_from(swap.state).unwrap_or(SwapState::Initiated) {
+            SwapState::HtlcPublished => {
+                progress.line(io.out, "HTLC published")?;
+                progress.step(io.out, "Sweeping the HTLC (revealing the preimage)")?;
+            }
+            SwapState::PreimageRevealed => {
+                progress.line(io.out, "Preimage revealed")?;
+                progress.step(io.out, "Waiting for the server to settle the swap payment")?;
+            }
+            SwapState::Success => {
+                drop(progress);
+                if args.json {
+                    write_json(io.out, &swap_json(&swap))?;
+                } else {
+                    writeln!(
+                        io.out,
+                        "Swap {id} {} (cost: server {}, onchain {}, offchain {})",
+                        state_label(&swap),
+                        swap.cost_server,
+                        swap.cost_onchain,
+                        swap.cost_offchain
+                    )?;
+                }
+                return Ok(());
+            }
+            SwapState::Failed => {
+                if args.json {
+                    write_json(io.out, &swap_json(&swap))?;
+                }
+                return Err(CliError::SwapFailed {
+                    id,
+                    reason: state_label(&swap),
+                });
+            }
+            SwapState::Initiated | SwapState::InvoiceSettled => {}
+        }
+    }
+    Err(CliError::MonitorEnded(id))
+}
+
+async fn monitor(client: &mut SwapClientClient<Channel>, io: Io<'_>) -> Result<(), CliError> {
+    let mut updates = client.monitor(MonitorRequest {}).await?.into_inner();
+    writeln!(
+        io.out,
+        "Note: offchain cost may report as 0 after loopd restart during swap"
+    )?;
+    while let Some(swap) = updates.message().await? {
+        writeln!(io.out, "{}", monitor_line(&swap))?;
+        io.out.flush()?;
+    }
+    Ok(())
+}
