@@ -108,14 +108,13 @@ impl Store {
     /// Stores a new swap and its first history entry.
     pub async fn insert_swap(&self, swap: &SwapRecord) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO swaps (swap_hash, amount_sat, fee_sat, prepay_amt_sat, receiver_key, \
              sender_key, sender_secret, swap_invoice, swap_payment_addr, prepay_invoice, \
              prepay_hash, prepay_preimage, expiry_height, payment_deadline_ns, token_id, \
-             user_agent, protocol_version, state, state_seq, state_ns, htlc_txid, \
-             htlc_published_ns, timeout_txid, preimage, created_ns) VALUES ($1, $2, $3, $4, $5, \
-             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-             $23, $24, $25)",
+             user_agent, protocol_version, created_ns, state, state_seq, state_ns, htlc_txid, \
+             htlc_published_ns, timeout_txid, preimage) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+             $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
         )
         .bind(swap.swap_hash.to_string())
         .bind(to_i64(swap.amount_sat))
@@ -134,16 +133,8 @@ impl Store {
         .bind(swap.token_id.clone())
         .bind(swap.user_agent.clone())
         .bind(i64::from(swap.protocol_version))
-        .bind(i64::from(swap.state as i32))
-        .bind(swap.state_seq)
-        .bind(swap.state_ns)
-        .bind(swap.htlc_txid.clone())
-        .bind(swap.htlc_published_ns)
-        .bind(swap.timeout_txid.clone())
-        .bind(swap.preimage.map(hex::encode))
-        .bind(swap.created_ns)
-        .execute(&mut *tx)
-        .await;
+        .bind(swap.created_ns);
+        let inserted = bind_progress(insert, swap).execute(&mut *tx).await;
         match inserted {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 return Err(StoreError::Duplicate)
@@ -163,20 +154,14 @@ impl Store {
         update: Option<&SwapUpdate>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let update_query = sqlx::query(
             "UPDATE swaps SET state = $1, state_seq = $2, state_ns = $3, htlc_txid = $4, \
              htlc_published_ns = $5, timeout_txid = $6, preimage = $7 WHERE swap_hash = $8",
-        )
-        .bind(i64::from(swap.state as i32))
-        .bind(swap.state_seq)
-        .bind(swap.state_ns)
-        .bind(swap.htlc_txid.clone())
-        .bind(swap.htlc_published_ns)
-        .bind(swap.timeout_txid.clone())
-        .bind(swap.preimage.map(hex::encode))
-        .bind(swap.swap_hash.to_string())
-        .execute(&mut *tx)
-        .await?;
+        );
+        bind_progress(update_query, swap)
+            .bind(swap.swap_hash.to_string())
+            .execute(&mut *tx)
+            .await?;
         if let Some(update) = update {
             insert_update(&mut tx, update).await?;
         }
@@ -242,6 +227,22 @@ async fn insert_update(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds the fields that change during a swap's life, in the order both the
+/// INSERT and the UPDATE list them: state, state_seq, state_ns, htlc_txid,
+/// htlc_published_ns, timeout_txid, preimage.
+fn bind_progress<'q>(query: AnyQuery<'q>, swap: &SwapRecord) -> AnyQuery<'q> {
+    query
+        .bind(i64::from(swap.state as i32))
+        .bind(swap.state_seq)
+        .bind(swap.state_ns)
+        .bind(swap.htlc_txid.clone())
+        .bind(swap.htlc_published_ns)
+        .bind(swap.timeout_txid.clone())
+        .bind(swap.preimage.map(hex::encode))
 }
 
 fn to_i64(value: u64) -> i64 {

@@ -5,7 +5,7 @@ use proto::looprpc::{ServerLoopOutQuoteRequest, SubscribeUpdatesRequest};
 use swap_server::Terms;
 use tonic::Code;
 
-use crate::helpers::{fast_timings, new_swap_request, TestEnv};
+use crate::helpers::{fast_timings, new_swap_json, new_swap_request, TestEnv};
 
 #[tokio::test]
 async fn duplicate_swap_hash_is_already_exists() -> anyhow::Result<()> {
@@ -118,11 +118,7 @@ async fn lnd_down_is_unavailable_and_recovers() -> anyhow::Result<()> {
 
     let response = reqwest::Client::new()
         .post(format!("{}/v1/loop/out", env.http_url()))
-        .json(&serde_json::json!({
-            "receiver_key": hex::encode(&request.receiver_key),
-            "swap_hash": hex::encode(&request.swap_hash),
-            "amt": request.amt,
-        }))
+        .json(&new_swap_json(&request))
         .send()
         .await?;
     assert_eq!(response.status(), 503);

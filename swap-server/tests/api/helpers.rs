@@ -284,6 +284,17 @@ pub fn new_swap_request(amt: u64) -> (SwapSecret, ServerLoopOutRequest) {
     (SwapSecret { preimage, hash }, request)
 }
 
+/// The JSON body of `POST /v1/loop/out` for `request`.
+pub fn new_swap_json(request: &ServerLoopOutRequest) -> serde_json::Value {
+    serde_json::json!({
+        "receiver_key": hex::encode(&request.receiver_key),
+        "swap_hash": hex::encode(&request.swap_hash),
+        "amt": request.amt,
+        "expiry": request.expiry,
+        "user_agent": request.user_agent,
+    })
+}
+
 /// A subscription to one swap's updates.
 pub struct Updates {
     stream: tonic::Streaming<proto::looprpc::SubscribeLoopOutUpdatesResponse>,

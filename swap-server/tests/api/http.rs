@@ -8,7 +8,7 @@ use serde_json::json;
 use swap_server::error::ErrorBody;
 use swap_server::http::{NewSwapResponseJson, QuoteJson, StatusJson, TermsJson, UpdateJson};
 
-use crate::helpers::{fast_timings, new_swap_request, within, TestEnv};
+use crate::helpers::{fast_timings, new_swap_json, new_swap_request, within, TestEnv};
 
 async fn error_of(response: reqwest::Response, status: StatusCode) -> anyhow::Result<ErrorBody> {
     assert_eq!(response.status(), status);
@@ -101,12 +101,7 @@ async fn loop_out_over_http() -> anyhow::Result<()> {
     let base = env.http_url();
     let amt = 150_000;
     let (secret, request) = new_swap_request(amt);
-    let body = json!({
-        "receiver_key": hex::encode(&request.receiver_key),
-        "swap_hash": hex::encode(&secret.hash),
-        "amt": amt,
-        "expiry": request.expiry,
-    });
+    let body = new_swap_json(&request);
     let response = http
         .post(format!("{base}/v1/loop/out"))
         .json(&body)
@@ -229,11 +224,7 @@ async fn cancel_over_http() -> anyhow::Result<()> {
     let (secret, request) = new_swap_request(100_000);
     let swap: NewSwapResponseJson = http
         .post(format!("{base}/v1/loop/out"))
-        .json(&json!({
-            "receiver_key": hex::encode(&request.receiver_key),
-            "swap_hash": hex::encode(&secret.hash),
-            "amt": 100_000,
-        }))
+        .json(&new_swap_json(&request))
         .send()
         .await?
         .json()
