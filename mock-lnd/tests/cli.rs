@@ -7,6 +7,8 @@ use mock_lnd::control::{Latency, NodeInfo, TotalBalance};
 use proto::lnd::{LndClient, LndConfig};
 use proto::lnrpc::{self, payment::PaymentStatus, PaymentFailureReason};
 use proto::routerrpc::SendPaymentRequest;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -42,6 +44,43 @@ async fn pay(client: &mut LndClient, payment_request: &str) -> lnrpc::Payment {
         last = Some(update);
     }
     last.expect("at least one update")
+}
+
+/// A client of the control endpoint.
+struct Control {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Control {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        within(request.send()).await.unwrap()
+    }
+
+    /// Sends and decodes a successful JSON answer.
+    async fn ok<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> T {
+        let response = self.send(method, path, body).await;
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
 }
 
 #[tokio::test]
@@ -86,15 +125,11 @@ async fn binary_serves_nodes_and_control_endpoint() {
     .await;
     // Keep draining the logs so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let http = reqwest::Client::new();
-    let nodes: Vec<NodeInfo> = http
-        .get(format!("{control}/nodes"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let control = Control {
+        http: reqwest::Client::new(),
+        base: control,
+    };
+    let nodes: Vec<NodeInfo> = control.ok(Method::GET, "/nodes", None).await;
     assert_eq!(
         nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
         ["alice", "bob"]
@@ -117,56 +152,37 @@ async fn binary_serves_nodes_and_control_endpoint() {
         (info.alias.as_str(), info.identity_pubkey.as_str()),
         ("alice", alice.pubkey.as_str())
     );
-    let invoice = |sat| lnrpc::Invoice {
-        value: sat,
+
+    // Forced failure through the control endpoint.
+    let body = json!({"count": 1, "reason": "no_route"});
+    let _: NodeInfo = control
+        .ok(Method::POST, "/nodes/alice/fail-next-payments", Some(body))
+        .await;
+    let invoice = lnrpc::Invoice {
+        value: 100,
         memo: "cli".into(),
         ..Default::default()
     };
-
-    // Forced failure through the control endpoint.
-    let body = serde_json::json!({"count": 1, "reason": "no_route"});
-    let response = http
-        .post(format!("{control}/nodes/alice/fail-next-payments"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success());
-    let first = b
-        .lightning
-        .add_invoice(invoice(100))
-        .await
-        .unwrap()
-        .into_inner();
+    let first = b.lightning.add_invoice(invoice).await.unwrap().into_inner();
     let failed = pay(&mut a, &first.payment_request).await;
     assert_eq!(
         failed.failure_reason(),
         PaymentFailureReason::FailureReasonNoRoute
     );
-    let bad = serde_json::json!({"count": 1, "reason": "sunspots"});
-    let response = http
-        .post(format!("{control}/nodes/alice/fail-next-payments"))
-        .json(&bad)
-        .send()
+    let bad = json!({"count": 1, "reason": "sunspots"});
+    let status = control
+        .send(Method::POST, "/nodes/alice/fail-next-payments", Some(bad))
         .await
-        .unwrap();
-    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
-    let response = http
-        .post(format!("{control}/nodes/carol/offline"))
-        .send()
+        .status();
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let status = control
+        .send(Method::POST, "/nodes/carol/offline", None)
         .await
-        .unwrap();
-    assert_eq!(response.status(), reqwest::StatusCode::NOT_FOUND);
+        .status();
+    assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Offline and back.
-    let off: NodeInfo = http
-        .post(format!("{control}/nodes/bob/offline"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let off: NodeInfo = control.ok(Method::POST, "/nodes/bob/offline", None).await;
     assert!(!off.online);
     let err = b
         .lightning
@@ -174,38 +190,17 @@ async fn binary_serves_nodes_and_control_endpoint() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unavailable);
-    let on: NodeInfo = http
-        .post(format!("{control}/nodes/bob/online"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let on: NodeInfo = control.ok(Method::POST, "/nodes/bob/online", None).await;
     assert!(on.online);
     assert_eq!(on.host, bob.host);
 
     // Latency setting round-trips.
     let latency = Latency { latency_ms: 5 };
-    let set: Latency = http
-        .put(format!("{control}/latency"))
-        .json(&latency)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(set, latency);
-    let got: Latency = http
-        .get(format!("{control}/latency"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(got, latency);
+    let set: Latency = control
+        .ok(Method::PUT, "/latency", Some(json!(latency)))
+        .await;
+    let got: Latency = control.ok(Method::GET, "/latency", None).await;
+    assert_eq!((set, got), (latency, latency));
 
     // A retry of the failed payment succeeds once bob is back.
     let paid = within(async {
@@ -218,23 +213,9 @@ async fn binary_serves_nodes_and_control_endpoint() {
     })
     .await;
     assert_eq!(paid.status(), PaymentStatus::Succeeded);
-    let total: TotalBalance = http
-        .get(format!("{control}/total-balance"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let total: TotalBalance = control.ok(Method::GET, "/total-balance", None).await;
     assert_eq!(total.total_balance_msat, 10_000_000);
-    let bob_now: NodeInfo = http
-        .get(format!("{control}/nodes/bob"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let bob_now: NodeInfo = control.ok(Method::GET, "/nodes/bob", None).await;
     assert_eq!(bob_now.balance_msat, 5_100_000);
 
     // The certificate carries the extra name (a DNS SAN is stored as plain ASCII in the DER).

@@ -7,8 +7,7 @@ use proto::invoicesrpc::{
 use proto::lnrpc;
 use tonic::{Request, Response, Status};
 
-use super::lightning::new_invoice;
-use super::{amount_msat, bytes32, invoice_stream, NodeContext, ResponseStream};
+use super::{bytes32, invoice_stream, InvoiceFields, NodeContext, ResponseStream};
 use crate::ledger::InvoiceSecret;
 
 /// The `Invoices` service of one node.
@@ -52,15 +51,17 @@ impl Invoices for InvoicesService {
     ) -> Result<Response<AddHoldInvoiceResp>, Status> {
         let request = request.into_inner();
         let hash = bytes32(&request.hash, "hash")?;
-        let new = new_invoice(
-            request.memo,
-            amount_msat(request.value, request.value_msat)?,
-            request.expiry,
-            request.cltv_expiry,
-            &request.description_hash,
-            InvoiceSecret::HoldHash(hash),
-        )?;
-        let added = self.ctx.ledger.add_invoice(self.ctx.id, new)?;
+        let fields = InvoiceFields {
+            memo: request.memo,
+            value: request.value,
+            value_msat: request.value_msat,
+            expiry: request.expiry,
+            cltv_expiry: request.cltv_expiry,
+            description_hash: request.description_hash,
+        };
+        let added = self
+            .ctx
+            .add_invoice(fields, InvoiceSecret::HoldHash(hash))?;
         Ok(Response::new(AddHoldInvoiceResp {
             payment_request: added.payment_request,
             add_index: added.add_index,

@@ -11,10 +11,11 @@ use proto::lnrpc::{
 use rand::RngCore;
 use tonic::{Request, Response, Status};
 
-use super::{amount_msat, bytes32, invoice_stream, FeeLimit, NodeContext, ResponseStream};
-use super::{DEFAULT_CLTV_EXPIRY, DEFAULT_EXPIRY_SECS};
+use super::{
+    amount_msat, bytes32, invoice_stream, FeeLimit, InvoiceFields, NodeContext, ResponseStream,
+};
 use crate::invoice;
-use crate::ledger::{is_final, InvoiceSecret, NewInvoice};
+use crate::ledger::{is_final, InvoiceSecret};
 
 /// The version string mock-lnd reports, shaped like lnd's.
 pub const VERSION: &str = concat!("0.18.5-beta commit=mock-lnd-", env!("CARGO_PKG_VERSION"));
@@ -34,40 +35,6 @@ impl LightningService {
     pub fn new(ctx: NodeContext) -> Self {
         Self { ctx }
     }
-}
-
-/// Builds a `NewInvoice` from lnd's shared invoice fields (used by `AddInvoice` and `AddHoldInvoice`).
-pub(crate) fn new_invoice(
-    memo: String,
-    value_msat: u64,
-    expiry: i64,
-    cltv_expiry: u64,
-    description_hash: &[u8],
-    secret: InvoiceSecret,
-) -> Result<NewInvoice, Status> {
-    if expiry < 0 {
-        return Err(Status::invalid_argument("expiry cannot be negative"));
-    }
-    let description_hash = match description_hash.len() {
-        0 => None,
-        _ => Some(bytes32(description_hash, "description_hash")?),
-    };
-    Ok(NewInvoice {
-        memo,
-        value_msat,
-        expiry_secs: if expiry == 0 {
-            DEFAULT_EXPIRY_SECS
-        } else {
-            expiry as u64
-        },
-        cltv_expiry: if cltv_expiry == 0 {
-            DEFAULT_CLTV_EXPIRY
-        } else {
-            cltv_expiry
-        },
-        description_hash,
-        secret,
-    })
 }
 
 #[tonic::async_trait]
@@ -131,15 +98,17 @@ impl Lightning for LightningService {
             }
             _ => bytes32(&request.r_preimage, "r_preimage")?,
         };
-        let new = new_invoice(
-            request.memo,
-            amount_msat(request.value, request.value_msat)?,
-            request.expiry,
-            request.cltv_expiry,
-            &request.description_hash,
-            InvoiceSecret::Preimage(preimage),
-        )?;
-        let added = self.ctx.ledger.add_invoice(self.ctx.id, new)?;
+        let fields = InvoiceFields {
+            memo: request.memo,
+            value: request.value,
+            value_msat: request.value_msat,
+            expiry: request.expiry,
+            cltv_expiry: request.cltv_expiry,
+            description_hash: request.description_hash,
+        };
+        let added = self
+            .ctx
+            .add_invoice(fields, InvoiceSecret::Preimage(preimage))?;
         Ok(Response::new(lnrpc::AddInvoiceResponse {
             r_hash: added.hash.to_vec(),
             payment_request: added.payment_request,

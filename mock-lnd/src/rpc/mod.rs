@@ -18,7 +18,9 @@ use tokio_stream::StreamExt as _;
 use tonic::Status;
 
 use crate::invoice;
-use crate::ledger::{is_final, Hash32, Ledger, NodeId, PaymentOrder};
+use crate::ledger::{
+    is_final, AddedInvoice, Hash32, InvoiceSecret, Ledger, NewInvoice, NodeId, PaymentOrder,
+};
 
 pub mod invoices;
 pub mod lightning;
@@ -43,7 +45,49 @@ pub struct NodeContext {
     pub(crate) capacity_msat: u64,
 }
 
+/// The invoice fields `AddInvoice` and `AddHoldInvoice` share, as lnd's messages carry them.
+pub(crate) struct InvoiceFields {
+    pub memo: String,
+    pub value: i64,
+    pub value_msat: i64,
+    pub expiry: i64,
+    pub cltv_expiry: u64,
+    pub description_hash: Vec<u8>,
+}
+
 impl NodeContext {
+    /// Validates `fields` with lnd's rules and defaults, then creates the invoice.
+    pub(crate) fn add_invoice(
+        &self,
+        fields: InvoiceFields,
+        secret: InvoiceSecret,
+    ) -> Result<AddedInvoice, Status> {
+        if fields.expiry < 0 {
+            return Err(Status::invalid_argument("expiry cannot be negative"));
+        }
+        let description_hash = match fields.description_hash.len() {
+            0 => None,
+            _ => Some(bytes32(&fields.description_hash, "description_hash")?),
+        };
+        let new = NewInvoice {
+            memo: fields.memo,
+            value_msat: amount_msat(fields.value, fields.value_msat)?,
+            expiry_secs: if fields.expiry == 0 {
+                DEFAULT_EXPIRY_SECS
+            } else {
+                fields.expiry as u64
+            },
+            cltv_expiry: if fields.cltv_expiry == 0 {
+                DEFAULT_CLTV_EXPIRY
+            } else {
+                fields.cltv_expiry
+            },
+            description_hash,
+            secret,
+        };
+        self.ledger.add_invoice(self.id, new)
+    }
+
     /// Builds a payment order for a BOLT11 request, applying lnd's amount rules.
     pub(crate) fn invoice_order(
         &self,

@@ -5,7 +5,7 @@ use proto::lnd::{pinned_tls_channel, LndClient, LndConfig};
 use proto::lnrpc::{self, lightning_client::LightningClient};
 use tonic::Code;
 
-use crate::support::{add_invoice, client, network, send_request};
+use crate::support::{add_invoice, client, lookup, network, send_request};
 
 fn get_info() -> lnrpc::GetInfoRequest {
     lnrpc::GetInfoRequest {}
@@ -74,14 +74,7 @@ async fn invoice_macaroon_may_only_do_invoice_calls() {
     let mut limited = LndClient::connect(&a.invoice_lnd_config()).await.unwrap();
     // Invoice calls work.
     let own = add_invoice(&mut limited, 5, "via invoice.macaroon").await;
-    limited
-        .lightning
-        .lookup_invoice(lnrpc::PaymentHash {
-            r_hash: own.r_hash,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    lookup(&mut limited, &own.r_hash).await;
     // Paying is refused before anything happens.
     let foreign = add_invoice(&mut client(&b).await, 5, "").await;
     let err = limited

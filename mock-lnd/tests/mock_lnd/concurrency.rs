@@ -4,7 +4,7 @@ use futures::future::join_all;
 use mock_lnd::MockNetwork;
 use proto::lnrpc::payment::PaymentStatus;
 
-use crate::support::{add_invoice, client, pay, send_request, status};
+use crate::support::{add_invoice, client, network, pay, send_request, status};
 
 const NODES: [&str; 4] = ["n0", "n1", "n2", "n3"];
 
@@ -52,12 +52,7 @@ async fn two_hundred_concurrent_payments_conserve_the_total_balance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_payments_of_one_invoice_pay_it_once() {
-    let net = MockNetwork::builder()
-        .node("a")
-        .node("b")
-        .start()
-        .await
-        .unwrap();
+    let net = network(&["a", "b"]).await;
     let (mut a, mut b) = (client(&net.node("a")).await, client(&net.node("b")).await);
     let invoice = add_invoice(&mut b, 100, "").await;
     let before = net.node("b").balance_msat();

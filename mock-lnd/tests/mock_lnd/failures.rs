@@ -9,7 +9,9 @@ use proto::lnrpc::{
 };
 use proto::routerrpc::SendPaymentRequest;
 
-use crate::support::{add_invoice, client, network, pay, reason, send_request, status, within};
+use crate::support::{
+    add_invoice, client, lookup, network, pay, pay_last, reason, send_request, status, within,
+};
 
 /// Pays and returns the failure reason, checking the stream was IN_FLIGHT then FAILED.
 async fn failure(client: &mut proto::lnd::LndClient, request: SendPaymentRequest) -> Reason {
@@ -105,15 +107,7 @@ async fn expired_invoice_is_incorrect_payment_details() {
     // lnd's expiry watcher cancels the invoice once it expires.
     within(async {
         loop {
-            let current = b
-                .lightning
-                .lookup_invoice(lnrpc::PaymentHash {
-                    r_hash: invoice.r_hash.clone(),
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner();
+            let current = lookup(&mut b, &invoice.r_hash).await;
             if current.state() == InvoiceState::Canceled {
                 break;
             }
@@ -183,12 +177,9 @@ async fn paying_twice_is_already_exists_and_a_paid_invoice_fails_for_others() {
     );
     let invoice = add_invoice(&mut b, 10, "").await;
     assert_eq!(
-        status(
-            pay(&mut a, send_request(&invoice.payment_request, 10))
-                .await
-                .last()
-                .unwrap()
-        ),
+        pay_last(&mut a, &invoice.payment_request, 10)
+            .await
+            .status(),
         PaymentStatus::Succeeded
     );
     let err = a

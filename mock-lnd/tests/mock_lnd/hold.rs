@@ -1,13 +1,13 @@
 //! Hold invoices: accepted → settled and accepted → canceled, seen by payee and payer.
 
 use bitcoin_hashes::{sha256, Hash};
-use proto::invoicesrpc::{
-    AddHoldInvoiceRequest, CancelInvoiceMsg, SettleInvoiceMsg, SubscribeSingleInvoiceRequest,
-};
-use proto::lnrpc::{self, invoice::InvoiceState, payment::PaymentStatus, PaymentFailureReason};
+use proto::invoicesrpc::{AddHoldInvoiceRequest, CancelInvoiceMsg, SettleInvoiceMsg};
+use proto::lnrpc::{invoice::InvoiceState, payment::PaymentStatus, PaymentFailureReason};
 use proto::routerrpc::TrackPaymentRequest;
 
-use crate::support::{client, network, next, reason, send_request, status};
+use crate::support::{
+    client, lookup, network, next, reason, send_request, status, subscribe_all, subscribe_single,
+};
 
 struct Hold {
     preimage: [u8; 32],
@@ -47,21 +47,9 @@ async fn hold_invoice_accept_then_settle() {
     let payee_before = payee.balance_msat();
     let hold = add_hold(&mut s, 1, 50_000).await;
 
-    let mut single = s
-        .invoices
-        .subscribe_single_invoice(SubscribeSingleInvoiceRequest {
-            r_hash: hold.hash.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut single = subscribe_single(&mut s, &hold.hash).await;
     assert_eq!(next(&mut single).await.state(), InvoiceState::Open);
-    let mut all = s
-        .lightning
-        .subscribe_invoices(lnrpc::InvoiceSubscription::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let mut all = subscribe_all(&mut s, 0, 0).await;
 
     let mut payment = c
         .router
@@ -139,14 +127,7 @@ async fn hold_invoice_accept_then_cancel_refunds_the_payer() {
     let (mut c, mut s) = (client(&payer).await, client(&payee).await);
     let (payer_before, payee_before) = (payer.balance_msat(), payee.balance_msat());
     let hold = add_hold(&mut s, 2, 20_000).await;
-    let mut single = s
-        .invoices
-        .subscribe_single_invoice(SubscribeSingleInvoiceRequest {
-            r_hash: hold.hash.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut single = subscribe_single(&mut s, &hold.hash).await;
     assert_eq!(next(&mut single).await.state(), InvoiceState::Open);
 
     let mut payment = c
@@ -215,15 +196,7 @@ async fn settling_an_open_hold_invoice_is_refused_and_cancel_of_open_works() {
         })
         .await
         .unwrap();
-    let invoice = s
-        .lightning
-        .lookup_invoice(lnrpc::PaymentHash {
-            r_hash: hold.hash,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let invoice = lookup(&mut s, &hold.hash).await;
     assert_eq!(invoice.state(), InvoiceState::Canceled);
 }
 
@@ -233,14 +206,7 @@ async fn single_subscription_before_the_invoice_exists_sees_it_added() {
     let node = net.node("server");
     let mut s = client(&node).await;
     let hash = sha256::Hash::hash(&[4u8; 32]).to_byte_array().to_vec();
-    let mut single = s
-        .invoices
-        .subscribe_single_invoice(SubscribeSingleInvoiceRequest {
-            r_hash: hash.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut single = subscribe_single(&mut s, &hash).await;
     assert_eq!(node.invoice_count(), 0);
     add_hold(&mut s, 4, 1).await;
     let event = next(&mut single).await;

@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
-use mock_lnd::{FailureReason, MockNetwork};
+use mock_lnd::FailureReason;
 use proto::lnrpc::{self, payment::PaymentStatus, PaymentFailureReason as Reason};
 
-use crate::support::{add_invoice, client, network, pay, reason, send_request, status, within};
+use crate::support::{
+    add_invoice, client, network, pay_last, reason, send_request, status, subscribe_all, within,
+};
 
 #[tokio::test]
 async fn fail_next_payments_fails_exactly_n() {
@@ -16,10 +18,7 @@ async fn fail_next_payments_fails_exactly_n() {
     let mut outcomes = Vec::new();
     for _ in 0..3 {
         let invoice = add_invoice(&mut b, 1, "").await;
-        let last = pay(&mut a, send_request(&invoice.payment_request, 10))
-            .await
-            .pop()
-            .unwrap();
+        let last = pay_last(&mut a, &invoice.payment_request, 10).await;
         outcomes.push((status(&last), reason(&last)));
     }
     assert_eq!(
@@ -39,10 +38,7 @@ async fn fail_next_payments_fails_exactly_n() {
     // Only the payer is affected.
     net.node("b").fail_next_payments(1, FailureReason::Error);
     let invoice = add_invoice(&mut b, 1, "").await;
-    let last = pay(&mut a, send_request(&invoice.payment_request, 10))
-        .await
-        .pop()
-        .unwrap();
+    let last = pay_last(&mut a, &invoice.payment_request, 10).await;
     assert_eq!(status(&last), PaymentStatus::Succeeded);
 }
 
@@ -52,12 +48,7 @@ async fn offline_node_refuses_calls_and_cannot_be_paid_then_comes_back() {
     let (node_a, node_b) = (net.node("a"), net.node("b"));
     let (mut a, mut b) = (client(&node_a).await, client(&node_b).await);
     let invoice = add_invoice(&mut b, 10, "").await;
-    let mut open_stream = b
-        .lightning
-        .subscribe_invoices(lnrpc::InvoiceSubscription::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let mut open_stream = subscribe_all(&mut b, 0, 0).await;
     let addr = node_b.addr();
 
     node_b.set_offline(true).await;
@@ -71,10 +62,7 @@ async fn offline_node_refuses_calls_and_cannot_be_paid_then_comes_back() {
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
-    let last = pay(&mut a, send_request(&invoice.payment_request, 10))
-        .await
-        .pop()
-        .unwrap();
+    let last = pay_last(&mut a, &invoice.payment_request, 10).await;
     assert_eq!(reason(&last), Reason::FailureReasonNoRoute);
 
     node_b.set_offline(false).await;
@@ -90,21 +78,13 @@ async fn offline_node_refuses_calls_and_cannot_be_paid_then_comes_back() {
     })
     .await;
     assert_eq!(info.alias, "b");
-    let last = pay(&mut a, send_request(&invoice.payment_request, 10))
-        .await
-        .pop()
-        .unwrap();
+    let last = pay_last(&mut a, &invoice.payment_request, 10).await;
     assert_eq!(status(&last), PaymentStatus::Succeeded);
 }
 
 #[tokio::test]
 async fn payment_latency_delays_the_result_not_the_in_flight_update() {
-    let net = MockNetwork::builder()
-        .node("a")
-        .node("b")
-        .start()
-        .await
-        .unwrap();
+    let net = network(&["a", "b"]).await;
     let (mut a, mut b) = (client(&net.node("a")).await, client(&net.node("b")).await);
     net.set_payment_latency(Duration::from_millis(300));
     assert_eq!(net.payment_latency(), Duration::from_millis(300));

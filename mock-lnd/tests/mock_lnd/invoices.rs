@@ -6,7 +6,7 @@ use bitcoin_hashes::Hash as _;
 use lightning_invoice::Bolt11Invoice;
 use proto::lnrpc::{self, invoice::InvoiceState};
 
-use crate::support::{add_invoice, client, network, next};
+use crate::support::{add_invoice, client, lookup, network, next, subscribe_all};
 
 #[tokio::test]
 async fn invoice_decodes_to_amount_hash_payee_and_expiry() {
@@ -46,15 +46,7 @@ async fn invoice_decodes_to_amount_hash_payee_and_expiry() {
     assert_eq!(decoded.description, "L402");
     assert_eq!(decoded.payment_addr, added.payment_addr);
 
-    let invoice = server
-        .lightning
-        .lookup_invoice(lnrpc::PaymentHash {
-            r_hash: added.r_hash.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let invoice = lookup(&mut server, &added.r_hash).await;
     assert_eq!(invoice.state(), InvoiceState::Open);
     assert_eq!((invoice.value, invoice.value_msat), (1_500, 1_500_000));
     assert_eq!(invoice.memo, "L402");
@@ -212,15 +204,7 @@ async fn subscribe_invoices_replays_from_add_index_then_streams() {
     for i in 1..=3 {
         add_invoice(&mut node, i, "").await;
     }
-    let mut stream = node
-        .lightning
-        .subscribe_invoices(lnrpc::InvoiceSubscription {
-            add_index: 1,
-            settle_index: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = subscribe_all(&mut node, 1, 0).await;
     assert_eq!(next(&mut stream).await.add_index, 2);
     assert_eq!(next(&mut stream).await.add_index, 3);
     let live = add_invoice(&mut node, 4, "live").await;

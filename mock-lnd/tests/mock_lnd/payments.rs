@@ -4,7 +4,9 @@ use bitcoin_hashes::{sha256, Hash};
 use proto::lnrpc::{self, invoice::InvoiceState, payment::PaymentStatus};
 use proto::routerrpc::TrackPaymentRequest;
 
-use crate::support::{add_invoice, client, network, next, pay, send_request, status, within};
+use crate::support::{
+    add_invoice, client, lookup, network, next, pay, send_request, status, subscribe_all, within,
+};
 
 #[tokio::test]
 async fn payment_moves_balances_and_settles_the_invoice() {
@@ -14,15 +16,7 @@ async fn payment_moves_balances_and_settles_the_invoice() {
     let total = net.total_balance_msat();
     let before = (payer.balance_msat(), payee.balance_msat());
 
-    let mut settles = s
-        .lightning
-        .subscribe_invoices(lnrpc::InvoiceSubscription {
-            add_index: 0,
-            settle_index: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut settles = subscribe_all(&mut s, 0, 0).await;
     let invoice = add_invoice(&mut s, 10_000, "coffee").await;
     assert_eq!(next(&mut settles).await.state(), InvoiceState::Open);
 
@@ -53,15 +47,7 @@ async fn payment_moves_balances_and_settles_the_invoice() {
         (settled.state(), settled.settle_index, settled.amt_paid_msat),
         (InvoiceState::Settled, 1, 10_000_000)
     );
-    let looked_up = s
-        .lightning
-        .lookup_invoice(lnrpc::PaymentHash {
-            r_hash: invoice.r_hash.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let looked_up = lookup(&mut s, &invoice.r_hash).await;
     assert_eq!(looked_up.state(), InvoiceState::Settled);
     assert!(looked_up.settled);
     assert_eq!(looked_up.r_preimage, preimage);
@@ -84,15 +70,7 @@ async fn payment_moves_balances_and_settles_the_invoice() {
     assert!(within(track.message()).await.unwrap().is_none());
 
     // A subscription from add_index 1 does not replay invoice 1 and streams the next one.
-    let mut later = s
-        .lightning
-        .subscribe_invoices(lnrpc::InvoiceSubscription {
-            add_index: 1,
-            settle_index: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut later = subscribe_all(&mut s, 1, 0).await;
     let second = add_invoice(&mut s, 1, "").await;
     let event = next(&mut later).await;
     assert_eq!((event.r_hash, event.add_index), (second.r_hash, 2));
@@ -109,15 +87,7 @@ async fn settle_index_subscription_replays_settlements() {
         assert_eq!(status(updates.last().unwrap()), PaymentStatus::Succeeded);
         hashes.push(invoice.r_hash);
     }
-    let mut stream = b
-        .lightning
-        .subscribe_invoices(lnrpc::InvoiceSubscription {
-            add_index: 0,
-            settle_index: 1,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = subscribe_all(&mut b, 0, 1).await;
     for (settle_index, hash) in [(2, &hashes[1]), (3, &hashes[2])] {
         let event = next(&mut stream).await;
         assert_eq!(
@@ -159,15 +129,7 @@ async fn send_payment_sync_and_zero_amount_invoices() {
     request.amt = 777;
     let updates = pay(&mut a, request).await;
     assert_eq!(status(updates.last().unwrap()), PaymentStatus::Succeeded);
-    let looked_up = b
-        .lightning
-        .lookup_invoice(lnrpc::PaymentHash {
-            r_hash: open.r_hash,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let looked_up = lookup(&mut b, &open.r_hash).await;
     assert_eq!(looked_up.amt_paid_sat, 777);
     let fixed = add_invoice(&mut b, 5, "").await;
     let mut request = send_request(&fixed.payment_request, 10);

@@ -103,3 +103,58 @@ pub async fn eventually(mut check: impl FnMut() -> bool) {
     })
     .await
 }
+
+/// `LookupInvoice` by hash.
+pub async fn lookup(client: &mut LndClient, r_hash: &[u8]) -> lnrpc::Invoice {
+    let request = lnrpc::PaymentHash {
+        r_hash: r_hash.to_vec(),
+        ..Default::default()
+    };
+    client
+        .lightning
+        .lookup_invoice(request)
+        .await
+        .expect("LookupInvoice")
+        .into_inner()
+}
+
+/// `SubscribeInvoices` from the given indices.
+pub async fn subscribe_all(
+    client: &mut LndClient,
+    add_index: u64,
+    settle_index: u64,
+) -> Streaming<lnrpc::Invoice> {
+    let request = lnrpc::InvoiceSubscription {
+        add_index,
+        settle_index,
+    };
+    client
+        .lightning
+        .subscribe_invoices(request)
+        .await
+        .expect("SubscribeInvoices")
+        .into_inner()
+}
+
+/// `SubscribeSingleInvoice` of one hash.
+pub async fn subscribe_single(client: &mut LndClient, r_hash: &[u8]) -> Streaming<lnrpc::Invoice> {
+    let request = proto::invoicesrpc::SubscribeSingleInvoiceRequest {
+        r_hash: r_hash.to_vec(),
+    };
+    client
+        .invoices
+        .subscribe_single_invoice(request)
+        .await
+        .expect("SubscribeSingleInvoice")
+        .into_inner()
+}
+
+/// Pays an invoice (fee limit in sat) and returns the payment's final state.
+pub async fn pay_last(
+    client: &mut LndClient,
+    payment_request: &str,
+    fee_limit_sat: i64,
+) -> lnrpc::Payment {
+    let mut updates = pay(client, send_request(payment_request, fee_limit_sat)).await;
+    updates.pop().expect("at least one update")
+}
