@@ -68,3 +68,34 @@ pub async fn restart_mid_swap(db: Db) -> anyhow::Result<()> {
 async fn restart_mid_swap_resumes_and_completes() -> anyhow::Result<()> {
     restart_mid_swap(Db::Sqlite).await
 }
+
+#[tokio::test]
+async fn settling_resumes_when_lnd_comes_back() -> anyhow::Result<()> {
+    let env = TestEnv::start(fast_timings()).await?;
+    let mut grpc = env.grpc().await?;
+    let (secret, request) = new_swap_request(100_000);
+    let swap = grpc.new_loop_out_swap(request).await?.into_inner();
+    let swap_payment = env.pay(&swap.swap_invoice);
+    let prepay_payment = env.pay(&swap.prepay_invoice);
+    let mut updates = Updates::subscribe(&mut grpc, &secret.hash).await?;
+    updates.wait_for(ServerSwapState::ServerHtlcPublished).await?;
+
+    // lnd goes down: the preimage is taken but cannot be settled yet.
+    let server_node = env.net.node("server");
+    server_node.set_offline(true).await;
+    let status = grpc
+        .loop_out_push_preimage(ServerLoopOutPushPreimageRequest {
+            preimage: secret.preimage.to_vec(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+
+    // Back online: the server settles on its own, without a second push.
+    server_node.set_offline(false).await;
+    updates.wait_for(ServerSwapState::ServerSuccess).await?;
+    assert!(swap_payment.await??.succeeded);
+    assert!(prepay_payment.await??.succeeded);
+    Ok(())
+}
