@@ -1,0 +1,388 @@
+//! The whole system in one process: mock-lnd, swap-server, auth-proxy, loopd.
+//!
+//! [`Stack::start`] wires the four programs exactly as a deployment does —
+//! each talks to the others over TCP on loopback, with TLS and macaroons
+//! where the real ones use them — but runs them as tasks of this process on
+//! ephemeral ports, with their data in a fresh temporary directory:
+//!
+//! ```text
+//! loopd ──gRPC/TLS──▶ auth-proxy ──h2c──▶ swap-server
+//!   │                     │                    │
+//!   ▼                     ▼                    ▼
+//! mock-lnd "client"   mock-lnd "proxy"    mock-lnd "server"
+//! ```
+//!
+//! Tests and the demo use it to play loops, and to stop or restart a part.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use auth_proxy::ProxyHandle;
+use mock_lnd::{MockNetwork, NodeHandle};
+use proto::looprpc::swap_client_client::SwapClientClient;
+use swap_client::config::{DaemonConfig, ServerTls};
+use swap_client::l402_client::{L402Client, L402Config};
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tonic::transport::Channel;
+
+use crate::component::Component;
+
+/// Names of the simulated lnd nodes, one per party.
+pub const CLIENT_NODE: &str = "client";
+/// The auth proxy's node: it creates the token invoices.
+pub const PROXY_NODE: &str = "proxy";
+/// The swap server's node: it creates the swap and prepay hold invoices.
+pub const SERVER_NODE: &str = "server";
+
+/// The name of the protected service in the proxy's configuration.
+pub const SERVICE_NAME: &str = "loop";
+
+/// How the stack is set up.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// What the proxy charges for a token, in satoshis.
+    pub token_price_sat: u64,
+    /// The most loopd pays for a token automatically (`--maxl402cost`).
+    pub max_token_cost_sat: u64,
+    /// The proxy's database: `None` for SQLite in the stack's directory,
+    /// else a PostgreSQL URL.
+    pub proxy_postgres_url: Option<String>,
+    /// Delay of the simulated HTLC confirmation at the swap server.
+    pub confirmation_delay: Duration,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            token_price_sat: 100,
+            max_token_cost_sat: swap_client::l402_client::DEFAULT_MAX_COST_SAT,
+            proxy_postgres_url: None,
+            confirmation_delay: Duration::from_millis(200),
+        }
+    }
+}
+
+/// The four programs running in this process.
+pub struct Stack {
+    options: StackOptions,
+    dir: TempDir,
+    network: MockNetwork,
+    swap_server: Component,
+    proxy: Component,
+    proxy_handle: ProxyHandle,
+    loopd: Component,
+    l402: L402Client,
+}
+
+impl Stack {
+    /// Starts everything and waits until each part listens.
+    pub async fn start(options: StackOptions) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("loop-l402-").tempdir()?;
+        let network = MockNetwork::builder()
+            .datadir(dir.path().join("lnd"))
+            .network("regtest")
+            .node(CLIENT_NODE)
+            .node(PROXY_NODE)
+            .node(SERVER_NODE)
+            .start()
+            .await
+            .context("starting mock-lnd")?;
+        let swap_server = start_swap_server(
+            &network.node(SERVER_NODE),
+            &dir.path().join("swap-server"),
+            &options,
+            None,
+        )
+        .await?;
+        let (proxy, proxy_handle) = start_proxy(
+            &network.node(PROXY_NODE),
+            swap_server.addr(),
+            dir.path(),
+            &options,
+            None,
+        )
+        .await?;
+        let (loopd, l402) = start_loopd(
+            &network.node(CLIENT_NODE),
+            proxy.addr(),
+            dir.path(),
+            &options,
+            None,
+        )
+        .await?;
+        Ok(Self {
+            options,
+            dir,
+            network,
+            swap_server,
+            proxy,
+            proxy_handle,
+            loopd,
+            l402,
+        })
+    }
+
+    /// The simulated Lightning network.
+    pub fn network(&self) -> &MockNetwork {
+        &self.network
+    }
+
+    /// One simulated lnd node ([`CLIENT_NODE`], [`PROXY_NODE`], [`SERVER_NODE`]).
+    pub fn node(&self, name: &str) -> NodeHandle {
+        self.network.node(name)
+    }
+
+    /// The directory holding every part's data.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// loopd's data directory for regtest (`l402.token`, `loop_sqlite.db`).
+    pub fn loopd_data_dir(&self) -> PathBuf {
+        self.dir.path().join("loopd").join("regtest")
+    }
+
+    /// Where loopd serves `looprpc.SwapClient`.
+    pub fn loopd_addr(&self) -> SocketAddr {
+        self.loopd.addr()
+    }
+
+    /// Where the auth proxy listens.
+    pub fn proxy_addr(&self) -> SocketAddr {
+        self.proxy.addr()
+    }
+
+    /// Where the swap server listens (behind the proxy).
+    pub fn swap_server_addr(&self) -> SocketAddr {
+        self.swap_server.addr()
+    }
+
+    /// In-process control of the proxy: decisions, tokens, revocation, metrics.
+    pub fn proxy(&self) -> &ProxyHandle {
+        &self.proxy_handle
+    }
+
+    /// loopd's L402 client: its token store and counters.
+    pub fn l402(&self) -> &L402Client {
+        &self.l402
+    }
+
+    /// A gRPC client of loopd, what the `loop` CLI uses.
+    pub async fn loop_client(&self) -> anyhow::Result<SwapClientClient<Channel>> {
+        let channel = Channel::from_shared(format!("http://{}", self.loopd.addr()))?
+            .connect()
+            .await
+            .context("connecting to loopd")?;
+        Ok(SwapClientClient::new(channel))
+    }
+
+    /// Stops the auth proxy and starts it again on the same address and database.
+    pub async fn restart_proxy(&mut self) -> anyhow::Result<()> {
+        self.proxy.stop().await;
+        let (proxy, handle) = start_proxy(
+            &self.network.node(PROXY_NODE),
+            self.swap_server.addr(),
+            self.dir.path(),
+            &self.options,
+            Some(self.proxy.addr()),
+        )
+        .await?;
+        self.proxy = proxy;
+        self.proxy_handle = handle;
+        Ok(())
+    }
+
+    /// Stops loopd and starts it again on the same address and data directory.
+    pub async fn restart_loopd(&mut self) -> anyhow::Result<()> {
+        self.loopd.stop().await;
+        let (loopd, l402) = start_loopd(
+            &self.network.node(CLIENT_NODE),
+            self.proxy.addr(),
+            self.dir.path(),
+            &self.options,
+            Some(self.loopd.addr()),
+        )
+        .await?;
+        self.loopd = loopd;
+        self.l402 = l402;
+        Ok(())
+    }
+
+    /// Stops the swap server (the proxy's backend goes down).
+    pub async fn stop_swap_server(&mut self) {
+        self.swap_server.stop().await;
+    }
+
+    /// Starts the swap server again on its address, with its database.
+    pub async fn start_swap_server(&mut self) -> anyhow::Result<()> {
+        self.swap_server = start_swap_server(
+            &self.network.node(SERVER_NODE),
+            &self.dir.path().join("swap-server"),
+            &self.options,
+            Some(self.swap_server.addr()),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Stops every part (also done, less gracefully, on drop).
+    pub async fn shutdown(mut self) {
+        self.loopd.stop().await;
+        self.proxy.stop().await;
+        self.swap_server.stop().await;
+        self.network.shutdown().await;
+    }
+}
+
+/// Binds `addr`, or an ephemeral loopback port when `None`.
+async fn bind(addr: Option<SocketAddr>) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr.unwrap_or_else(|| ([127, 0, 0, 1], 0).into()))
+        .await
+        .context("binding a listener")?;
+    let addr = listener.local_addr()?;
+    Ok((listener, addr))
+}
+
+async fn start_swap_server(
+    node: &NodeHandle,
+    dir: &Path,
+    options: &StackOptions,
+    addr: Option<SocketAddr>,
+) -> anyhow::Result<Component> {
+    std::fs::create_dir_all(dir)?;
+    let mut config = swap_server::Config::new(
+        node.lnd_config(),
+        format!("sqlite://{}", dir.join("swaps.db").display()),
+    );
+    config.timings.confirmation_delay = options.confirmation_delay;
+    let server = swap_server::Server::build(config)
+        .await
+        .context("building swap-server")?;
+    let (listener, addr) = bind(addr).await?;
+    Ok(Component::spawn(
+        "swap-server",
+        addr,
+        move |shutdown| async move {
+            if let Err(error) = server.serve(listener, shutdown).await {
+                tracing::error!(%error, "swap-server stopped with an error");
+            }
+        },
+    ))
+}
+
+/// The proxy's configuration, in Aperture's YAML — what an operator writes.
+fn proxy_yaml(
+    node: &NodeHandle,
+    backend: SocketAddr,
+    base_dir: &Path,
+    options: &StackOptions,
+) -> String {
+    let database = match &options.proxy_postgres_url {
+        None => format!(
+            "dbbackend: sqlite\nsqlite:\n  dbfile: {}\n",
+            base_dir.join("auth-proxy.db").display()
+        ),
+        Some(url) => postgres_yaml(url),
+    };
+    format!(
+        r#"listenaddr: "127.0.0.1:0"
+insecure: false
+basedir: {base_dir}
+{database}
+authenticator:
+  network: regtest
+  lndhost: "{lnd_host}"
+  tlspath: {tls_cert}
+  macdir: {macdir}
+services:
+  - name: {SERVICE_NAME}
+    hostregexp: ".*"
+    pathregexp: "^/looprpc.*$"
+    address: "{backend}"
+    protocol: http
+    price: {price}
+    timeout: 86400
+"#,
+        base_dir = base_dir.display(),
+        lnd_host = node.host(),
+        tls_cert = node.tls_cert_path().display(),
+        macdir = node.dir().display(),
+        price = options.token_price_sat,
+    )
+}
+
+/// The `postgres:` section of Aperture's configuration for a URL.
+fn postgres_yaml(url: &str) -> String {
+    let url = reqwest::Url::parse(url).expect("a valid PostgreSQL URL");
+    format!(
+        "dbbackend: postgres\npostgres:\n  host: {}\n  port: {}\n  user: {}\n  password: \"{}\"\n  dbname: {}\n  requiressl: false\n",
+        url.host_str().unwrap_or("127.0.0.1"),
+        url.port().unwrap_or(5432),
+        url.username(),
+        url.password().unwrap_or(""),
+        url.path().trim_start_matches('/'),
+    )
+}
+
+async fn start_proxy(
+    node: &NodeHandle,
+    backend: SocketAddr,
+    dir: &Path,
+    options: &StackOptions,
+    addr: Option<SocketAddr>,
+) -> anyhow::Result<(Component, ProxyHandle)> {
+    let base_dir = dir.join("auth-proxy");
+    std::fs::create_dir_all(&base_dir)?;
+    let yaml = proxy_yaml(node, backend, &base_dir, options);
+    let config = auth_proxy::Config::from_yaml(&yaml, &Default::default())
+        .context("auth-proxy configuration")?;
+    let proxy = auth_proxy::Proxy::build(config)
+        .await
+        .context("building auth-proxy")?;
+    let handle = proxy.handle();
+    let (listener, addr) = bind(addr).await?;
+    let listeners = auth_proxy::Listeners {
+        proxy: listener,
+        metrics: None,
+        admin: None,
+    };
+    let component = Component::spawn("auth-proxy", addr, move |shutdown| async move {
+        proxy.run(listeners, shutdown).await;
+    });
+    Ok((component, handle))
+}
+
+async fn start_loopd(
+    node: &NodeHandle,
+    proxy: SocketAddr,
+    dir: &Path,
+    options: &StackOptions,
+    addr: Option<SocketAddr>,
+) -> anyhow::Result<(Component, L402Client)> {
+    let (listener, addr) = bind(addr).await?;
+    let config = DaemonConfig {
+        network: "regtest".into(),
+        data_dir: dir.join("loopd").join("regtest"),
+        rpc_listen: addr.to_string(),
+        server_host: proxy.to_string(),
+        server_tls: ServerTls::Pinned(dir.join("auth-proxy").join("tls.cert")),
+        lnd: node.lnd_config(),
+        l402: L402Config {
+            max_cost_sat: options.max_token_cost_sat,
+            ..L402Config::default()
+        },
+    };
+    let daemon = swap_client::daemon::Daemon::build(config)
+        .await
+        .context("building loopd")?;
+    let l402 = daemon.l402().clone();
+    let component = Component::spawn("loopd", addr, move |shutdown| async move {
+        if let Err(error) = daemon.serve(listener, shutdown).await {
+            tracing::error!(%error, "loopd stopped with an error");
+        }
+    });
+    Ok((component, l402))
+}
