@@ -119,7 +119,7 @@ impl Proxy {
                 settlements.spawn(lnd.clone(), background.child_token());
                 let strict = config
                     .strict_verify
-                    .then(|| (settlements, config.strict_verify_timeout));
+                    .then_some((settlements, config.strict_verify_timeout));
                 Some(Gate {
                     authenticator: Authenticator::new(store.clone(), strict),
                     challenger: Challenger::new(Invoices::new(lnd, metrics.clone()), store.clone()),

@@ -5,11 +5,9 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use proto::looprpc::swap_server_client::SwapServerClient;
-use proto::looprpc::ServerLoopOutTermsRequest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{challenge_of, http_client, TestEnv};
+use crate::support::{challenge_of, get, http_client, unpaid_grpc_call, TestEnv};
 
 /// `LSAT macaroon="<std base64>", invoice="<bolt11>"` (and the same with L402).
 fn assert_challenge_value(value: &str, scheme: &str) -> (String, String) {
@@ -75,11 +73,7 @@ async fn http_challenge_is_byte_exact() {
     assert_eq!(env.http.count(), 0, "never forwarded");
 
     // The invoice is for the service's price, and the macaroon carries the service's caveats.
-    let response = http_client()
-        .get(proxy.url("/http/data"))
-        .send()
-        .await
-        .unwrap();
+    let response = get(&proxy, "/http/data").await;
     let challenge = challenge_of(response.headers());
     assert_eq!(challenge.amount_msat(), Some(10_000));
     let caveats: Vec<String> = challenge
@@ -130,11 +124,7 @@ async fn grpc_challenge_is_trailers_only_with_status_13() {
     assert!(collected.to_bytes().is_empty());
 
     // A tonic client sees INTERNAL "payment required" with both challenges in the metadata.
-    let mut grpc = SwapServerClient::connect(proxy.url("")).await.unwrap();
-    let status = grpc
-        .loop_out_terms(ServerLoopOutTermsRequest::default())
-        .await
-        .unwrap_err();
+    let status = unpaid_grpc_call(&proxy).await;
     assert_eq!(status.code(), tonic::Code::Internal);
     assert_eq!(status.message(), "payment required");
     assert_eq!(

@@ -1,6 +1,12 @@
 //! auth-proxy integration tests: mock-lnd, an axum HTTP backend and a tonic gRPC backend, all in-process on
 //! ephemeral ports.
 
+mod admin;
 mod challenge;
+mod failures;
+mod levels;
+mod listener;
 mod pay;
+mod rejections;
+mod storage;
 mod support;

@@ -2,13 +2,9 @@
 //! only `Authorization: L402 <b64>:<hex>` with the same token id.
 
 use l402::{AuthScheme, Credential};
-use proto::looprpc::swap_server_client::SwapServerClient;
-use proto::looprpc::{
-    ServerLoopOutQuoteRequest, ServerLoopOutTermsRequest, SubscribeUpdatesRequest,
-};
-use tonic::metadata::MetadataValue;
+use proto::looprpc::{ServerLoopOutQuoteRequest, SubscribeUpdatesRequest};
 
-use crate::support::{challenge_of, http_client, TestEnv, TestProxy};
+use crate::support::{grpc_request, http_client, TestEnv};
 
 /// The credential headers a client may use, as (header name, value).
 fn credential_forms(credential: &Credential) -> Vec<(&'static str, String)> {
@@ -47,17 +43,11 @@ fn forwarded_token_id(headers: &http::HeaderMap) -> String {
         .to_hex()
 }
 
-async fn http_credential(env: &TestEnv, proxy: &TestProxy, path: &str) -> Credential {
-    let response = http_client().get(proxy.url(path)).send().await.unwrap();
-    assert_eq!(response.status(), 402);
-    env.pay_challenge(challenge_of(response.headers())).await
-}
-
 #[tokio::test]
 async fn http_pay_then_every_credential_form_is_accepted() {
     let env = TestEnv::start().await;
     let proxy = env.proxy().await;
-    let credential = http_credential(&env, &proxy, "/http/data").await;
+    let credential = env.paid_http(&proxy, "/http/data").await;
     let token_id = credential.token_id().to_hex();
     for (i, (name, value)) in credential_forms(&credential).into_iter().enumerate() {
         let response = http_client()
@@ -74,6 +64,11 @@ async fn http_pay_then_every_credential_form_is_accepted() {
             "hello /http/data (100000 bytes)"
         );
         let seen = env.http.seen().pop().unwrap();
+        assert_eq!(
+            (seen.path.as_str(), seen.body_len),
+            ("/http/data", 100_000),
+            "body streamed through"
+        );
         assert_eq!(forwarded_token_id(&seen.headers), token_id, "form {name}");
         assert_eq!(seen.headers["x-forwarded-for"], "203.0.113.7, 127.0.0.1");
         let decision = proxy.last_decision("/http/data");
@@ -95,25 +90,14 @@ async fn http_pay_then_every_credential_form_is_accepted() {
 async fn grpc_pay_then_every_credential_form_is_accepted_including_streams() {
     let env = TestEnv::start().await;
     let proxy = env.proxy().await;
-    let mut client = SwapServerClient::connect(proxy.url("")).await.unwrap();
-    let status = client
-        .loop_out_terms(ServerLoopOutTermsRequest::default())
-        .await
-        .unwrap_err();
-    let credential = env
-        .pay_challenge(crate::support::challenge_of(
-            &status.metadata().clone().into_headers(),
-        ))
-        .await;
+    let (mut client, credential) = env.paid_grpc(&proxy).await;
     let token_id = credential.token_id().to_hex();
     for (name, value) in credential_forms(&credential) {
-        let mut request = tonic::Request::new(ServerLoopOutQuoteRequest {
+        let quote_request = ServerLoopOutQuoteRequest {
             amt: 500_000,
             ..Default::default()
-        });
-        request
-            .metadata_mut()
-            .insert(name, MetadataValue::try_from(value.as_str()).unwrap());
+        };
+        let request = grpc_request(quote_request, name, &value);
         let quote = client
             .loop_out_quote(request)
             .await
@@ -128,10 +112,10 @@ async fn grpc_pay_then_every_credential_form_is_accepted_including_streams() {
     }
 
     // A server-streaming call: every message and the final OK status come through.
-    let mut request = tonic::Request::new(SubscribeUpdatesRequest::default());
-    request.metadata_mut().insert(
+    let request = grpc_request(
+        SubscribeUpdatesRequest::default(),
         "macaroon",
-        MetadataValue::try_from(credential.to_macaroon_metadata().unwrap()).unwrap(),
+        &credential.to_macaroon_metadata().unwrap(),
     );
     let mut stream = client
         .subscribe_loop_out_updates(request)
@@ -150,18 +134,11 @@ async fn grpc_pay_then_every_credential_form_is_accepted_including_streams() {
 async fn a_backend_error_status_comes_through_in_trailers() {
     let env = TestEnv::start().await;
     let proxy = env.proxy().await;
-    let mut client = SwapServerClient::connect(proxy.url("")).await.unwrap();
-    let status = client
-        .loop_out_terms(ServerLoopOutTermsRequest::default())
-        .await
-        .unwrap_err();
-    let credential = env
-        .pay_challenge(challenge_of(&status.metadata().clone().into_headers()))
-        .await;
-    let mut request = tonic::Request::new(proto::looprpc::ServerLoopOutRequest::default());
-    request.metadata_mut().insert(
+    let (mut client, credential) = env.paid_grpc(&proxy).await;
+    let request = grpc_request(
+        proto::looprpc::ServerLoopOutRequest::default(),
         "authorization",
-        MetadataValue::try_from(credential.to_authorization()).unwrap(),
+        &credential.to_authorization(),
     );
     let status = client.new_loop_out_swap(request).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::FailedPrecondition);

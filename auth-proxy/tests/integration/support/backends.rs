@@ -24,7 +24,7 @@ pub struct Seen {
 
 type Log = Arc<Mutex<Vec<Seen>>>;
 
-/// The HTTP backend: answers every path with `hello <path>` and echoes the body length.
+/// The HTTP backend: answers every path with `hello <path>` and the body length (`…/slow` after 500 ms).
 pub struct HttpBackend {
     pub addr: SocketAddr,
     seen: Log,
@@ -64,6 +64,10 @@ async fn handler(
         headers,
         body_len: body.len(),
     });
+    // A deliberately slow endpoint (recorded on arrival), for the graceful-shutdown test.
+    if uri.path().ends_with("/slow") {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
     format!("hello {} ({} bytes)", uri.path(), body.len())
 }
 

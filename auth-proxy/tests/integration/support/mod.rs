@@ -14,8 +14,11 @@ use l402::{Challenge, Credential, Preimage};
 use mock_lnd::MockNetwork;
 use proto::lnd::LndClient;
 use proto::lnrpc::SendRequest;
+use proto::looprpc::swap_server_client::SwapServerClient;
+use proto::looprpc::ServerLoopOutTermsRequest;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tonic::transport::Channel;
 
 pub use backends::{GrpcBackend, HttpBackend};
 
@@ -104,6 +107,15 @@ impl TestEnv {
 
     /// The YAML for a proxy in `basedir` using the standard services plus `extra` top-level YAML.
     pub fn yaml(&self, basedir: &Path, extra: &str) -> String {
+        self.yaml_with_services(
+            basedir,
+            &standard_services(self.http.addr, self.grpc.addr),
+            extra,
+        )
+    }
+
+    /// The YAML for a proxy in `basedir` with these `services:` and `extra` top-level YAML.
+    pub fn yaml_with_services(&self, basedir: &Path, services: &str, extra: &str) -> String {
         let proxy = self.net.node("proxy");
         let macdir = proxy
             .invoice_macaroon_path()
@@ -117,8 +129,12 @@ impl TestEnv {
             host = proxy.host(),
             tls = proxy.tls_cert_path().display(),
             macdir = macdir.display(),
-            services = standard_services(self.http.addr, self.grpc.addr),
         )
+    }
+
+    /// A fresh base directory under the test's temporary directory.
+    pub fn basedir(&self) -> PathBuf {
+        self.dir.path().join(format!("proxy-{}", rand_suffix()))
     }
 
     /// A proxy with the standard config in its own base directory.
@@ -128,8 +144,7 @@ impl TestEnv {
 
     /// A proxy with extra top-level YAML.
     pub async fn proxy_with(&self, extra: &str) -> TestProxy {
-        let basedir = self.dir.path().join(format!("proxy-{}", rand_suffix()));
-        TestProxy::start(&self.yaml(&basedir, extra)).await
+        TestProxy::start(&self.yaml(&self.basedir(), extra)).await
     }
 
     /// Pays `invoice` from the `client` node and returns the preimage.
@@ -160,6 +175,67 @@ impl TestEnv {
         let preimage = self.pay(challenge.invoice_str()).await;
         challenge.into_credential(preimage)
     }
+}
+
+impl TestEnv {
+    /// Requests `path` without a credential, pays the 402 challenge and returns the credential.
+    pub async fn paid_http(&self, proxy: &TestProxy, path: &str) -> Credential {
+        let response = get(proxy, path).await;
+        assert_eq!(response.status(), 402, "{path} challenges");
+        self.pay_challenge(challenge_of(response.headers())).await
+    }
+
+    /// A gRPC client of the proxy, and a paid credential for the `loop` service.
+    pub async fn paid_grpc(&self, proxy: &TestProxy) -> (SwapServerClient<Channel>, Credential) {
+        let mut client = SwapServerClient::connect(proxy.url(""))
+            .await
+            .expect("grpc connect");
+        let status = client
+            .loop_out_terms(ServerLoopOutTermsRequest::default())
+            .await
+            .expect_err("a challenge");
+        let challenge = challenge_of(&status.metadata().clone().into_headers());
+        (client, self.pay_challenge(challenge).await)
+    }
+}
+
+/// `LoopOutTerms` through the proxy without a credential; returns the error status it must end with.
+pub async fn unpaid_grpc_call(proxy: &TestProxy) -> tonic::Status {
+    let mut client = SwapServerClient::connect(proxy.url(""))
+        .await
+        .expect("grpc connect");
+    client
+        .loop_out_terms(ServerLoopOutTermsRequest::default())
+        .await
+        .expect_err("an unpaid call fails")
+}
+
+/// A gRPC request carrying `value` in the metadata entry `name`.
+pub fn grpc_request<T>(message: T, name: &'static str, value: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert(name, value.parse().expect("ASCII metadata"));
+    request
+}
+
+/// GET `path` through the proxy without credentials.
+pub async fn get(proxy: &TestProxy, path: &str) -> reqwest::Response {
+    http_client()
+        .get(proxy.url(path))
+        .send()
+        .await
+        .expect("request")
+}
+
+/// GET `path` through the proxy with one extra header.
+pub async fn get_with(proxy: &TestProxy, path: &str, header: (&str, &str)) -> reqwest::Response {
+    http_client()
+        .get(proxy.url(path))
+        .header(header.0, header.1)
+        .send()
+        .await
+        .expect("request")
 }
 
 /// A short random hex suffix.

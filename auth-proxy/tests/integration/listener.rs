@@ -1,0 +1,96 @@
+//! The main listener: TLS with a generated self-signed certificate (HTTP/1.1 and gRPC over h2 on one port),
+//! and graceful shutdown.
+
+use std::time::Duration;
+
+use proto::looprpc::swap_server_client::SwapServerClient;
+use proto::looprpc::ServerLoopOutTermsRequest;
+
+use crate::support::{challenge_of, grpc_request, TestEnv, TestProxy};
+
+#[tokio::test]
+async fn tls_listener_serves_http1_and_grpc_with_a_generated_certificate() {
+    let env = TestEnv::start().await;
+    let basedir = env.basedir();
+    let yaml = env
+        .yaml(&basedir, "")
+        .replace("insecure: true", "insecure: false");
+    let proxy = TestProxy::start(&yaml).await;
+    let cert =
+        std::fs::read(basedir.join("tls.cert")).expect("self-signed cert generated into basedir");
+
+    // HTTP/1.1 and HTTP/2 (ALPN) on the same TLS port.
+    for (client, version) in [
+        (
+            reqwest::Client::builder().http1_only(),
+            reqwest::Version::HTTP_11,
+        ),
+        (reqwest::Client::builder(), reqwest::Version::HTTP_2),
+    ] {
+        let https = client.danger_accept_invalid_certs(true).build().unwrap();
+        let response = https
+            .get(format!("https://{}/http/data", proxy.addr))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (response.status().as_u16(), response.version()),
+            (402, version)
+        );
+        challenge_of(response.headers());
+    }
+
+    let channel = proto::lnd::pinned_tls_channel(&proxy.addr.to_string(), &cert).unwrap();
+    let mut client = SwapServerClient::new(channel);
+    let status = client
+        .loop_out_terms(ServerLoopOutTermsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (status.code(), status.message()),
+        (tonic::Code::Internal, "payment required")
+    );
+    let credential = env
+        .pay_challenge(challenge_of(&status.metadata().clone().into_headers()))
+        .await;
+    let request = grpc_request(
+        ServerLoopOutTermsRequest::default(),
+        "macaroon",
+        &credential.to_macaroon_metadata().unwrap(),
+    );
+    let terms = client
+        .loop_out_terms(request)
+        .await
+        .expect("paid call over TLS")
+        .into_inner();
+    assert_eq!(terms.min_swap_amount, 250_000);
+}
+
+#[tokio::test]
+async fn shutdown_finishes_in_flight_requests_and_stops_accepting() {
+    let env = TestEnv::start().await;
+    let proxy = env.proxy().await;
+    let url = proxy.url("/http/free/slow");
+    let addr = proxy.addr;
+    let in_flight =
+        tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status().as_u16()) });
+    // The backend records the request on arrival, then takes 500 ms to answer.
+    crate::support::eventually(
+        Duration::from_secs(10),
+        "request in flight at the backend",
+        || async { env.http.count() == 1 },
+    )
+    .await;
+    proxy.stop().await;
+    assert_eq!(
+        in_flight
+            .await
+            .unwrap()
+            .expect("in-flight request completed"),
+        200
+    );
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer accepting"
+    );
+}

@@ -1,0 +1,99 @@
+//! Persistence: a restarted proxy on the same SQLite file still verifies old tokens; two proxies on one
+//! PostgreSQL share tokens and revocations (within one second).
+
+use std::time::{Duration, Instant};
+
+use l402::Credential;
+
+use crate::support::{get_with, postgres, TestEnv, TestProxy};
+
+async fn status_with(proxy: &TestProxy, credential: &Credential) -> u16 {
+    let authorization = credential.to_authorization();
+    get_with(proxy, "/http/data", ("authorization", &authorization))
+        .await
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn restart_on_the_same_sqlite_file_keeps_tokens() {
+    let env = TestEnv::start().await;
+    let basedir = env.dir.path().join("restart");
+    let yaml = env.yaml(&basedir, "");
+    let first = TestProxy::start(&yaml).await;
+    let credential = env.paid_http(&first, "/http/data").await;
+    assert_eq!(status_with(&first, &credential).await, 200);
+    first.stop().await;
+    assert!(
+        basedir.join("aperture.db").exists(),
+        "SQLite file in the base dir"
+    );
+
+    let second = TestProxy::start(&yaml).await;
+    assert_eq!(
+        status_with(&second, &credential).await,
+        200,
+        "old token verifies after restart"
+    );
+    let metrics = second.handle.metrics_text();
+    assert!(
+        metrics.contains("auth_proxy_root_key_cache_lookups_total{result=\"miss\"} 1"),
+        "{metrics}"
+    );
+    // Verified once from the database, then from the cache only.
+    assert_eq!(status_with(&second, &credential).await, 200);
+    assert!(second
+        .handle
+        .metrics_text()
+        .contains("auth_proxy_root_key_cache_lookups_total{result=\"hit\"} 1"));
+    assert_eq!(second.handle.tokens().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn two_proxies_share_one_postgres() {
+    let Some(db) = postgres::database().await else {
+        return;
+    };
+    let env = TestEnv::start().await;
+    let a = TestProxy::start(&env.yaml(&env.dir.path().join("a"), &db.yaml())).await;
+    let b = TestProxy::start(&env.yaml(&env.dir.path().join("b"), &db.yaml())).await;
+
+    // Minted on A, verified on B.
+    let credential = env.paid_http(&a, "/http/data").await;
+    assert_eq!(status_with(&b, &credential).await, 200);
+    assert_eq!(status_with(&a, &credential).await, 200);
+    // Both now hold the root key in their caches.
+    assert_eq!(status_with(&a, &credential).await, 200);
+
+    // Revoked on B, rejected on A within one second (no database read on A's hot path before that).
+    let revoked_at = Instant::now();
+    assert!(b
+        .handle
+        .revoke(&credential.token_id().to_hex())
+        .await
+        .unwrap());
+    loop {
+        if status_with(&a, &credential).await == 402 {
+            break;
+        }
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(1),
+            "revocation reached A within 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let elapsed = revoked_at.elapsed();
+    eprintln!("revocation propagated from B to A in {elapsed:?}");
+    assert_eq!(a.last_decision("/http/data").reason, Some("revoked"));
+    let tokens = b.handle.tokens().await.unwrap();
+    let record = tokens
+        .iter()
+        .find(|t| t.token_id == credential.token_id().to_hex())
+        .expect("record");
+    assert!(record.revoked_at.is_some());
+    assert_eq!(
+        tokens.len(),
+        2,
+        "the paid token and the fresh challenge A sent after the revocation"
+    );
+}
