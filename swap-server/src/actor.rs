@@ -249,6 +249,11 @@ impl Actor {
                         let prepay_preimage = self.swap.prepay_preimage;
                         self.settle(Which::Prepay, &prepay_preimage).await?;
                         self.transition(ServerSwapState::ServerSuccess).await?;
+                    } else if self.swap.state == ServerSwapState::ServerHtlcPublished
+                        && now >= ns_after(published, timings.confirmation_delay)
+                    {
+                        self.transition(ServerSwapState::ServerHtlcConfirmed)
+                            .await?;
                     } else if now >= ns_after(published, timings.htlc_expiry) {
                         tracing::info!(swap_hash = %self.swap.swap_hash, "htlc expired without preimage: sweeping (simulated), keeping prepay");
                         let prepay_preimage = self.swap.prepay_preimage;
@@ -257,11 +262,6 @@ impl Actor {
                         let mut next = self.swap.clone();
                         next.timeout_txid = Some(random_txid());
                         self.commit(next, ServerSwapState::ServerTimeoutPublished)
-                            .await?;
-                    } else if self.swap.state == ServerSwapState::ServerHtlcPublished
-                        && now >= ns_after(published, timings.confirmation_delay)
-                    {
-                        self.transition(ServerSwapState::ServerHtlcConfirmed)
                             .await?;
                     } else {
                         return Ok(());

@@ -71,7 +71,7 @@ struct Args {
     #[arg(long, env = "SWAP_SERVER_HTLC_EXPIRY", value_parser = humantime::parse_duration, default_value = "1h")]
     htlc_expiry: Duration,
     /// Message returned with every new swap.
-    #[arg(long, env = "SWAP_SERVER_MESSAGE", default_value = "")]
+    #[arg(long, env = "SWAP_SERVER_SERVER_MESSAGE", default_value = "")]
     server_message: String,
 }
 

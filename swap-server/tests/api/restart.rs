@@ -78,7 +78,9 @@ async fn settling_resumes_when_lnd_comes_back() -> anyhow::Result<()> {
     let swap_payment = env.pay(&swap.swap_invoice);
     let prepay_payment = env.pay(&swap.prepay_invoice);
     let mut updates = Updates::subscribe(&mut grpc, &secret.hash).await?;
-    updates.wait_for(ServerSwapState::ServerHtlcPublished).await?;
+    updates
+        .wait_for(ServerSwapState::ServerHtlcPublished)
+        .await?;
 
     // lnd goes down: the preimage is taken but cannot be settled yet.
     let server_node = env.net.node("server");
