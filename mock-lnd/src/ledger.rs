@@ -606,12 +606,9 @@ impl Ledger {
         let node = &mut state.nodes[id];
         let records = || node.invoice_order.iter().map(|hash| &node.invoices[hash]);
         if add_index > 0 {
+            // Replayed as stored now (a since-settled invoice comes with its settled state), as lnd does.
             for record in records().filter(|r| r.add_index > add_index) {
-                let mut added = record.to_proto();
-                // Replayed as the "added" event: the state it had then.
-                added.state = InvoiceState::Open as i32;
-                added.settled = false;
-                let _ = tx.send(added);
+                let _ = tx.send(record.to_proto());
             }
         }
         if settle_index > 0 {

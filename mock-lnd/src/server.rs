@@ -131,6 +131,10 @@ pub(crate) struct KillableIo {
 
 impl KillableIo {
     fn new(inner: TcpStream, token: CancellationToken) -> Self {
+        // gRPC sends small frames; without this, Nagle + delayed ACKs add ~40 ms per call.
+        if let Err(error) = inner.set_nodelay(true) {
+            tracing::debug!(error = %error, "cannot set TCP_NODELAY");
+        }
         Self {
             inner,
             killed: Box::pin(token.cancelled_owned()),
