@@ -296,6 +296,30 @@ async fn paid_tokens(client: &mut SwapClientClient<Channel>) -> Result<Vec<L402T
         .collect())
 }
 
+/// Prints the tokens paid since `known` was taken, and adds them to it.
+async fn report_new_tokens(
+    client: &mut SwapClientClient<Channel>,
+    known: &mut Vec<L402Token>,
+    progress: &Progress,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    for token in paid_tokens(client).await? {
+        if !known.iter().any(|k| k.id == token.id) {
+            progress.line(
+                out,
+                &format!(
+                    "L402 token: paid {} sat (routing fee {} msat), token {}",
+                    token.amount_paid_msat / 1000,
+                    token.routing_fee_paid_msat,
+                    token.id
+                ),
+            )?;
+            known.push(token);
+        }
+    }
+    Ok(())
+}
+
 async fn loop_out(
     client: &mut SwapClientClient<Channel>,
     args: OutArgs,
@@ -311,7 +335,13 @@ async fn loop_out(
         }
     };
     let progress = Progress::new(io.tty, args.json);
-    progress.step(io.out, "Fetching quote")?;
+    // Tokens before the first server call, to report a token bought meanwhile.
+    let mut before = paid_tokens(client).await?;
+    if before.is_empty() {
+        progress.step(io.out, "Fetching quote (first paying for an L402 token)")?;
+    } else {
+        progress.step(io.out, "Fetching quote")?;
+    }
     let quote = client
         .loop_out_quote(quote_request(amt, args.fast))
         .await?
@@ -339,17 +369,10 @@ async fn loop_out(
         if answer.trim() != "y" {
             return Err(CliError::Canceled);
         }
-        return initiate(
-            client,
-            amt,
-            limits,
-            &args,
-            Progress::new(io.tty, args.json),
-            io,
-        )
-        .await;
+        let progress = Progress::new(io.tty, args.json);
+        return initiate(client, amt, limits, &args, &mut before, progress, io).await;
     }
-    initiate(client, amt, limits, &args, progress, io).await
+    initiate(client, amt, limits, &args, &mut before, progress, io).await
 }
 
 async fn initiate(
@@ -357,15 +380,11 @@ async fn initiate(
     amt: u64,
     limits: crate::swap::OutLimits,
     args: &OutArgs,
+    before: &mut Vec<L402Token>,
     progress: Progress,
     io: Io<'_>,
 ) -> Result<(), CliError> {
-    let before = paid_tokens(client).await?;
-    if before.is_empty() {
-        progress.step(io.out, "Initiating swap (first paying for an L402 token)")?;
-    } else {
-        progress.step(io.out, "Initiating swap")?;
-    }
+    progress.step(io.out, "Initiating swap")?;
     let response = client
         .loop_out(LoopOutRequest {
             amt: amt as i64,
@@ -384,19 +403,7 @@ async fn initiate(
         })
         .await?
         .into_inner();
-    for token in paid_tokens(client).await? {
-        if !before.iter().any(|b| b.id == token.id) {
-            progress.line(
-                io.out,
-                &format!(
-                    "L402 token: paid {} sat (routing fee {} msat), token {}",
-                    token.amount_paid_msat / 1000,
-                    token.routing_fee_paid_msat,
-                    token.id
-                ),
-            )?;
-        }
-    }
+    report_new_tokens(client, before, &progress, io.out).await?;
     let id = hex::encode(&response.id_bytes);
     progress.line(io.out, "Swap initiated")?;
     progress.line(io.out, &format!("ID:             {id}"))?;

@@ -1,0 +1,132 @@
+//! The L402 client inside loopd, against the real auth-proxy and mock-lnd.
+
+use std::time::{Duration, SystemTime};
+
+use l402::{Challenge, Token};
+use mock_lnd::FailureReason;
+use proto::looprpc::swap_server_client::SwapServerClient;
+use proto::looprpc::{ServerLoopOutTermsRequest, TermsRequest};
+use swap_client::l402_client::{LndPayer, Payer, PaymentOutcome};
+
+use super::env::Env;
+
+/// A challenge straight from the proxy (no token attached).
+async fn challenge(env: &Env) -> Challenge {
+    let pem = std::fs::read(&env.proxy_cert).unwrap();
+    let channel = proto::lnd::pinned_tls_channel(&env.proxy_addr.to_string(), &pem).unwrap();
+    let status = SwapServerClient::new(channel)
+        .loop_out_terms(ServerLoopOutTermsRequest::default())
+        .await
+        .expect_err("challenged");
+    assert_eq!(status.code(), tonic::Code::Internal);
+    assert!(status.message().contains("payment required"));
+    Challenge::from_headers(&status.metadata().clone().into_headers()).unwrap()
+}
+
+#[tokio::test]
+async fn failed_payment_drops_the_pending_token_and_the_next_call_pays() {
+    let env = Env::start(1000).await;
+    env.net
+        .node("client")
+        .fail_next_payments(1, FailureReason::NoRoute);
+    let (result, _) = env.cli(&["terms"]).await;
+    let message = result.unwrap_err().to_string();
+    assert!(
+        message.contains("payment failed") && message.contains("NO_ROUTE"),
+        "{message}"
+    );
+    let store = env.store();
+    assert!(
+        store.pending_token().unwrap().is_none(),
+        "pending token dropped"
+    );
+    assert!(store.paid_token().unwrap().is_none());
+
+    env.cli(&["terms"]).await.0.unwrap();
+    assert!(store.paid_token().unwrap().is_some());
+}
+
+#[tokio::test]
+async fn crash_after_the_pending_token_was_written_never_pays_twice() {
+    let mut env = Env::start(1000).await;
+    env.stop_loopd().await;
+    // What a crashed loopd leaves: a pending token whose invoice was paid.
+    let challenge = challenge(&env).await;
+    let pending = Token::pending(
+        challenge.macaroon().clone(),
+        challenge.payment_hash(),
+        SystemTime::now(),
+    );
+    env.store().store_pending(&pending).unwrap();
+    let lnd = proto::lnd::LndClient::connect(&env.net.node("client").lnd_config())
+        .await
+        .unwrap();
+    let outcome = LndPayer::new(&lnd)
+        .pay(
+            challenge.invoice_str(),
+            challenge.payment_hash().0,
+            10,
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, PaymentOutcome::Succeeded(_)));
+    assert_eq!(env.client_payments(), 1);
+
+    env.start_loopd().await;
+    env.cli(&["terms"]).await.0.unwrap();
+    assert_eq!(env.client_payments(), 1, "tracked, not paid again");
+    let store = env.store();
+    assert!(store.pending_token().unwrap().is_none());
+    assert_eq!(
+        store.paid_token().unwrap().unwrap().token_id(),
+        pending.token_id()
+    );
+}
+
+#[tokio::test]
+async fn revoked_token_is_evicted_and_replaced_with_one_payment() {
+    let env = Env::start(1000).await;
+    env.cli(&["terms"]).await.0.unwrap();
+    let first = env.store().paid_token().unwrap().unwrap().token_id();
+    assert!(env.proxy.revoke(&first.to_hex()).await.unwrap());
+
+    env.cli(&["terms"]).await.0.unwrap();
+    assert_eq!(env.client_payments(), 2, "one new payment");
+    let second = env.store().paid_token().unwrap().unwrap().token_id();
+    assert_ne!(first, second);
+
+    let (result, out) = env.cli(&["listauth"]).await;
+    result.unwrap();
+    let tokens: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let tokens = tokens.as_array().unwrap();
+    assert_eq!(tokens.len(), 2);
+    let expired: Vec<_> = tokens.iter().filter(|t| t["expired"] == true).collect();
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0]["id"], first.to_hex().as_str());
+}
+
+#[tokio::test]
+async fn fifty_concurrent_first_calls_pay_exactly_once() {
+    let env = Env::start(1000).await;
+    let client = env.client().await;
+    let calls = (0..50).map(|_| {
+        let mut client = client.clone();
+        tokio::spawn(async move { client.loop_out_terms(TermsRequest {}).await })
+    });
+    for result in futures::future::join_all(calls).await {
+        result.unwrap().unwrap();
+    }
+    assert_eq!(env.client_payments(), 1);
+    assert_eq!(env.store().all_tokens().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn fetchl402_gets_a_token_once() {
+    let env = Env::start(1000).await;
+    let (result, out) = env.cli(&["fetchl402"]).await;
+    result.unwrap();
+    assert_eq!(out, "{}\n");
+    env.cli(&["fetchl402"]).await.0.unwrap();
+    assert_eq!(env.client_payments(), 1);
+}

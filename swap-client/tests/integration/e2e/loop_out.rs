@@ -1,0 +1,260 @@
+//! `loop out` to SUCCESS through the real proxy and server; listings; errors.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::env::{eventually, Env, PRICE_SAT};
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+#[tokio::test]
+async fn first_loop_pays_for_the_token_and_a_repeat_loop_does_not() {
+    let env = Env::start(1000).await;
+
+    let (result, out) = env.cli(&["out", "250000", "--force"]).await;
+    result.unwrap_or_else(|e| panic!("loop out failed: {e}\n{out}"));
+    assert!(out.contains("Swap initiated"), "{out}");
+    assert!(
+        out.contains(&format!("L402 token: paid {PRICE_SAT} sat")),
+        "{out}"
+    );
+    assert!(out.contains("SUCCESS"), "{out}");
+    // The token payment, the prepay and the swap payment.
+    assert_eq!(env.client_payments(), 3);
+
+    let store = env.store();
+    let token = store.paid_token().unwrap().expect("paid token file");
+    assert!(store.pending_token().unwrap().is_none());
+    assert_eq!(token.amount_paid_msat, PRICE_SAT * 1000);
+    let token_id = token.token_id().to_hex();
+
+    // Repeat loop: asks for confirmation, no challenge, no token payment.
+    let (result, out) = env
+        .cli_with_input(&["out", "--amt", "100000", "--fast"], "y\n")
+        .await;
+    result.unwrap_or_else(|e| panic!("repeat loop out failed: {e}\n{out}"));
+    assert!(
+        out.contains("Send off-chain:") && out.contains("CONTINUE SWAP? (y/n): "),
+        "{out}"
+    );
+    assert!(!out.contains("L402 token: paid"), "{out}");
+    assert_eq!(
+        env.client_payments(),
+        5,
+        "only the prepay and swap payments"
+    );
+    assert_eq!(
+        env.proxy.tokens().await.unwrap().len(),
+        1,
+        "one token minted"
+    );
+
+    // listswaps / swapinfo / listauth.
+    let (result, out) = env.cli(&["listswaps"]).await;
+    result.unwrap();
+    let list = json(&out);
+    let swaps = list["swaps"].as_array().unwrap();
+    assert_eq!(swaps.len(), 2);
+    assert!(swaps
+        .iter()
+        .all(|s| s["state"] == "SUCCESS" && s["type"] == "LOOP_OUT"));
+    assert_eq!(swaps[0]["amt"], "250000");
+    let id = swaps[0]["id"].as_str().unwrap().to_owned();
+
+    let (result, out) = env.cli(&["swapinfo", &id]).await;
+    result.unwrap();
+    let info = json(&out);
+    assert_eq!(info["id"], id.as_str());
+    assert_eq!(info["state"], "SUCCESS");
+    let cost_server: i64 = info["cost_server"].as_str().unwrap().parse().unwrap();
+    assert!(cost_server > 0, "{out}");
+
+    let (result, out) = env.cli(&["listauth"]).await;
+    result.unwrap();
+    let tokens = json(&out);
+    let tokens = tokens.as_array().unwrap();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0]["id"], token_id.as_str());
+    assert_eq!(tokens[0]["amount_paid_msat"], PRICE_SAT * 1000);
+    assert_eq!(tokens[0]["expired"], false);
+    assert!(tokens[0]["file_name"]
+        .as_str()
+        .unwrap()
+        .ends_with("l402.token"));
+
+    // The server saw the same token for both swaps.
+    for swap in swaps {
+        let hash: swap_server::swap::Hash32 = swap["id"].as_str().unwrap().parse().unwrap();
+        let status = env.swap_server.status(&hash).await.unwrap();
+        assert_eq!(status.swap.token_id.as_deref(), Some(token_id.as_str()));
+    }
+}
+
+#[tokio::test]
+async fn json_output_and_declined_confirmation() {
+    let env = Env::start(1000).await;
+    let (result, out) = env.cli_with_input(&["out", "250000"], "n\n").await;
+    assert!(
+        matches!(result, Err(swap_client::cli::CliError::Canceled)),
+        "{out}"
+    );
+    // The quote needed the token; the swap itself was not started.
+    assert_eq!(env.client_payments(), 1, "only the token was paid");
+    let (result, out) = env.cli(&["listswaps"]).await;
+    result.unwrap();
+    assert_eq!(json(&out)["swaps"].as_array().unwrap().len(), 0);
+
+    let (result, out) = env.cli(&["out", "250000", "--force", "--json"]).await;
+    result.unwrap();
+    let swap = json(&out);
+    assert_eq!(swap["state"], "SUCCESS");
+    assert_eq!(swap["amt"], "250000");
+}
+
+#[tokio::test]
+async fn terms_quote_and_getinfo() {
+    let env = Env::start(1000).await;
+    let (result, out) = env.cli(&["terms"]).await;
+    result.unwrap();
+    assert!(
+        out.starts_with("Loop Out\n--------\nAmount: 10000 - 5000000\n"),
+        "{out}"
+    );
+
+    let (result, out) = env.cli(&["quote", "out", "250000"]).await;
+    result.unwrap();
+    assert!(
+        out.starts_with("Send off-chain:                            250000 sat\n"),
+        "{out}"
+    );
+
+    let (result, out) = env.cli(&["getinfo"]).await;
+    result.unwrap();
+    assert_eq!(json(&out)["network"], "regtest");
+}
+
+#[tokio::test]
+async fn over_priced_token_is_refused_without_paying() {
+    let env = Env::start(10).await;
+    let (result, out) = env.cli(&["out", "250000", "--force"]).await;
+    let message = result.expect_err("must fail").to_string();
+    assert!(
+        message.contains("100000 msat") && message.contains("10000 msat"),
+        "{message}\n{out}"
+    );
+    assert!(!message.contains('\n'));
+    assert_eq!(env.client_payments(), 0);
+    assert!(env.store().all_tokens().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_restarted_loopd_resumes_an_unfinished_swap() {
+    let mut env = Env::start(1000).await;
+    // Token first, so the swap's own payments are what is in flight.
+    env.cli(&["terms"]).await.0.unwrap();
+    env.net.set_payment_latency(Duration::from_millis(400));
+    let mut client = env.client().await;
+    let response = client
+        .loop_out(proto::looprpc::LoopOutRequest {
+            amt: 250_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    env.stop_loopd().await;
+    let id = hex::encode(&response.id_bytes);
+    {
+        let db = swap_client::db::SwapDb::open(&env.loop_dir().join("loop_sqlite.db"))
+            .await
+            .unwrap();
+        let swap = db
+            .get(&response.id_bytes.clone().try_into().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!swap.is_final(), "the swap was interrupted: {swap:?}");
+        db.close().await;
+    }
+
+    env.start_loopd().await;
+    let mut client = env.client().await;
+    eventually(Duration::from_secs(20), "swap resumed to SUCCESS", || {
+        let mut client = client.clone();
+        let id = response.id_bytes.clone();
+        async move {
+            client
+                .swap_info(proto::looprpc::SwapInfoRequest { id })
+                .await
+                .map(|s| s.into_inner().state == proto::looprpc::SwapState::Success as i32)
+                .unwrap_or(false)
+        }
+    })
+    .await;
+    assert_eq!(
+        env.client_payments(),
+        3,
+        "token, prepay and swap paid once each"
+    );
+    let (result, out) = env.cli(&["swapinfo", &id]).await;
+    result.unwrap();
+    assert!(out.contains("\"SUCCESS\""));
+    let _ = client
+        .get_info(proto::looprpc::GetInfoRequest {})
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn errors_are_one_clear_line() {
+    let env = Env::start(1000).await;
+    // loopd not running.
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = unused.local_addr().unwrap().to_string();
+    drop(unused);
+    let args = <swap_client::cli::LoopArgs as clap::Parser>::try_parse_from([
+        "loop",
+        "--rpcserver",
+        &addr,
+        "terms",
+    ])
+    .unwrap();
+    let mut out = Vec::new();
+    let mut input = std::io::empty();
+    let err = swap_client::cli::run(
+        args,
+        swap_client::cli::Io {
+            out: &mut out,
+            input: &mut input,
+            tty: false,
+        },
+    )
+    .await
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("cannot connect to loopd") && !message.contains('\n'),
+        "{message}"
+    );
+
+    // lnd down: the token cannot be paid.
+    env.net.node("client").set_offline(true).await;
+    let (result, _) = env.cli(&["out", "250000", "--force"]).await;
+    let message = result.unwrap_err().to_string();
+    assert!(
+        message.contains("L402") && !message.contains('\n'),
+        "{message}"
+    );
+
+    // Amount outside the terms.
+    env.net.node("client").set_offline(false).await;
+    let (result, _) = env.cli(&["out", "5", "--force"]).await;
+    let message = result.unwrap_err().to_string();
+    assert!(
+        message.contains("out of terms") && message.contains("10000"),
+        "{message}"
+    );
+}
