@@ -3,7 +3,7 @@
 //!
 //! It validates requests, creates swaps (hold invoices on the server's lnd,
 //! a stored record) and hands each running swap to its own
-//! [`actor`](crate::actor) task, the single writer of that swap. Operations on
+//! `actor` task (private module), the single writer of that swap. Operations on
 //! a running swap (push preimage, cancel) are sent to the actor as commands;
 //! state changes are broadcast to subscribers.
 
