@@ -227,3 +227,33 @@ impl Settlements {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn waiting_for_a_settlement_sees_it_arrive_or_times_out() {
+        let (store, _dir) = crate::store::tests::sqlite_store().await;
+        let settlements = Settlements::new(store);
+        let hash = PaymentHash::from_bytes([3; 32]);
+        assert!(!settlements
+            .wait_settled(&hash, Duration::from_millis(20))
+            .await
+            .unwrap());
+        let waiter = {
+            let settlements = Arc::clone(&settlements);
+            tokio::spawn(async move {
+                settlements
+                    .wait_settled(&hash, Duration::from_secs(10))
+                    .await
+            })
+        };
+        settlements.record(hash, 1).await;
+        assert!(waiter.await.unwrap().unwrap());
+        assert!(settlements
+            .wait_settled(&hash, Duration::ZERO)
+            .await
+            .unwrap());
+    }
+}

@@ -25,7 +25,6 @@ pub(crate) struct FileConfig {
     pub prometheus: PrometheusSection,
     pub admin: AdminSection,
     pub strictverify: Option<bool>,
-    pub invoicebatchsize: Option<u64>,
     pub debuglevel: Option<String>,
     /// Extension: PEM certificate to serve instead of the generated self-signed one.
     pub tlscertpath: Option<String>,
@@ -164,6 +163,8 @@ const APERTURE_KEYS_IGNORED: &[&str] = &[
     "wspongwait",
     "blocklist",
     "configfile",
+    // We resume the invoice subscription from the stored settle index instead of listing every invoice.
+    "invoicebatchsize",
     "etcd",
     "tor",
     "hashmail",

@@ -393,12 +393,6 @@ fn validate(raw: file::FileConfig) -> Result<Config, ConfigError> {
             .map(expand)
             .unwrap_or_else(|| base_dir.join("admin.macaroon")),
     };
-    if raw.invoicebatchsize == Some(0) {
-        return Err(ConfigError::invalid(
-            "invoicebatchsize",
-            "must be greater than 0",
-        ));
-    }
     Ok(Config {
         listen_addr,
         tls,
@@ -802,6 +796,113 @@ services:
         let text = format!("{MINIMAL}    capabilityrules:\n      - pathregexp: '^/x'\n");
         let err = Config::from_yaml(&text, &Overrides::default()).unwrap_err();
         assert_eq!(err.key(), Some("services[0].capabilityrules[0].capability"));
+    }
+
+    #[test]
+    fn the_sample_config_is_valid_and_fully_supported() {
+        let config = Config::from_yaml(
+            include_str!("../../sample-conf.yaml"),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert!(
+            config.ignored_aperture_keys.is_empty(),
+            "{:?}",
+            config.ignored_aperture_keys
+        );
+        assert_eq!(config.services[0].price_sat, 1000);
+        assert_eq!(
+            config.services[0].required_capability("/looprpc.SwapServer/NewLoopOutSwap"),
+            Some("loop_out")
+        );
+        assert_eq!(
+            config.services[0].required_capability("/looprpc.SwapServer/LoopOutQuote"),
+            None
+        );
+    }
+
+    #[test]
+    fn an_aperture_file_works_and_its_unsupported_keys_are_reported() {
+        let text = "
+listenaddr: 'localhost:8081'
+staticroot: './static'
+servestatic: false
+debuglevel: debug
+autocert: false
+servername: aperture.example.com
+insecure: true
+strictverify: false
+invoicebatchsize: 100000
+idletimeout: 2m
+authenticator:
+  network: simnet
+  disable: false
+  lndhost: 'localhost:10009'
+  tlspath: '/path/to/lnd/tls.cert'
+  macdir: '/path/to/lnd/data/chain/bitcoin/simnet'
+blocklist: ['1.1.1.1']
+dbbackend: sqlite
+sqlite:
+  dbfile: '/path/to/.aperture/aperture.db'
+  skipmigrations: false
+etcd:
+  host: 'localhost:2379'
+services:
+  - name: service1
+    hostregexp: '^service1.com$'
+    pathregexp: '^/.*$'
+    address: '127.0.0.1:10009'
+    protocol: https
+    tlscertpath: 'path-to-optional-tls-cert/tls.cert'
+    capabilities: 'add,subtract'
+    constraints:
+      'valid_until': 1682483169
+    timeout: 31557600
+    price: 0
+    authwhitelistpaths: ['^/freebieservice.*$']
+    authskipinvoicecreationpaths: ['^/streamingservice.*$']
+    ratelimits:
+      - pathregexp: '^/looprpc.SwapServer/LoopOutTerms.*$'
+        requests: 5
+        per: 1s
+        burst: 100
+    dynamicprice:
+      enabled: false
+prometheus:
+  enabled: true
+  listenaddr: 'localhost:9000'
+";
+        let config = Config::from_yaml(text, &Overrides::default()).unwrap();
+        assert_eq!(
+            config.ignored_aperture_keys,
+            [
+                "staticroot",
+                "servestatic",
+                "autocert",
+                "servername",
+                "invoicebatchsize",
+                "idletimeout",
+                "blocklist",
+                "etcd",
+                "services[0].dynamicprice"
+            ]
+        );
+        assert_eq!(config.debug_level.as_deref(), Some("debug"));
+        let service = &config.services[0];
+        assert_eq!(
+            service.constraints,
+            [("valid_until".to_owned(), "1682483169".to_owned())]
+        );
+        assert_eq!(
+            (service.price_sat, service.protocol),
+            (1, UpstreamProtocol::Https)
+        );
+        assert!(service.matches("service1.com", "/anything"));
+        assert!(!service.matches("service2.com", "/anything"));
+        assert_eq!(
+            config.prometheus_listen_addr.as_deref(),
+            Some("localhost:9000")
+        );
     }
 
     #[test]

@@ -392,12 +392,101 @@ fn record(row: &AnyRow) -> Result<TokenRecord, StoreError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
     fn url_components_are_escaped() {
         assert_eq!(encode_component("p@ss:w/rd", false), "p%40ss%3Aw%2Frd");
         assert_eq!(encode_component("/tmp/a b/x.db", true), "/tmp/a%20b/x.db");
+    }
+
+    /// A store on a fresh SQLite file (kept alive by the returned directory).
+    pub(crate) async fn sqlite_store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = DatabaseConfig::Sqlite {
+            path: dir.path().join("sub dir/test.db"),
+            skip_migrations: false,
+        };
+        (Store::connect(&config, Metrics::new()).await.unwrap(), dir)
+    }
+
+    fn token(n: u8) -> NewToken {
+        NewToken {
+            identifier_hash: IdentifierHash::from_bytes([n; 32]),
+            root_key: RootKey::from_bytes([n + 100; 32]),
+            token_id: TokenId::from_bytes([n; 32]),
+            payment_hash: PaymentHash::from_bytes([n + 50; 32]),
+            service: "svc".into(),
+            price_sat: 21,
+        }
+    }
+
+    #[tokio::test]
+    async fn tokens_round_trip_and_revocation_removes_the_root_key() {
+        let (store, _dir) = sqlite_store().await;
+        let t = token(1);
+        store.insert(&t).await.unwrap();
+        // A second store on the same file has an empty cache: the key comes from the database.
+        let fresh = Store {
+            cache: Arc::new(RootKeyCache::default()),
+            ..store.clone()
+        };
+        assert!(
+            matches!(fresh.root_key(&t.identifier_hash).await.unwrap(), RootKeyLookup::Found(k) if k == t.root_key)
+        );
+        assert!(matches!(
+            store
+                .root_key(&IdentifierHash::from_bytes([9; 32]))
+                .await
+                .unwrap(),
+            RootKeyLookup::Unknown
+        ));
+        let records = store.tokens().await.unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            (records[0].token_id.as_str(), records[0].price_sat),
+            (t.token_id.to_hex().as_str(), 21)
+        );
+
+        assert!(store.revoke(&t.token_id).await.unwrap());
+        assert!(
+            !store.revoke(&t.token_id).await.unwrap(),
+            "second revocation is a no-op"
+        );
+        assert!(matches!(
+            store.root_key(&t.identifier_hash).await.unwrap(),
+            RootKeyLookup::Revoked
+        ));
+        let fresh = Store {
+            cache: Arc::new(RootKeyCache::default()),
+            ..store.clone()
+        };
+        assert!(matches!(
+            fresh.root_key(&t.identifier_hash).await.unwrap(),
+            RootKeyLookup::Revoked
+        ));
+        assert!(store.tokens().await.unwrap()[0].revoked_at.is_some());
+    }
+
+    #[tokio::test]
+    async fn settlements_and_the_settle_index_are_recorded() {
+        let (store, _dir) = sqlite_store().await;
+        let t = token(2);
+        store.insert(&t).await.unwrap();
+        assert!(!store.is_settled(&t.payment_hash).await.unwrap());
+        assert_eq!(store.settle_index().await.unwrap(), 0);
+        store.mark_settled(&t.payment_hash, 7).await.unwrap();
+        store
+            .mark_settled(&PaymentHash::from_bytes([0; 32]), 5)
+            .await
+            .unwrap();
+        assert!(store.is_settled(&t.payment_hash).await.unwrap());
+        assert_eq!(
+            store.settle_index().await.unwrap(),
+            7,
+            "the index never goes back"
+        );
+        assert!(store.tokens().await.unwrap()[0].settled_at.is_some());
     }
 }
