@@ -16,5 +16,6 @@
 pub mod component;
 pub mod demo;
 pub mod process;
+pub mod proxy_config;
 pub mod stack;
 pub mod wait;

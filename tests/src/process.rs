@@ -119,3 +119,195 @@ impl Drop for Program {
         self.kill();
     }
 }
+
+/// How long a program may take to start listening.
+const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The four programs as real processes, wired like a deployment on loopback:
+/// TLS and macaroons for lnd, TLS to the proxy, h2c from proxy to swap server.
+#[derive(Debug)]
+pub struct ProcessStack {
+    dir: tempfile::TempDir,
+    /// mock-lnd node addresses: client, proxy, server.
+    pub lnd: [SocketAddr; 3],
+    /// swap-server's address.
+    pub swap_server: SocketAddr,
+    /// auth-proxy's address.
+    pub proxy: SocketAddr,
+    /// loopd's address.
+    pub loopd: SocketAddr,
+    /// The running programs, by name.
+    programs: Vec<Program>,
+    price_sat: u64,
+}
+
+impl ProcessStack {
+    /// Starts mock-lnd, swap-server, auth-proxy and loopd (in that order, each
+    /// once the one it needs listens), charging `price_sat` per token.
+    pub async fn start(price_sat: u64) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("loop-l402-procs-").tempdir()?;
+        let lnd = [free_addr(), free_addr(), free_addr()];
+        let mut stack = Self {
+            dir,
+            lnd,
+            swap_server: free_addr(),
+            proxy: free_addr(),
+            loopd: free_addr(),
+            programs: Vec::new(),
+            price_sat,
+        };
+        stack.start_mock_lnd().await?;
+        stack.start_swap_server().await?;
+        stack.start_proxy().await?;
+        stack.start_loopd().await?;
+        Ok(stack)
+    }
+
+    /// The data directory of everything.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A node's lnd directory (`tls.cert`, `admin.macaroon`).
+    pub fn lnd_dir(&self, node: &str) -> PathBuf {
+        self.dir().join("lnd").join(node)
+    }
+
+    /// loopd's data directory for regtest.
+    pub fn loopd_data_dir(&self) -> PathBuf {
+        self.dir().join("loopd").join("regtest")
+    }
+
+    /// A running program's output so far.
+    pub fn output(&self, name: &str) -> String {
+        self.programs
+            .iter()
+            .find(|p| p.name() == name)
+            .map(Program::output)
+            .unwrap_or_default()
+    }
+
+    /// Kills a program (as a crash would).
+    pub fn kill(&mut self, name: &str) {
+        self.programs.retain(|p| p.name() != name);
+    }
+
+    /// Runs the `loop` CLI against loopd and returns (success, stdout, stderr).
+    pub async fn loop_cli(&self, args: &[&str]) -> anyhow::Result<(bool, String, String)> {
+        let output = tokio::process::Command::new(binary("loop")?)
+            .arg("--rpcserver")
+            .arg(self.loopd.to_string())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .await?;
+        Ok((
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ))
+    }
+
+    async fn start_mock_lnd(&mut self) -> anyhow::Result<()> {
+        let mut args = vec![
+            "--datadir".to_owned(),
+            self.dir().join("lnd").display().to_string(),
+            "--network".into(),
+            "regtest".into(),
+        ];
+        for (name, addr) in ["client", "proxy", "server"].iter().zip(self.lnd) {
+            args.push("--node".into());
+            args.push(format!("{name}={addr}"));
+        }
+        self.spawn("mock-lnd", &args)?;
+        for (name, addr) in ["client", "proxy", "server"].iter().zip(self.lnd) {
+            crate::wait::port_open(addr, START_TIMEOUT).await?;
+            crate::wait::file_exists(
+                &self.lnd_dir(name).join("admin.macaroon"),
+                START_TIMEOUT,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Starts (or restarts) swap-server on its address and database.
+    pub async fn start_swap_server(&mut self) -> anyhow::Result<()> {
+        let lnd_dir = self.lnd_dir("server");
+        let args = [
+            "--listen".to_owned(),
+            self.swap_server.to_string(),
+            "--lnd.host".into(),
+            self.lnd[2].to_string(),
+            "--lnd.tlspath".into(),
+            lnd_dir.join("tls.cert").display().to_string(),
+            "--lnd.macaroonpath".into(),
+            lnd_dir.join("admin.macaroon").display().to_string(),
+            "--db".into(),
+            format!("sqlite://{}", self.dir().join("swaps.db").display()),
+            "--confirmation-delay".into(),
+            "200ms".into(),
+        ];
+        self.spawn("swap-server", &args)?;
+        crate::wait::port_open(self.swap_server, START_TIMEOUT).await?;
+        Ok(())
+    }
+
+    /// Starts (or restarts) auth-proxy from an Aperture-style YAML file.
+    pub async fn start_proxy(&mut self) -> anyhow::Result<()> {
+        let base_dir = self.dir().join("auth-proxy");
+        std::fs::create_dir_all(&base_dir)?;
+        let config = crate::proxy_config::yaml(&crate::proxy_config::ProxySetup {
+            listen: self.proxy.to_string(),
+            base_dir: base_dir.clone(),
+            lnd_host: self.lnd[1].to_string(),
+            lnd_dir: self.lnd_dir("proxy"),
+            backend: self.swap_server,
+            price_sat: self.price_sat,
+            postgres_url: None,
+        });
+        let config_file = base_dir.join("auth-proxy.yaml");
+        std::fs::write(&config_file, config)?;
+        let args = ["--configfile".to_owned(), config_file.display().to_string()];
+        self.spawn("auth-proxy", &args)?;
+        crate::wait::port_open(self.proxy, START_TIMEOUT).await?;
+        Ok(())
+    }
+
+    /// Starts (or restarts) loopd with Loop's flags.
+    pub async fn start_loopd(&mut self) -> anyhow::Result<()> {
+        let lnd_dir = self.lnd_dir("client");
+        let args = [
+            "--network".to_owned(),
+            "regtest".into(),
+            "--datadir".into(),
+            self.dir().join("loopd").display().to_string(),
+            "--rpclisten".into(),
+            self.loopd.to_string(),
+            "--server.host".into(),
+            self.proxy.to_string(),
+            "--server.tlspath".into(),
+            self.dir()
+                .join("auth-proxy")
+                .join("tls.cert")
+                .display()
+                .to_string(),
+            "--lnd.host".into(),
+            self.lnd[0].to_string(),
+            "--lnd.tlspath".into(),
+            lnd_dir.join("tls.cert").display().to_string(),
+            "--lnd.macaroonpath".into(),
+            lnd_dir.join("admin.macaroon").display().to_string(),
+        ];
+        self.spawn("loopd", &args)?;
+        crate::wait::port_open(self.loopd, START_TIMEOUT).await?;
+        Ok(())
+    }
+
+    fn spawn(&mut self, name: &str, args: &[String]) -> anyhow::Result<()> {
+        self.kill(name);
+        let program = Program::spawn(name, args, self.dir.path())?;
+        self.programs.push(program);
+        Ok(())
+    }
+}

@@ -71,6 +71,7 @@ pub struct Stack {
     dir: TempDir,
     network: MockNetwork,
     swap_server: Component,
+    swaps: swap_server::SwapManager,
     proxy: Component,
     proxy_handle: ProxyHandle,
     loopd: Component,
@@ -90,7 +91,7 @@ impl Stack {
             .start()
             .await
             .context("starting mock-lnd")?;
-        let swap_server = start_swap_server(
+        let (swap_server, swaps) = start_swap_server(
             &network.node(SERVER_NODE),
             &dir.path().join("swap-server"),
             &options,
@@ -118,6 +119,7 @@ impl Stack {
             dir,
             network,
             swap_server,
+            swaps,
             proxy,
             proxy_handle,
             loopd,
@@ -158,6 +160,11 @@ impl Stack {
     /// Where the swap server listens (behind the proxy).
     pub fn swap_server_addr(&self) -> SocketAddr {
         self.swap_server.addr()
+    }
+
+    /// The swap server's swaps, as it sees them (e.g. which token paid for one).
+    pub fn swap_server(&self) -> &swap_server::SwapManager {
+        &self.swaps
     }
 
     /// In-process control of the proxy: decisions, tokens, revocation, metrics.
@@ -218,7 +225,7 @@ impl Stack {
 
     /// Starts the swap server again on its address, with its database.
     pub async fn start_swap_server(&mut self) -> anyhow::Result<()> {
-        self.swap_server = start_swap_server(
+        (self.swap_server, self.swaps) = start_swap_server(
             &self.network.node(SERVER_NODE),
             &self.dir.path().join("swap-server"),
             &self.options,
@@ -251,7 +258,7 @@ async fn start_swap_server(
     dir: &Path,
     options: &StackOptions,
     addr: Option<SocketAddr>,
-) -> anyhow::Result<Component> {
+) -> anyhow::Result<(Component, swap_server::SwapManager)> {
     std::fs::create_dir_all(dir)?;
     let mut config = swap_server::Config::new(
         node.lnd_config(),
@@ -261,70 +268,14 @@ async fn start_swap_server(
     let server = swap_server::Server::build(config)
         .await
         .context("building swap-server")?;
+    let swaps = server.manager().clone();
     let (listener, addr) = bind(addr).await?;
-    Ok(Component::spawn(
-        "swap-server",
-        addr,
-        move |shutdown| async move {
-            if let Err(error) = server.serve(listener, shutdown).await {
-                tracing::error!(%error, "swap-server stopped with an error");
-            }
-        },
-    ))
-}
-
-/// The proxy's configuration, in Aperture's YAML — what an operator writes.
-fn proxy_yaml(
-    node: &NodeHandle,
-    backend: SocketAddr,
-    base_dir: &Path,
-    options: &StackOptions,
-) -> String {
-    let database = match &options.proxy_postgres_url {
-        None => format!(
-            "dbbackend: sqlite\nsqlite:\n  dbfile: {}\n",
-            base_dir.join("auth-proxy.db").display()
-        ),
-        Some(url) => postgres_yaml(url),
-    };
-    format!(
-        r#"listenaddr: "127.0.0.1:0"
-insecure: false
-basedir: {base_dir}
-{database}
-authenticator:
-  network: regtest
-  lndhost: "{lnd_host}"
-  tlspath: {tls_cert}
-  macdir: {macdir}
-services:
-  - name: {SERVICE_NAME}
-    hostregexp: ".*"
-    pathregexp: "^/looprpc.*$"
-    address: "{backend}"
-    protocol: http
-    price: {price}
-    timeout: 86400
-"#,
-        base_dir = base_dir.display(),
-        lnd_host = node.host(),
-        tls_cert = node.tls_cert_path().display(),
-        macdir = node.dir().display(),
-        price = options.token_price_sat,
-    )
-}
-
-/// The `postgres:` section of Aperture's configuration for a URL.
-fn postgres_yaml(url: &str) -> String {
-    let url = reqwest::Url::parse(url).expect("a valid PostgreSQL URL");
-    format!(
-        "dbbackend: postgres\npostgres:\n  host: {}\n  port: {}\n  user: {}\n  password: \"{}\"\n  dbname: {}\n  requiressl: false\n",
-        url.host_str().unwrap_or("127.0.0.1"),
-        url.port().unwrap_or(5432),
-        url.username(),
-        url.password().unwrap_or(""),
-        url.path().trim_start_matches('/'),
-    )
+    let component = Component::spawn("swap-server", addr, move |shutdown| async move {
+        if let Err(error) = server.serve(listener, shutdown).await {
+            tracing::error!(%error, "swap-server stopped with an error");
+        }
+    });
+    Ok((component, swaps))
 }
 
 async fn start_proxy(
@@ -336,7 +287,15 @@ async fn start_proxy(
 ) -> anyhow::Result<(Component, ProxyHandle)> {
     let base_dir = dir.join("auth-proxy");
     std::fs::create_dir_all(&base_dir)?;
-    let yaml = proxy_yaml(node, backend, &base_dir, options);
+    let yaml = crate::proxy_config::yaml(&crate::proxy_config::ProxySetup {
+        listen: "127.0.0.1:0".into(),
+        base_dir: base_dir.clone(),
+        lnd_host: node.host(),
+        lnd_dir: node.dir().to_owned(),
+        backend,
+        price_sat: options.token_price_sat,
+        postgres_url: options.proxy_postgres_url.clone(),
+    });
     let config = auth_proxy::Config::from_yaml(&yaml, &Default::default())
         .context("auth-proxy configuration")?;
     let proxy = auth_proxy::Proxy::build(config)
