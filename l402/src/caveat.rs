@@ -38,7 +38,7 @@ pub enum CaveatError {
     /// A `services` value that is not a non-empty list of `name:tier`.
     #[error("invalid services caveat: {0}")]
     InvalidServices(String),
-    /// A service name that is empty or contains one of `,:=` or whitespace.
+    /// A service name that is empty or contains one of `,:=`, whitespace or a control character.
     #[error("invalid service name {0:?}")]
     InvalidServiceName(String),
     /// A capabilities list with an empty or invalid entry, or too many entries.
@@ -62,7 +62,7 @@ pub struct Service {
 
 impl Service {
     /// A service with this name and tier (Aperture's base tier is 0). The name must be non-empty and must not
-    /// contain `,`, `:`, `=` or whitespace, so that the caveat round-trips.
+    /// contain `,`, `:`, `=`, whitespace or control characters, so that the caveat round-trips.
     pub fn new(name: impl Into<String>, tier: u8) -> Result<Self, CaveatError> {
         let name = name.into();
         validate_service_name(&name)?;
@@ -87,7 +87,7 @@ impl fmt::Display for Service {
 }
 
 fn validate_service_name(name: &str) -> Result<(), CaveatError> {
-    let bad = |c: char| matches!(c, ',' | ':' | '=') || c.is_whitespace();
+    let bad = |c: char| matches!(c, ',' | ':' | '=') || c.is_whitespace() || c.is_control();
     if name.is_empty() || name.chars().any(bad) {
         return Err(CaveatError::InvalidServiceName(name.to_owned()));
     }
@@ -246,7 +246,8 @@ fn parse_decimal_i64(s: &str) -> Option<i64> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    if digits.len() > 1 && digits.starts_with('0') {
+    // No leading zeros and no "-0": the value must be the one canonical spelling of the number.
+    if (digits.len() > 1 && digits.starts_with('0')) || s == "-0" {
         return None;
     }
     s.parse().ok()
@@ -382,6 +383,9 @@ mod tests {
             "services=loop:0,",
             "loop_valid_until=soon",
             "loop_valid_until=+5",
+            "loop_valid_until=-0",
+            "loop_valid_until=007",
+            "lo\u{0}op_valid_until=1",
             "loop_valid_until=",
             "loop_capabilities=a,,b",
             "_capabilities=a",
