@@ -9,7 +9,7 @@
 //! ([`decision`], [`metrics`]). [`responses`] writes every answer the proxy makes itself, in HTTP or gRPC
 //! form.
 //!
-//! Around it: [`config`] (Aperture's YAML, flags, validation), [`server`] (one port for HTTP/1.1 and HTTP/2,
+//! Around it: [`config`] (Aperture's YAML, validation), [`cli`] (flags and signals), [`server`] (one port for HTTP/1.1 and HTTP/2,
 //! TLS or h2c, graceful drain), [`tls`], [`admin`] (Prometheus and the admin API on their own listeners),
 //! [`handle`] (in-process control: revoke, decisions, metrics) and [`proxy`] (build and run).
 //!
@@ -27,6 +27,7 @@
 pub mod admin;
 pub mod authenticate;
 pub mod challenge;
+pub mod cli;
 pub mod config;
 pub mod decision;
 mod files;

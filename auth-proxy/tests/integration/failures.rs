@@ -86,6 +86,10 @@ async fn unknown_route_is_404() {
 }
 
 fn run_binary(config: &str) -> std::process::Output {
+    run_binary_with_env(config, &[])
+}
+
+fn run_binary_with_env(config: &str, env: &[(&str, &str)]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("aperture.yaml");
     std::fs::write(&path, config).unwrap();
@@ -93,6 +97,7 @@ fn run_binary(config: &str) -> std::process::Output {
         .arg("--configfile")
         .arg(&path)
         .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
         .output()
         .expect("binary runs")
 }
@@ -127,4 +132,18 @@ fn missing_config_file_is_an_error() {
         .expect("binary runs");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/aperture.yaml"));
+}
+
+#[test]
+fn environment_variables_override_the_file() {
+    let output = run_binary_with_env(
+        "authenticator: {disable: true}\ndbbackend: sqlite\n",
+        &[("AUTH_PROXY_DBBACKEND", "etcd")],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("dbbackend") && stderr.contains("etcd"),
+        "{stderr}"
+    );
 }
