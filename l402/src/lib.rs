@@ -96,7 +96,7 @@
 //! ```
 //!
 //! # Layout
-//! [`types`] (32-byte values), [`identifier`], [`macaroon`], [`caveat`], [`satisfier`], [`verify`], [`mint`],
+//! [`types`] (32-byte values), [`identifier`], [`macaroon`], [`caveat`], [`satisfier`], [`verify`](mod@verify), [`mint`](mod@mint),
 //! [`challenge`], [`credential`], [`token`], [`limits`] (size limits on every input), [`error`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -314,7 +314,7 @@ impl Macaroon {
     }
 
     /// Checks the HMAC chain against `root_key` (constant-time comparison). Caveats are not interpreted here;
-    /// use [`crate::verify`] for the full check.
+    /// use [`crate::verify()`] for the full check.
     pub fn verify_signature(&self, root_key: &RootKey) -> bool {
         let mut verifier = Verifier::default();
         // Only the chain is checked here; the caveats are checked by the typed satisfiers.

@@ -178,7 +178,7 @@ pub fn verify(
     verify_with_satisfiers(credential, root_key, ctx, &[])
 }
 
-/// Like [`verify`], looking the root key up by `sha256(identifier)`; `None` means unknown or revoked.
+/// Like [`verify()`], looking the root key up by `sha256(identifier)`; `None` means unknown or revoked.
 /// The preimage is checked before the lookup, so bad credentials cost no lookup.
 pub fn verify_with_lookup<F>(
     credential: &Credential,
@@ -207,7 +207,7 @@ pub fn check_keyless(credential: &Credential) -> Result<(), VerifyError> {
     Ok(())
 }
 
-/// Like [`verify`], with extra satisfiers for custom caveat conditions (checked after the standard ones).
+/// Like [`verify()`], with extra satisfiers for custom caveat conditions (checked after the standard ones).
 pub fn verify_with_satisfiers(
     credential: &Credential,
     root_key: &RootKey,
