@@ -103,10 +103,18 @@ impl Upstream {
             }
             .https_or_http()
         };
-        let http1 = Client::builder(TokioExecutor::new()).build(builder().enable_http1().build());
+        // Without TCP_NODELAY, small gRPC frames wait for delayed ACKs (~40 ms a call).
+        let tcp = || {
+            let mut tcp = HttpConnector::new();
+            tcp.set_nodelay(true);
+            tcp.enforce_http(false);
+            tcp
+        };
+        let http1 = Client::builder(TokioExecutor::new())
+            .build(builder().enable_http1().wrap_connector(tcp()));
         let http2 = Client::builder(TokioExecutor::new())
             .http2_only(true)
-            .build(builder().enable_http2().build());
+            .build(builder().enable_http2().wrap_connector(tcp()));
         Ok(Upstream {
             protocol: service.protocol,
             address: service.address.as_str().into(),

@@ -11,15 +11,17 @@ use std::time::{Duration, Instant};
 
 use l402::PaymentHash;
 use proto::lnd::LndClient;
-use proto::lnrpc::{invoice::InvoiceState, Invoice, InvoiceSubscription};
-use tokio::sync::Notify;
+use proto::lnrpc::{
+    invoice::InvoiceState, Invoice, InvoiceSubscription, PaymentHash as PaymentHashMessage,
+};
+use tokio::sync::{oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
-/// How long one `AddInvoice` may take before the challenge fails with 503.
-const ADD_INVOICE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one unary lnd call may take (an `AddInvoice` slower than this fails the challenge with 503).
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why an invoice could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -68,30 +70,37 @@ impl Invoices {
         Invoices { lnd, metrics }
     }
 
+    /// Runs one unary call with a timeout, timing it.
+    async fn call<T>(
+        &self,
+        name: &'static str,
+        call: impl std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    ) -> Result<T, LndError> {
+        let started = Instant::now();
+        let result = tokio::time::timeout(CALL_TIMEOUT, call).await;
+        self.metrics
+            .lnd_call(name, matches!(result, Ok(Ok(_))), started.elapsed());
+        match result {
+            Err(_) => Err(LndError::Timeout { call: name }),
+            Ok(Err(status)) => Err(LndError::Call {
+                call: name,
+                message: status.message().to_owned(),
+            }),
+            Ok(Ok(response)) => Ok(response.into_inner()),
+        }
+    }
+
     /// `AddInvoice` with memo `L402` for `value_sat`.
     pub async fn add_invoice(&self, value_sat: i64) -> Result<NewInvoice, LndError> {
-        const CALL: &str = "AddInvoice";
         let request = Invoice {
             memo: "L402".into(),
             value: value_sat,
             ..Invoice::default()
         };
         let mut lightning = self.lnd.lightning.clone();
-        let started = Instant::now();
-        let result =
-            tokio::time::timeout(ADD_INVOICE_TIMEOUT, lightning.add_invoice(request)).await;
-        self.metrics
-            .lnd_call(CALL, matches!(result, Ok(Ok(_))), started.elapsed());
-        let response = match result {
-            Err(_) => return Err(LndError::Timeout { call: CALL }),
-            Ok(Err(status)) => {
-                return Err(LndError::Call {
-                    call: CALL,
-                    message: status.message().to_owned(),
-                })
-            }
-            Ok(Ok(response)) => response.into_inner(),
-        };
+        let response = self
+            .call("AddInvoice", lightning.add_invoice(request))
+            .await?;
         let payment_hash =
             PaymentHash::from_slice(&response.r_hash).map_err(|_| LndError::Invalid {
                 what: "payment hash",
@@ -106,6 +115,19 @@ impl Invoices {
             payment_request: response.payment_request,
         })
     }
+
+    /// `LookupInvoice`: the invoice's settle index if it is settled.
+    pub async fn settle_index_of(&self, hash: &PaymentHash) -> Result<Option<u64>, LndError> {
+        let request = PaymentHashMessage {
+            r_hash: hash.as_bytes().to_vec(),
+            ..Default::default()
+        };
+        let mut lightning = self.lnd.lightning.clone();
+        let invoice = self
+            .call("LookupInvoice", lightning.lookup_invoice(request))
+            .await?;
+        Ok((invoice.state == InvoiceState::Settled as i32).then_some(invoice.settle_index))
+    }
 }
 
 /// The set of invoices our lnd reported settled, fed by `SubscribeInvoices`.
@@ -114,15 +136,19 @@ pub struct Settlements {
     settled: Mutex<HashSet<PaymentHash>>,
     changed: Notify,
     store: Store,
+    /// Asked once per token when the stream did not report its settlement in time (a subscription gap:
+    /// lnd's stream cannot replay settlements from before the first recorded settle index).
+    fallback: Option<Invoices>,
 }
 
 impl Settlements {
-    /// An empty set backed by `store`.
-    pub fn new(store: Store) -> Arc<Self> {
+    /// An empty set backed by `store`, asking `fallback` about settlements the stream did not report.
+    pub fn new(store: Store, fallback: Option<Invoices>) -> Arc<Self> {
         Arc::new(Settlements {
             settled: Mutex::new(HashSet::new()),
             changed: Notify::new(),
             store,
+            fallback,
         })
     }
 
@@ -144,8 +170,10 @@ impl Settlements {
         }
     }
 
-    /// Whether the invoice is settled, waiting up to `timeout` for the notification (a client usually retries
-    /// the instant its payment succeeds, possibly before lnd's settlement event reaches us).
+    /// Whether the invoice is settled: known from the stream (or the database, where every proxy records what
+    /// its stream saw), else after waiting up to `timeout` for the stream (a client usually retries the
+    /// instant its payment succeeds, possibly before lnd's event reaches us), else — once per token, for the
+    /// gaps a stream has — by asking lnd directly.
     pub async fn wait_settled(
         &self,
         hash: &PaymentHash,
@@ -154,7 +182,6 @@ impl Settlements {
         if self.contains(hash) {
             return Ok(true);
         }
-        // Recorded by another proxy sharing the database, or before a restart.
         if self.store.is_settled(hash).await? {
             self.settled
                 .lock()
@@ -162,30 +189,61 @@ impl Settlements {
                 .insert(*hash);
             return Ok(true);
         }
+        if self.wait_for_stream(hash, timeout).await {
+            return Ok(true);
+        }
+        let Some(invoices) = &self.fallback else {
+            return Ok(false);
+        };
+        match invoices.settle_index_of(hash).await {
+            Ok(Some(settle_index)) => {
+                self.record(*hash, settle_index).await;
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(error) => {
+                tracing::warn!(error = %error, payment_hash = %hash, "cannot look up invoice");
+                Ok(false)
+            }
+        }
+    }
+
+    async fn wait_for_stream(&self, hash: &PaymentHash, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
             if self.contains(hash) {
-                return Ok(true);
+                return true;
             }
             if tokio::time::timeout_at(deadline, changed).await.is_err() {
-                return Ok(self.contains(hash));
+                return self.contains(hash);
             }
         }
     }
 
-    /// Follows lnd's invoice stream until `stop`, reconnecting with backoff.
-    pub fn spawn(self: &Arc<Self>, lnd: LndClient, stop: CancellationToken) {
+    /// Follows lnd's invoice stream until `stop`, reconnecting with backoff. The returned receiver fires once
+    /// the first subscription attempt has been answered (subscribed, or failed), so a caller can avoid
+    /// serving before settlements are being followed.
+    pub fn spawn(
+        self: &Arc<Self>,
+        lnd: LndClient,
+        stop: CancellationToken,
+    ) -> oneshot::Receiver<()> {
         let this = Arc::clone(self);
+        let (ready_tx, ready_rx) = oneshot::channel();
         tokio::spawn(async move {
+            let mut ready = Some(ready_tx);
             let mut backoff = Duration::from_millis(200);
             loop {
                 let result = tokio::select! {
                     _ = stop.cancelled() => return,
-                    result = this.follow(&lnd) => result,
+                    result = this.follow(&lnd, &mut ready) => result,
                 };
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(());
+                }
                 if let Err(error) = result {
                     tracing::warn!(error = %error, "invoice subscription ended; resubscribing");
                 } else {
@@ -198,9 +256,14 @@ impl Settlements {
                 backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         });
+        ready_rx
     }
 
-    async fn follow(&self, lnd: &LndClient) -> Result<(), String> {
+    async fn follow(
+        &self,
+        lnd: &LndClient,
+        ready: &mut Option<oneshot::Sender<()>>,
+    ) -> Result<(), String> {
         let settle_index = self.store.settle_index().await.map_err(|e| e.to_string())?;
         let mut lightning = lnd.lightning.clone();
         let mut stream = lightning
@@ -211,6 +274,9 @@ impl Settlements {
             .await
             .map_err(|status| status.message().to_owned())?
             .into_inner();
+        if let Some(ready) = ready.take() {
+            let _ = ready.send(());
+        }
         tracing::debug!(settle_index, "subscribed to invoices");
         while let Some(invoice) = stream
             .message()
@@ -235,7 +301,7 @@ mod tests {
     #[tokio::test]
     async fn waiting_for_a_settlement_sees_it_arrive_or_times_out() {
         let (store, _dir) = crate::store::tests::sqlite_store().await;
-        let settlements = Settlements::new(store);
+        let settlements = Settlements::new(store, None);
         let hash = PaymentHash::from_bytes([3; 32]);
         assert!(!settlements
             .wait_settled(&hash, Duration::from_millis(20))

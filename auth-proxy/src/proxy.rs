@@ -115,14 +115,17 @@ impl Proxy {
         let gate = match (&config.authenticator.lnd, config.authenticator.disable) {
             (Some(lnd_config), false) => {
                 let lnd = proto::lnd::LndClient::connect(lnd_config).await?;
-                let settlements = Settlements::new(store.clone());
-                settlements.spawn(lnd.clone(), background.child_token());
+                let invoices = Invoices::new(lnd.clone(), metrics.clone());
+                let settlements = Settlements::new(store.clone(), Some(invoices.clone()));
+                let following = settlements.spawn(lnd.clone(), background.child_token());
+                // Do not serve before settlements are followed (bounded: lnd may be down).
+                let _ = tokio::time::timeout(Duration::from_secs(5), following).await;
                 let strict = config
                     .strict_verify
                     .then_some((settlements, config.strict_verify_timeout));
                 Some(Gate {
                     authenticator: Authenticator::new(store.clone(), strict),
-                    challenger: Challenger::new(Invoices::new(lnd, metrics.clone()), store.clone()),
+                    challenger: Challenger::new(invoices, store.clone()),
                 })
             }
             _ => {
