@@ -81,6 +81,8 @@ impl Program {
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
             )
+            // Plain log lines in the files, whatever the programs' defaults.
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)
@@ -145,7 +147,9 @@ impl ProcessStack {
     /// Starts mock-lnd, swap-server, auth-proxy and loopd (in that order, each
     /// once the one it needs listens), charging `price_sat` per token.
     pub async fn start(price_sat: u64) -> anyhow::Result<Self> {
-        let dir = tempfile::Builder::new().prefix("loop-l402-procs-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("loop-l402-procs-")
+            .tempdir()?;
         let lnd = [free_addr(), free_addr(), free_addr()];
         let mut stack = Self {
             dir,
@@ -222,11 +226,8 @@ impl ProcessStack {
         self.spawn("mock-lnd", &args)?;
         for (name, addr) in ["client", "proxy", "server"].iter().zip(self.lnd) {
             crate::wait::port_open(addr, START_TIMEOUT).await?;
-            crate::wait::file_exists(
-                &self.lnd_dir(name).join("admin.macaroon"),
-                START_TIMEOUT,
-            )
-            .await?;
+            crate::wait::file_exists(&self.lnd_dir(name).join("admin.macaroon"), START_TIMEOUT)
+                .await?;
         }
         Ok(())
     }

@@ -52,6 +52,9 @@ pub struct StackOptions {
     pub proxy_postgres_url: Option<String>,
     /// Delay of the simulated HTLC confirmation at the swap server.
     pub confirmation_delay: Duration,
+    /// How long every Lightning payment takes in mock-lnd (real ones take
+    /// from a few hundred milliseconds to seconds).
+    pub payment_latency: Duration,
 }
 
 impl Default for StackOptions {
@@ -61,6 +64,7 @@ impl Default for StackOptions {
             max_token_cost_sat: swap_client::l402_client::DEFAULT_MAX_COST_SAT,
             proxy_postgres_url: None,
             confirmation_delay: Duration::from_millis(200),
+            payment_latency: Duration::from_millis(100),
         }
     }
 }
@@ -88,6 +92,7 @@ impl Stack {
             .node(CLIENT_NODE)
             .node(PROXY_NODE)
             .node(SERVER_NODE)
+            .payment_latency(options.payment_latency)
             .start()
             .await
             .context("starting mock-lnd")?;

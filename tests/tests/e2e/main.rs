@@ -1,0 +1,15 @@
+//! The end-to-end suite: the whole sequence of FLOW.md across the four programs.
+//!
+//! - `sequence`: first loop (402, one invoice, one payment, token stored, swap
+//!   to SUCCESS, balances conserved) and repeat loop (no 402, no payment, same
+//!   token at the server, faster), in-process;
+//! - `processes`: the same over the real binaries and the `loop` CLI;
+//! - `failures`: what users meet when something is wrong — a token too
+//!   expensive, restarts, revocation, an lnd node or the swap server down;
+//! - `postgres`: the sequence with the proxy on PostgreSQL.
+
+mod failures;
+mod postgres;
+mod processes;
+mod sequence;
+mod support;
