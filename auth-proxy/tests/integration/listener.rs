@@ -67,6 +67,28 @@ async fn tls_listener_serves_http1_and_grpc_with_a_generated_certificate() {
 }
 
 #[tokio::test]
+async fn plain_http_over_h2c_reaches_an_http1_backend() {
+    let env = TestEnv::start().await;
+    let proxy = env.proxy().await;
+    let h2c = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = h2c.get(proxy.url("/http/free/h2")).send().await.unwrap();
+    assert_eq!(
+        (response.status().as_u16(), response.version()),
+        (200, reqwest::Version::HTTP_2)
+    );
+    assert_eq!(
+        response.text().await.unwrap(),
+        "hello /http/free/h2 (0 bytes)"
+    );
+    let challenged = h2c.get(proxy.url("/http/data")).send().await.unwrap();
+    assert_eq!(challenged.status(), 402);
+    challenge_of(challenged.headers());
+}
+
+#[tokio::test]
 async fn shutdown_finishes_in_flight_requests_and_stops_accepting() {
     let env = TestEnv::start().await;
     let proxy = env.proxy().await;
