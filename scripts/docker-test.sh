@@ -15,7 +15,7 @@
 #   DOCKER_TEST_PROFILES="default postgres"   which runs to do
 #   DOCKER_TEST_CARGO_BUILD=1    with BIN_DIR = this workspace's target/debug, first bring the binaries up to
 #                                date with `cargo build` (a no-op right after `cargo test`); 0 = use them as they are
-#   DOCKER_TEST_KEEP_IMAGE=1     keep the test image (loop-l402:docker-test) afterwards
+#   DOCKER_TEST_KEEP_IMAGE=1     keep the test image (loop-l402:docker-test-<pid>) afterwards
 set -euo pipefail
 
 if [ "${SKIP_DOCKER_TESTS:-0}" = 1 ]; then
@@ -29,7 +29,7 @@ cd "$repo"
 bin_dir=${1:-${L402_DOCKER_BIN_DIR:-target/debug}}
 timeout_s=${DOCKER_TEST_TIMEOUT:-300}
 profiles=${DOCKER_TEST_PROFILES:-default postgres}
-image=loop-l402:docker-test
+image=loop-l402:docker-test-$$
 project=l402-docker-test-$$
 binaries=(mock-lnd swap-server auth-proxy loopd loop)
 
