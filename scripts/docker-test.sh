@@ -99,7 +99,8 @@ run_compose() {
     start=$(date +%s)
     timeout --kill-after=10 "$timeout_s" "${compose[@]}" -p "$project" "$@" up --no-build --no-color \
         --abort-on-container-exit --exit-code-from "$oneshot" "$oneshot" || rc=$?
-    if [ "$rc" = 0 ] && ! "${compose[@]}" -p "$project" "$@" logs --no-color "$oneshot" | grep -q 'both loops succeeded'; then
+    # (Read the logs whole: `grep -q` would close the pipe early and pipefail would count that as a failure.)
+    if [ "$rc" = 0 ] && ! grep -q 'both loops succeeded' <<<"$("${compose[@]}" -p "$project" "$@" logs --no-color "$oneshot")"; then
         echo "docker-test: $oneshot exited 0 without reporting both loops" >&2
         rc=1
     fi
