@@ -84,15 +84,22 @@ impl RequestInfo {
     }
 }
 
+/// A request let in, and the only credential the backend will see.
+struct Admitted {
+    /// The verified credential, if any.
+    authorization: Option<HeaderValue>,
+    /// The verified token's id (also the rate-limit key).
+    token_id: Option<String>,
+    /// `Accepted` or `Free`.
+    outcome: Outcome,
+    /// Why it was free.
+    reason: Option<&'static str>,
+}
+
 /// The result of the admit phase.
 enum Admission<'a> {
-    /// Forward, presenting this verified credential (if any) to the backend.
-    Forward {
-        authorization: Option<HeaderValue>,
-        token_id: Option<String>,
-        outcome: Outcome,
-        reason: Option<&'static str>,
-    },
+    /// Let in.
+    Forward(Admitted),
     /// Send a fresh challenge; `reason` says why the request was not admitted.
     Challenge {
         gate: &'a Gate,
@@ -189,13 +196,8 @@ impl Pipeline {
     /// Phases 2 and 3 for a routed request.
     async fn serve(&self, route: &Route, request: Request<Incoming>, info: &RequestInfo) -> Done {
         match self.admit(route, &request, info).await {
-            Admission::Forward {
-                authorization,
-                token_id,
-                outcome,
-                reason,
-            } => {
-                let client = match &token_id {
+            Admission::Forward(admitted) => {
+                let client = match &admitted.token_id {
                     Some(id) => ClientKey::Token(id.clone()),
                     None => ClientKey::network(info.client_ip),
                 };
@@ -203,15 +205,11 @@ impl Pipeline {
                     let response =
                         responses::rate_limited(info.grpc, wait.as_secs_f64().ceil() as u64);
                     return Done {
-                        token_id,
-                        ..Done::answer(response, Outcome::RateLimited, reason)
+                        token_id: admitted.token_id,
+                        ..Done::answer(response, Outcome::RateLimited, admitted.reason)
                     };
                 }
-                let mut done = self.forward(route, request, info, authorization).await;
-                done.outcome = outcome;
-                done.reason = reason;
-                done.token_id = token_id;
-                done
+                self.forward(route, request, info, admitted).await
             }
             Admission::Challenge {
                 gate,
@@ -245,11 +243,13 @@ impl Pipeline {
         info: &RequestInfo,
     ) -> Admission<'a> {
         let service = &route.config;
-        let free = |reason| Admission::Forward {
-            authorization: None,
-            token_id: None,
-            outcome: Outcome::Free,
-            reason: Some(reason),
+        let free = |reason| {
+            Admission::Forward(Admitted {
+                authorization: None,
+                token_id: None,
+                outcome: Outcome::Free,
+                reason: Some(reason),
+            })
         };
         let Some(gate) = &self.gate else {
             return free("auth_disabled");
@@ -269,12 +269,12 @@ impl Pipeline {
         {
             AuthOutcome::Valid(verified) => {
                 self.metrics.token_accepted(&service.name);
-                return Admission::Forward {
+                return Admission::Forward(Admitted {
                     authorization: Some(verified.forward_authorization()),
                     token_id: Some(verified.token_id().to_hex()),
                     outcome: Outcome::Accepted,
                     reason: None,
-                };
+                });
             }
             AuthOutcome::StoreUnavailable(error) => {
                 tracing::error!(error = %error, "token store unavailable");
@@ -363,44 +363,50 @@ impl Pipeline {
         route: &Route,
         request: Request<Incoming>,
         info: &RequestInfo,
-        authorization: Option<HeaderValue>,
+        admitted: Admitted,
     ) -> Done {
+        let Admitted {
+            authorization,
+            token_id,
+            outcome,
+            reason,
+        } = admitted;
         let started = Instant::now();
-        match route
+        let result = route
             .upstream
             .forward(request, info.grpc, info.client_ip, authorization)
-            .await
-        {
+            .await;
+        let (response, upstream_status, detail) = match result {
             Ok(response) => {
-                let status = response.status().as_u16();
-                self.metrics
-                    .upstream(&route.config.name, status, started.elapsed());
                 let (mut parts, body) = response.into_parts();
+                let status = parts.status.as_u16();
                 responses::add_cors(&mut parts.headers);
-                let response = Response::from_parts(parts, body.boxed());
-                Done {
-                    upstream_status: Some(status),
-                    ..Done::answer(response, Outcome::Accepted, None)
-                }
+                (
+                    Response::from_parts(parts, body.boxed()),
+                    Some(status),
+                    None,
+                )
             }
             Err(error) => {
-                self.metrics.upstream(
-                    &route.config.name,
-                    StatusCode::BAD_GATEWAY.as_u16(),
-                    started.elapsed(),
-                );
                 tracing::warn!(error = %error, service = %route.config.name, "backend unreachable");
+                let message = "backend unavailable";
                 let response = responses::error(
                     info.grpc,
                     StatusCode::BAD_GATEWAY,
                     GrpcCode::Unavailable,
-                    "backend unavailable",
+                    message,
                 );
-                Done {
-                    detail: Some("backend unavailable".into()),
-                    ..Done::answer(response, Outcome::Accepted, None)
-                }
+                (response, None, Some(message.to_owned()))
             }
+        };
+        let status = upstream_status.unwrap_or(StatusCode::BAD_GATEWAY.as_u16());
+        self.metrics
+            .upstream(&route.config.name, status, started.elapsed());
+        Done {
+            detail,
+            token_id,
+            upstream_status,
+            ..Done::answer(response, outcome, reason)
         }
     }
 
