@@ -28,6 +28,9 @@ pub enum DbError {
     Corrupt(String),
 }
 
+/// Pool size for a database file.
+const MAX_CONNECTIONS: u32 = 4;
+
 /// The swap database.
 #[derive(Debug, Clone)]
 pub struct SwapDb {
@@ -49,17 +52,30 @@ impl SwapDb {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true);
-        Self::with_options(options).await
+        Self::with_options(options, MAX_CONNECTIONS).await
     }
 
     /// Opens a database from a sqlx URL (e.g. `sqlite::memory:`).
     pub async fn open_url(url: &str) -> Result<Self, DbError> {
-        Self::with_options(SqliteConnectOptions::from_str(url)?.create_if_missing(true)).await
+        let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
+        // Every connection to `:memory:` is a separate, empty database: keep one.
+        let connections = if url.contains(":memory:") {
+            1
+        } else {
+            MAX_CONNECTIONS
+        };
+        Self::with_options(options, connections).await
     }
 
-    async fn with_options(options: SqliteConnectOptions) -> Result<Self, DbError> {
+    async fn with_options(
+        options: SqliteConnectOptions,
+        connections: u32,
+    ) -> Result<Self, DbError> {
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(connections)
+            // A single in-memory connection must never be closed as idle.
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
@@ -230,4 +246,73 @@ fn to_i64(value: u64) -> i64 {
 
 fn to_u64(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn swap(hash: u8, initiated_ns: i64) -> LoopOutSwap {
+        LoopOutSwap {
+            hash: [hash; 32],
+            preimage: [hash.wrapping_add(1); 32],
+            amount_sat: 250_000,
+            dest: String::new(),
+            label: "test".into(),
+            swap_invoice: "lnbcrt1swap".into(),
+            prepay_invoice: "lnbcrt1prepay".into(),
+            swap_invoice_amt_sat: 249_600,
+            prepay_invoice_amt_sat: 1_000,
+            receiver_key: vec![2; 33],
+            sender_key: vec![3; 33],
+            expiry_height: 244,
+            limits: OutLimits {
+                max_swap_fee: 600,
+                max_prepay_amt: 1_000,
+                max_swap_routing_fee: 5_010,
+                max_prepay_routing_fee: 30,
+                max_miner_fee: 0,
+            },
+            server_message: String::new(),
+            initiation_time_ns: initiated_ns,
+            state: SwapState::Initiated,
+            failure_reason: FailureReason::None,
+            last_update_time_ns: initiated_ns,
+            cost: SwapCost::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn swaps_and_their_history_round_trip() {
+        let db = SwapDb::open_url("sqlite::memory:").await.unwrap();
+        let mut first = swap(1, 10);
+        db.insert(&first).await.unwrap();
+        db.insert(&swap(2, 20)).await.unwrap();
+
+        first.state = SwapState::HtlcPublished;
+        first.last_update_time_ns = 11;
+        db.update(&first).await.unwrap();
+        first.state = SwapState::Success;
+        first.cost = SwapCost {
+            server: 600,
+            onchain: 0,
+            offchain: 2,
+        };
+        db.update(&first).await.unwrap();
+
+        assert_eq!(db.get(&[1; 32]).await.unwrap(), Some(first.clone()));
+        assert_eq!(db.get(&[9; 32]).await.unwrap(), None);
+        let all = db.list().await.unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0], first);
+        assert_eq!(
+            db.history(&[1; 32]).await.unwrap(),
+            vec![
+                SwapState::Initiated,
+                SwapState::HtlcPublished,
+                SwapState::Success
+            ]
+        );
+        assert!(db.insert(&first).await.is_err(), "a swap hash is unique");
+    }
 }

@@ -7,7 +7,7 @@ use proto::looprpc::{
     FailureReason, ServerLoopOutPushPreimageRequest, ServerSwapState, SubscribeUpdatesRequest,
     SwapState,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -20,8 +20,6 @@ const PAYMENT_WAIT: Duration = Duration::from_secs(60);
 const SWAP_PAYMENT_TIMEOUT: Duration = Duration::from_secs(3600);
 /// First delay before retrying a failed call to lnd or the server.
 const RETRY_MIN: Duration = Duration::from_millis(200);
-/// Attempts to push the preimage per server update.
-const PUSH_ATTEMPTS: usize = 5;
 /// Longest delay between retries.
 const RETRY_MAX: Duration = Duration::from_secs(10);
 
@@ -63,6 +61,7 @@ pub(super) async fn run(inner: Arc<Inner>, mut swap: LoopOutSwap) {
 
     let mut prepay_result: Option<PaymentSuccess> = None;
     let mut swap_result: Option<PaymentSuccess> = None;
+    let mut pushing: Option<oneshot::Receiver<()>> = None;
     loop {
         if let (Some(swap_paid), Some(prepay_paid)) = (&swap_result, &prepay_result) {
             swap.cost.server = (swap.swap_invoice_amt_sat + swap.prepay_invoice_amt_sat) as i64
@@ -100,6 +99,12 @@ pub(super) async fn run(inner: Arc<Inner>, mut swap: LoopOutSwap) {
                 }
                 None => return,
             },
+            pushed = async { pushing.as_mut().expect("guarded").await }, if pushing.is_some() => {
+                pushing = None;
+                if pushed.is_ok() && swap.state == SwapState::HtlcPublished {
+                    transition(&inner, &mut swap, SwapState::PreimageRevealed).await;
+                }
+            }
             state = server_states.recv() => match state {
                 Some(state) => {
                     if let Some(reason) = server_failure(state) {
@@ -115,12 +120,15 @@ pub(super) async fn run(inner: Arc<Inner>, mut swap: LoopOutSwap) {
                     if published && swap.state == SwapState::Initiated {
                         transition(&inner, &mut swap, SwapState::HtlcPublished).await;
                     }
-                    if published && swap.state == SwapState::HtlcPublished {
+                    if published && swap.state == SwapState::HtlcPublished && pushing.is_none() {
                         // "Sweeping" the simulated HTLC reveals the preimage; push
                         // it so the server can settle the swap invoice at once.
-                        if push_preimage(&inner, &cancel, &swap).await {
-                            transition(&inner, &mut swap, SwapState::PreimageRevealed).await;
-                        }
+                        pushing = Some(push_preimage(
+                            inner.clone(),
+                            cancel.clone(),
+                            swap_id.clone(),
+                            swap.preimage,
+                        ));
                     }
                 }
                 None => {
@@ -267,34 +275,43 @@ fn follow_server(
     rx
 }
 
-/// Pushes the preimage to the server, retrying a few times; `false` if it
-/// could not (the next server update tries again) or when cancelled.
-async fn push_preimage(inner: &Inner, cancel: &CancellationToken, swap: &LoopOutSwap) -> bool {
-    let mut delay = RETRY_MIN;
-    for _ in 0..PUSH_ATTEMPTS {
-        let mut server = inner.server.clone();
-        let push = server.loop_out_push_preimage(ServerLoopOutPushPreimageRequest {
-            protocol_version: PROTOCOL_VERSION as i32,
-            preimage: swap.preimage.to_vec(),
-        });
-        let result = tokio::select! {
-            _ = cancel.cancelled() => return false,
-            result = push => result,
-        };
-        match result {
-            Ok(_) => {
-                info!(swap_id = %swap.id(), "preimage pushed to the server");
-                return true;
-            }
-            Err(status) => {
-                warn!(swap_id = %swap.id(), error = %status.message(), "preimage push failed; retrying");
-                if sleep_or_cancel(cancel, &mut delay).await {
-                    return false;
+/// Pushes the preimage to the server in its own task, retrying until it is
+/// accepted; the receiver fires once it was (and never if cancelled).
+fn push_preimage(
+    inner: Arc<Inner>,
+    cancel: CancellationToken,
+    swap_id: String,
+    preimage: [u8; 32],
+) -> oneshot::Receiver<()> {
+    let (done, pushed) = oneshot::channel();
+    tokio::spawn(async move {
+        let mut delay = RETRY_MIN;
+        loop {
+            let mut server = inner.server.clone();
+            let push = server.loop_out_push_preimage(ServerLoopOutPushPreimageRequest {
+                protocol_version: PROTOCOL_VERSION as i32,
+                preimage: preimage.to_vec(),
+            });
+            let result = tokio::select! {
+                _ = cancel.cancelled() => return,
+                result = push => result,
+            };
+            match result {
+                Ok(_) => {
+                    info!(swap_id, "preimage pushed to the server");
+                    let _ = done.send(());
+                    return;
+                }
+                Err(status) => {
+                    warn!(swap_id, error = %status.message(), "preimage push failed; retrying");
+                    if sleep_or_cancel(&cancel, &mut delay).await {
+                        return;
+                    }
                 }
             }
         }
-    }
-    false
+    });
+    pushed
 }
 
 /// Sleeps `delay` (doubling it up to [`RETRY_MAX`]); `true` if cancelled.

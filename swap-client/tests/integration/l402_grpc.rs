@@ -1,43 +1,23 @@
 //! The L402 client as a tower layer under a tonic client, against an in-test
 //! gRPC server answering challenges the way Aperture does.
 
-use std::sync::Arc;
-
 use proto::looprpc::swap_server_client::SwapServerClient;
 use proto::looprpc::ServerLoopOutTermsRequest;
 use swap_client::l402_client::{L402Client, L402Layer, L402Service, TokenStore};
 use tonic::transport::Channel;
 
-use crate::support::{grpc_server, l402_client, FakePayer, Gate, Running};
+use crate::support::L402Env;
 
-struct Env {
-    gate: Arc<Gate>,
-    payer: Arc<FakePayer>,
-    server: Running,
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    async fn new(price_sat: u64) -> Self {
-        let gate = Gate::new(price_sat);
-        let payer = FakePayer::new(gate.invoicer.clone());
-        let server = grpc_server(gate.clone()).await;
-        Self {
-            gate,
-            payer,
-            server,
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn client(&self, max_cost_sat: u64) -> (SwapServerClient<L402Service<Channel>>, L402Client) {
-        let l402 = l402_client(self.dir.path(), self.payer.clone(), max_cost_sat);
-        let channel = proto::lnd::plaintext_channel(&self.server.addr.to_string()).unwrap();
-        let service = tower::ServiceBuilder::new()
-            .layer(L402Layer::new(l402.clone()))
-            .service(channel);
-        (SwapServerClient::new(service), l402)
-    }
+fn client(
+    env: &L402Env,
+    max_cost_sat: u64,
+) -> (SwapServerClient<L402Service<Channel>>, L402Client) {
+    let l402 = env.l402(max_cost_sat);
+    let channel = proto::lnd::plaintext_channel(&env.server.addr.to_string()).unwrap();
+    let service = tower::ServiceBuilder::new()
+        .layer(L402Layer::new(l402.clone()))
+        .service(channel);
+    (SwapServerClient::new(service), l402)
 }
 
 async fn terms(client: &mut SwapServerClient<L402Service<Channel>>) -> Result<u64, tonic::Status> {
@@ -50,8 +30,8 @@ async fn terms(client: &mut SwapServerClient<L402Service<Channel>>) -> Result<u6
 
 #[tokio::test]
 async fn first_call_pays_once_and_the_macaroon_metadata_is_accepted() {
-    let env = Env::new(100).await;
-    let (mut client, l402) = env.client(1000);
+    let env = L402Env::grpc(100).await;
+    let (mut client, l402) = client(&env, 1000);
     assert_eq!(terms(&mut client).await.unwrap(), 250_000);
     assert_eq!(env.gate.challenges(), 1);
     assert_eq!(env.payer.payments(), 1);
@@ -73,8 +53,8 @@ async fn first_call_pays_once_and_the_macaroon_metadata_is_accepted() {
 
 #[tokio::test]
 async fn over_priced_token_is_a_clear_status() {
-    let env = Env::new(5000).await;
-    let (mut client, _) = env.client(1000);
+    let env = L402Env::grpc(5000).await;
+    let (mut client, _) = client(&env, 1000);
     let status = terms(&mut client).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::FailedPrecondition);
     assert!(
@@ -87,8 +67,8 @@ async fn over_priced_token_is_a_clear_status() {
 
 #[tokio::test]
 async fn revoked_token_is_evicted_and_replaced_with_one_payment() {
-    let env = Env::new(100).await;
-    let (mut client, l402) = env.client(1000);
+    let env = L402Env::grpc(100).await;
+    let (mut client, l402) = client(&env, 1000);
     terms(&mut client).await.unwrap();
     env.gate.revoke_all();
     terms(&mut client).await.unwrap();
@@ -98,9 +78,9 @@ async fn revoked_token_is_evicted_and_replaced_with_one_payment() {
 
 #[tokio::test]
 async fn fifty_concurrent_first_calls_pay_exactly_once() {
-    let env = Env::new(100).await;
+    let env = L402Env::grpc(100).await;
     env.payer.set_latency(std::time::Duration::from_millis(100));
-    let (client, _) = env.client(1000);
+    let (client, _) = client(&env, 1000);
     let calls = (0..50).map(|_| {
         let mut client = client.clone();
         tokio::spawn(async move { terms(&mut client).await })

@@ -1,59 +1,29 @@
 //! The L402 client over HTTP (reqwest wrapper) against an in-test L402 API.
 
 use std::os::unix::fs::PermissionsExt;
-use std::sync::Arc;
 use std::time::Duration;
 
-use l402::Token;
-use swap_client::l402_client::{HttpError, L402Error, L402HttpClient, TokenStore};
+use swap_client::l402_client::{HttpError, L402Error, L402HttpClient};
 
-use crate::support::{http_server, l402_client, FakePayer, Gate, Running};
+use crate::support::{leave_pending, L402Env};
 
-struct Env {
-    gate: Arc<Gate>,
-    payer: Arc<FakePayer>,
-    server: Running,
-    dir: tempfile::TempDir,
+fn client(env: &L402Env, max_cost_sat: u64) -> L402HttpClient {
+    L402HttpClient::new(reqwest::Client::new(), env.l402(max_cost_sat))
 }
 
-impl Env {
-    async fn new(price_sat: u64) -> Self {
-        let gate = Gate::new(price_sat);
-        let payer = FakePayer::new(gate.invoicer.clone());
-        let server = http_server(gate.clone()).await;
-        Self {
-            gate,
-            payer,
-            server,
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn client(&self, max_cost_sat: u64) -> L402HttpClient {
-        L402HttpClient::new(
-            reqwest::Client::new(),
-            l402_client(self.dir.path(), self.payer.clone(), max_cost_sat),
-        )
-    }
-
-    async fn hello(&self, client: &L402HttpClient) -> Result<String, HttpError> {
-        let url = format!("http://{}/hello", self.server.addr);
-        let response = client.send(client.inner().get(url)).await?;
-        assert_eq!(response.status(), 200);
-        Ok(response.text().await.unwrap())
-    }
-
-    fn store(&self) -> TokenStore {
-        TokenStore::open(self.dir.path()).unwrap()
-    }
+async fn hello(env: &L402Env, client: &L402HttpClient) -> Result<String, HttpError> {
+    let url = format!("http://{}/hello", env.server.addr);
+    let response = client.send(client.inner().get(url)).await?;
+    assert_eq!(response.status(), 200);
+    Ok(response.text().await.unwrap())
 }
 
 #[tokio::test]
 async fn first_call_pays_once_and_later_calls_reuse_the_token() {
-    let env = Env::new(100).await;
-    let client = env.client(1000);
+    let env = L402Env::http(100).await;
+    let client = client(&env, 1000);
 
-    let first = env.hello(&client).await.unwrap();
+    let first = hello(&env, &client).await.unwrap();
     assert_eq!(env.gate.challenges(), 1);
     assert_eq!(env.payer.payments(), 1);
 
@@ -73,7 +43,7 @@ async fn first_call_pays_once_and_later_calls_reuse_the_token() {
     assert_eq!(mode & 0o777, 0o600);
 
     for _ in 0..3 {
-        assert_eq!(env.hello(&client).await.unwrap(), first);
+        assert_eq!(hello(&env, &client).await.unwrap(), first);
     }
     assert_eq!(env.gate.challenges(), 1, "no further challenge");
     assert_eq!(env.payer.payments(), 1, "no further payment");
@@ -85,9 +55,9 @@ async fn first_call_pays_once_and_later_calls_reuse_the_token() {
 
 #[tokio::test]
 async fn a_new_process_reuses_the_stored_token() {
-    let env = Env::new(100).await;
-    let first = env.hello(&env.client(1000)).await.unwrap();
-    let second = env.hello(&env.client(1000)).await.unwrap();
+    let env = L402Env::http(100).await;
+    let first = hello(&env, &client(&env, 1000)).await.unwrap();
+    let second = hello(&env, &client(&env, 1000)).await.unwrap();
     assert_eq!(first, second);
     assert_eq!(env.payer.payments(), 1);
     assert_eq!(env.gate.challenges(), 1);
@@ -95,9 +65,9 @@ async fn a_new_process_reuses_the_stored_token() {
 
 #[tokio::test]
 async fn over_priced_token_is_refused_with_exact_amounts() {
-    let env = Env::new(1500).await;
-    let client = env.client(1000);
-    let err = env.hello(&client).await.unwrap_err();
+    let env = L402Env::http(1500).await;
+    let client = client(&env, 1000);
+    let err = hello(&env, &client).await.unwrap_err();
     match &err {
         HttpError::L402(L402Error::TooExpensive {
             invoice_msat,
@@ -120,10 +90,10 @@ async fn over_priced_token_is_refused_with_exact_amounts() {
 
 #[tokio::test]
 async fn failed_payment_drops_the_pending_token_and_the_next_call_pays_again() {
-    let env = Env::new(100).await;
-    let client = env.client(1000);
+    let env = L402Env::http(100).await;
+    let client = client(&env, 1000);
     env.payer.fail_next(1);
-    let err = env.hello(&client).await.unwrap_err();
+    let err = hello(&env, &client).await.unwrap_err();
     assert!(
         matches!(&err, HttpError::L402(L402Error::PaymentFailed { reason }) if reason.contains("NO_ROUTE")),
         "{err:?}"
@@ -135,24 +105,19 @@ async fn failed_payment_drops_the_pending_token_and_the_next_call_pays_again() {
     );
     assert!(store.paid_token().unwrap().is_none());
 
-    env.hello(&client).await.unwrap();
+    hello(&env, &client).await.unwrap();
     assert_eq!(env.payer.payments(), 2);
     assert!(store.paid_token().unwrap().is_some());
 }
 
 #[tokio::test]
 async fn pending_token_left_by_a_crash_is_tracked_and_used_without_paying_again() {
-    let env = Env::new(100).await;
+    let env = L402Env::http(100).await;
     // A previous process got a challenge, wrote the pending token, paid, and
     // crashed before writing the paid token.
     let [lsat, _] = env.gate.challenge();
     let challenge: l402::Challenge = lsat.parse().unwrap();
-    let pending = Token::pending(
-        challenge.macaroon().clone(),
-        challenge.payment_hash(),
-        std::time::SystemTime::now(),
-    );
-    env.store().store_pending(&pending).unwrap();
+    let pending = leave_pending(&env.store(), &challenge);
     use swap_client::l402_client::Payer;
     env.payer
         .pay(
@@ -165,8 +130,8 @@ async fn pending_token_left_by_a_crash_is_tracked_and_used_without_paying_again(
         .unwrap();
     assert_eq!(env.payer.payments(), 1);
 
-    let client = env.client(1000);
-    let answer = env.hello(&client).await.unwrap();
+    let client = client(&env, 1000);
+    let answer = hello(&env, &client).await.unwrap();
     assert_eq!(answer, format!("hello {}", pending.token_id()));
     assert_eq!(env.payer.payments(), 1, "never pays twice");
     let store = env.store();
@@ -179,18 +144,13 @@ async fn pending_token_left_by_a_crash_is_tracked_and_used_without_paying_again(
 
 #[tokio::test]
 async fn pending_token_whose_payment_never_left_is_dropped_and_the_new_challenge_paid() {
-    let env = Env::new(100).await;
+    let env = L402Env::http(100).await;
     let [lsat, _] = env.gate.challenge();
     let challenge: l402::Challenge = lsat.parse().unwrap();
-    let pending = Token::pending(
-        challenge.macaroon().clone(),
-        challenge.payment_hash(),
-        std::time::SystemTime::now(),
-    );
-    env.store().store_pending(&pending).unwrap();
+    let pending = leave_pending(&env.store(), &challenge);
 
-    let client = env.client(1000);
-    let answer = env.hello(&client).await.unwrap();
+    let client = client(&env, 1000);
+    let answer = hello(&env, &client).await.unwrap();
     assert_ne!(answer, format!("hello {}", pending.token_id()));
     assert_eq!(env.payer.payments(), 1);
     assert!(env.store().pending_token().unwrap().is_none());
@@ -198,12 +158,12 @@ async fn pending_token_whose_payment_never_left_is_dropped_and_the_new_challenge
 
 #[tokio::test]
 async fn revoked_token_is_evicted_and_replaced_with_one_payment() {
-    let env = Env::new(100).await;
-    let client = env.client(1000);
-    let first = env.hello(&client).await.unwrap();
+    let env = L402Env::http(100).await;
+    let client = client(&env, 1000);
+    let first = hello(&env, &client).await.unwrap();
     env.gate.revoke_all();
 
-    let second = env.hello(&client).await.unwrap();
+    let second = hello(&env, &client).await.unwrap();
     assert_ne!(first, second, "a new token");
     assert_eq!(env.payer.payments(), 2, "exactly one new payment");
     assert_eq!(client.l402().stats().evictions, 1);
@@ -212,16 +172,16 @@ async fn revoked_token_is_evicted_and_replaced_with_one_payment() {
     let rejected: Vec<_> = tokens.iter().filter(|t| t.rejected).collect();
     assert_eq!(rejected.len(), 1, "the rejected token is kept as a backup");
     assert_eq!(format!("hello {}", rejected[0].token.token_id()), first);
-    assert_eq!(env.hello(&client).await.unwrap(), second);
+    assert_eq!(hello(&env, &client).await.unwrap(), second);
     assert_eq!(env.payer.payments(), 2);
 }
 
 #[tokio::test]
 async fn a_token_rejected_right_after_payment_is_reported_without_paying_again() {
-    let env = Env::new(100).await;
-    let client = env.client(1000);
+    let env = L402Env::http(100).await;
+    let client = client(&env, 1000);
     env.gate.reject_all();
-    let err = env.hello(&client).await.unwrap_err();
+    let err = hello(&env, &client).await.unwrap_err();
     assert!(
         matches!(err, HttpError::L402(L402Error::Rejected { .. })),
         "{err:?}"
@@ -231,10 +191,10 @@ async fn a_token_rejected_right_after_payment_is_reported_without_paying_again()
 
 #[tokio::test]
 async fn fifty_concurrent_first_calls_pay_exactly_once() {
-    let env = Env::new(100).await;
+    let env = L402Env::http(100).await;
     env.payer.set_latency(Duration::from_millis(100));
-    let client = env.client(1000);
-    let calls = (0..50).map(|_| env.hello(&client));
+    let client = client(&env, 1000);
+    let calls = (0..50).map(|_| hello(&env, &client));
     let answers = futures::future::join_all(calls).await;
     let answers: Vec<String> = answers.into_iter().map(Result::unwrap).collect();
     assert_eq!(env.payer.payments(), 1);

@@ -394,15 +394,65 @@ pub async fn grpc_server(gate: Arc<Gate>) -> Running {
     Running { addr, _stop: stop }
 }
 
-/// An L402 client with a fresh store in `dir`, paying through `payer`.
-pub fn l402_client(dir: &std::path::Path, payer: Arc<FakePayer>, max_cost_sat: u64) -> L402Client {
-    L402Client::new(
-        TokenStore::open(dir).unwrap(),
-        payer,
-        L402Config {
-            max_cost_sat,
-            ..L402Config::default()
-        },
-    )
-    .unwrap()
+/// What the L402 client tests share: a gate, a payer, a token directory and
+/// a server (HTTP or gRPC) in front of the gate.
+pub struct L402Env {
+    pub gate: Arc<Gate>,
+    pub payer: Arc<FakePayer>,
+    pub server: Running,
+    pub dir: tempfile::TempDir,
+}
+
+impl L402Env {
+    /// The HTTP API (`GET /hello`) behind a gate charging `price_sat`.
+    pub async fn http(price_sat: u64) -> Self {
+        let gate = Gate::new(price_sat);
+        let server = http_server(gate.clone()).await;
+        Self::with(gate, server)
+    }
+
+    /// The gRPC server behind a gate charging `price_sat`.
+    pub async fn grpc(price_sat: u64) -> Self {
+        let gate = Gate::new(price_sat);
+        let server = grpc_server(gate.clone()).await;
+        Self::with(gate, server)
+    }
+
+    fn with(gate: Arc<Gate>, server: Running) -> Self {
+        Self {
+            payer: FakePayer::new(gate.invoicer.clone()),
+            gate,
+            server,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// An L402 client (a new "process") on the shared token directory.
+    pub fn l402(&self, max_cost_sat: u64) -> L402Client {
+        L402Client::new(
+            self.store(),
+            self.payer.clone(),
+            L402Config {
+                max_cost_sat,
+                ..L402Config::default()
+            },
+        )
+        .unwrap()
+    }
+
+    /// The token store.
+    pub fn store(&self) -> TokenStore {
+        TokenStore::open(self.dir.path()).unwrap()
+    }
+}
+
+/// Writes the pending token a client that crashed mid-payment leaves behind.
+pub fn leave_pending(store: &TokenStore, challenge: &Challenge) -> l402::Token {
+    let pending = l402::Token::pending(
+        challenge.macaroon().clone(),
+        challenge.payment_hash(),
+        SystemTime::now(),
+    );
+    store.store_pending(&pending).unwrap();
+    pending
 }

@@ -83,6 +83,11 @@ pub struct Env {
 impl Env {
     /// Starts everything; loopd pays at most `max_cost_sat` per token.
     pub async fn start(max_cost_sat: u64) -> Env {
+        // Silent unless asked for: TEST_LOG=swap_client=debug cargo test ...
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_env("TEST_LOG"))
+            .with_test_writer()
+            .try_init();
         let dir = tempfile::tempdir().unwrap();
         let net = MockNetwork::builder()
             .datadir(dir.path().join("lnd"))
@@ -98,7 +103,8 @@ impl Env {
 
         let server = swap_server::Server::build(swap_server::Config::new(
             net.node("server").lnd_config(),
-            "sqlite::memory:",
+            // A file: an in-memory SQLite database exists per pool connection.
+            format!("sqlite://{}", dir.path().join("swap-server.db").display()),
         ))
         .await
         .expect("swap-server builds");

@@ -1,8 +1,8 @@
 //! The L402 client inside loopd, against the real auth-proxy and mock-lnd.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use l402::{Challenge, Token};
+use l402::Challenge;
 use mock_lnd::FailureReason;
 use proto::looprpc::swap_server_client::SwapServerClient;
 use proto::looprpc::{ServerLoopOutTermsRequest, TermsRequest};
@@ -52,12 +52,7 @@ async fn crash_after_the_pending_token_was_written_never_pays_twice() {
     env.stop_loopd().await;
     // What a crashed loopd leaves: a pending token whose invoice was paid.
     let challenge = challenge(&env).await;
-    let pending = Token::pending(
-        challenge.macaroon().clone(),
-        challenge.payment_hash(),
-        SystemTime::now(),
-    );
-    env.store().store_pending(&pending).unwrap();
+    let pending = crate::support::leave_pending(&env.store(), &challenge);
     let lnd = proto::lnd::LndClient::connect(&env.net.node("client").lnd_config())
         .await
         .unwrap();
