@@ -8,12 +8,14 @@ use std::hint::black_box;
 use auth_proxy::authenticate::{AuthOutcome, Authenticator};
 use auth_proxy::config::DatabaseConfig;
 use auth_proxy::metrics::Metrics;
-use auth_proxy::store::{NewToken, Store};
+use auth_proxy::store::Store;
 use auth_proxy::{Config, Listeners, Overrides, Proxy};
 use criterion::{criterion_group, criterion_main, Criterion};
-use l402::{Caveat, Credential, Identifier, Macaroon, Preimage, RootKey, Service};
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
+
+#[path = "../tests/integration/support/forge.rs"]
+mod forge;
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -45,22 +47,9 @@ fn authenticate(c: &mut Criterion) {
         ))
         .unwrap();
     // A paid token for the `bench` service, stored (and so cached) like a minted one.
-    let preimage = Preimage::random();
-    let identifier = Identifier::random(preimage.hash());
-    let root_key = RootKey::random();
-    let caveats = [Caveat::services([Service::new("bench", 0).unwrap()]).unwrap()];
-    let macaroon = Macaroon::mint(&root_key, &identifier, &caveats).unwrap();
-    rt.block_on(store.insert(&NewToken {
-        identifier_hash: macaroon.identifier_hash(),
-        root_key,
-        token_id: macaroon.token_id(),
-        payment_hash: preimage.hash(),
-        service: "bench".into(),
-        price_sat: 1,
-    }))
-    .unwrap();
+    let credential = rt.block_on(forge::stored_token(&store, "bench"));
     let mut headers = http::HeaderMap::new();
-    let authorization = Credential::new(macaroon, preimage).to_authorization();
+    let authorization = credential.to_authorization();
     headers.insert("authorization", authorization.parse().unwrap());
     let authenticator = Authenticator::new(store, None);
     c.bench_function("authenticate/cached_root_key", |b| {

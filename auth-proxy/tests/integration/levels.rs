@@ -1,10 +1,12 @@
 //! Aperture's auth levels and extras: `auth: off`, `freebie N`, `authskipinvoicecreationpaths`, `ratelimits`,
 //! `strictverify`.
 
+use auth_proxy::metrics::Metrics;
+use auth_proxy::store::Store;
 use proto::looprpc::swap_server_client::SwapServerClient;
 use proto::looprpc::ServerLoopOutTermsRequest;
 
-use crate::support::{challenge_of, eventually, get, grpc_request, TestEnv, TestProxy};
+use crate::support::{challenge_of, eventually, forge, get, grpc_request, TestEnv, TestProxy};
 
 fn services(env: &TestEnv) -> String {
     format!(
@@ -148,4 +150,55 @@ async fn strict_verify_accepts_tokens_settled_at_our_lnd() {
         || async { proxy.handle.tokens().await.unwrap()[0].settled_at.is_some() },
     )
     .await;
+}
+
+#[tokio::test]
+async fn strict_verify_rejects_a_valid_token_whose_invoice_our_lnd_never_settled() {
+    let env = TestEnv::start().await;
+    let basedir = env.basedir();
+    let yaml = env.yaml_with_services(
+        &basedir,
+        &services(&env),
+        "strictverify: true\nstrictverifytimeout: 200ms\n",
+    );
+    let strict = TestProxy::start(&yaml).await;
+
+    // A correctly signed token with a matching preimage, written straight into the proxy's database — as a
+    // leaked root key or a rogue minter could — but for an invoice our lnd never saw paid.
+    let store = Store::connect(&strict.config.database, Metrics::new())
+        .await
+        .unwrap();
+    let credential = forge::stored_token(&store, "loop").await;
+
+    let authorization = credential.to_authorization();
+    let mut client = SwapServerClient::connect(strict.url("")).await.unwrap();
+    let request = grpc_request(
+        ServerLoopOutTermsRequest::default(),
+        "authorization",
+        &authorization,
+    );
+    let status = client.loop_out_terms(request).await.unwrap_err();
+    assert_eq!(status.message(), "payment required");
+    assert_eq!(
+        strict
+            .last_decision("/looprpc.SwapServer/LoopOutTerms")
+            .reason,
+        Some("invoice_not_settled")
+    );
+    assert_eq!(env.grpc.count(), 0);
+
+    // Without strictverify the same token passes: the preimage is proof enough.
+    strict.stop().await;
+    let lenient =
+        TestProxy::start(&yaml.replace("strictverify: true", "strictverify: false")).await;
+    let request = grpc_request(
+        ServerLoopOutTermsRequest::default(),
+        "authorization",
+        &authorization,
+    );
+    let mut client = SwapServerClient::connect(lenient.url("")).await.unwrap();
+    client
+        .loop_out_terms(request)
+        .await
+        .expect("accepted without strictverify");
 }

@@ -2,6 +2,7 @@
 //! ports, and auth-proxy instances built from YAML in-process.
 
 pub mod backends;
+pub mod forge;
 pub mod postgres;
 
 use std::future::Future;
