@@ -121,15 +121,38 @@ impl Env {
 
         let proxy_node = net.node("proxy");
         let basedir = dir.path().join("proxy");
+        // Two services in front of the swap server: its gRPC API and its HTTP API.
         let yaml = format!(
-            "listenaddr: 127.0.0.1:0\nbasedir: {basedir}\n\
-             authenticator:\n  network: regtest\n  lndhost: {host}\n  tlspath: {tls}\n  macdir: {macdir}\n\
-             services:\n  - name: loop\n    hostregexp: '.*'\n    pathregexp: '^/looprpc\\..*$'\n    \
-             address: \"{server_addr}\"\n    protocol: http\n    price: {PRICE_SAT}\n",
+            r#"
+listenaddr: 127.0.0.1:0
+basedir: {basedir}
+authenticator:
+  network: regtest
+  lndhost: {host}
+  tlspath: {tls}
+  macdir: {macdir}
+services:
+  - name: loop
+    hostregexp: '.*'
+    pathregexp: '^/looprpc\..*$'
+    address: "{server_addr}"
+    protocol: http
+    price: {PRICE_SAT}
+  - name: loophttp
+    hostregexp: '.*'
+    pathregexp: '^/v1/loop/.*$'
+    address: "{server_addr}"
+    protocol: http
+    price: {PRICE_SAT}
+"#,
             basedir = basedir.display(),
             host = proxy_node.host(),
             tls = proxy_node.tls_cert_path().display(),
-            macdir = proxy_node.invoice_macaroon_path().parent().unwrap().display(),
+            macdir = proxy_node
+                .invoice_macaroon_path()
+                .parent()
+                .unwrap()
+                .display(),
         );
         let config = ProxyConfig::from_yaml(&yaml, &Overrides::default()).expect("proxy config");
         let listeners = Listeners {

@@ -1,12 +1,15 @@
 //! The L402 client inside loopd, against the real auth-proxy and mock-lnd.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use l402::Challenge;
 use mock_lnd::FailureReason;
 use proto::looprpc::swap_server_client::SwapServerClient;
 use proto::looprpc::{ServerLoopOutTermsRequest, TermsRequest};
-use swap_client::l402_client::{LndPayer, Payer, PaymentOutcome};
+use swap_client::l402_client::{
+    L402Client, L402Config, L402HttpClient, LndPayer, Payer, PaymentOutcome, TokenStore,
+};
 
 use super::env::Env;
 
@@ -124,4 +127,40 @@ async fn fetchl402_gets_a_token_once() {
     assert_eq!(out, "{}\n");
     env.cli(&["fetchl402"]).await.0.unwrap();
     assert_eq!(env.client_payments(), 1);
+}
+
+#[tokio::test]
+async fn the_http_wrapper_pays_once_through_the_proxy_with_lnd() {
+    let env = Env::start(1000).await;
+    let pem = std::fs::read(&env.proxy_cert).unwrap();
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(proto::tls::pinned_client_config(&pem).unwrap())
+        .build()
+        .unwrap();
+    let lnd = proto::lnd::LndClient::connect(&env.net.node("client").lnd_config())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let l402 = L402Client::new(
+        TokenStore::open(dir.path()).unwrap(),
+        Arc::new(LndPayer::new(&lnd)),
+        L402Config::default(),
+    )
+    .unwrap();
+    let client = L402HttpClient::new(http, l402.clone());
+    let url = format!("https://{}/v1/loop/out/terms", env.proxy_addr);
+    for _ in 0..3 {
+        let response = client.send(client.inner().get(&url)).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body = response.text().await.unwrap();
+        assert!(body.contains("10000") && body.contains("5000000"), "{body}");
+    }
+    assert_eq!(env.client_payments(), 1);
+    assert_eq!(l402.stats().challenges, 1);
+    let token = TokenStore::open(dir.path())
+        .unwrap()
+        .paid_token()
+        .unwrap()
+        .unwrap();
+    assert_eq!(token.amount_paid_msat, super::env::PRICE_SAT * 1000);
 }
