@@ -12,7 +12,7 @@ use crate::config::{Config, ConfigError, Overrides, Secret};
 #[derive(Parser)]
 #[command(name = "auth-proxy", version)]
 pub struct Cli {
-    /// Aperture-style YAML config file (default: <basedir>/auth-proxy.yaml if it exists).
+    /// Aperture-style YAML config file (default: BASEDIR/auth-proxy.yaml if it exists).
     #[arg(long, env = "AUTH_PROXY_CONFIGFILE")]
     configfile: Option<PathBuf>,
     /// Address to listen on for clients.

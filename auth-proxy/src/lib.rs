@@ -2,14 +2,14 @@
 //!
 //! # A tour
 //!
-//! A request flows through [`pipeline`] in named phases: **route** (first matching service) →
+//! A request flows through `pipeline` in named phases: **route** (first matching service) →
 //! **authenticate/admit** ([`authenticate`], auth levels, freebies, [`ratelimit`]) → **challenge**
 //! ([`challenge`]: invoice from [`lnd`], macaroon via [`l402_bridge`], root key into [`store`]) or **forward**
 //! ([`forward`]: streamed to the backend with only the verified `Authorization: L402 …`) → **log**
 //! ([`decision`], [`metrics`]). [`responses`] writes every answer the proxy makes itself, in HTTP or gRPC
 //! form.
 //!
-//! Around it: [`config`] (Aperture's YAML, validation), [`cli`] (flags and signals), [`server`] (one port for HTTP/1.1 and HTTP/2,
+//! Around it: [`config`] (Aperture's YAML, validation), [`cli`] (flags and signals), `server` (one port for HTTP/1.1 and HTTP/2,
 //! TLS or h2c, graceful drain), [`tls`], [`admin`] (Prometheus and the admin API on their own listeners),
 //! [`handle`] (in-process control: revoke, decisions, metrics) and [`proxy`] (build and run).
 //!

@@ -5,9 +5,9 @@
 //! byte-string type. Migrations are tracked in `_auth_proxy_migrations` so the proxy can share a database with
 //! other programs.
 //!
-//! Hot path: [`Store::root_key`] answers from [`cache::RootKeyCache`] when it can, so a verified token costs no
+//! Hot path: [`Store::root_key`] answers from the root-key cache (`cache`) when it can, so a verified token costs no
 //! database round trip. Revocation deletes the root key, marks the record, evicts the cache entry and — on
-//! PostgreSQL — tells every other proxy (see [`revocation`]).
+//! PostgreSQL — tells every other proxy (see the `revocation` module).
 
 pub(crate) mod cache;
 pub(crate) mod revocation;
@@ -278,7 +278,7 @@ impl Store {
     }
 
     /// Revokes a token: deletes its root key, marks the record and evicts it here. Returns `false` when no
-    /// token with this id exists or it was already revoked. Other proxies learn of it through [`revocation`].
+    /// token with this id exists or it was already revoked. Other proxies learn of it through the `revocation` module.
     pub async fn revoke(&self, token_id: &TokenId) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
