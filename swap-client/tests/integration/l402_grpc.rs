@@ -90,3 +90,15 @@ async fn fifty_concurrent_first_calls_pay_exactly_once() {
     }
     assert_eq!(env.payer.payments(), 1);
 }
+
+#[tokio::test]
+async fn a_challenge_in_the_trailers_is_met_too() {
+    let env = L402Env::grpc_trailers(100).await;
+    let (mut client, l402) = client(&env, 1000);
+    for _ in 0..3 {
+        assert_eq!(terms(&mut client).await.unwrap(), 250_000);
+    }
+    assert_eq!(env.payer.payments(), 1);
+    assert_eq!(l402.stats().challenges, 1);
+    assert_eq!(env.gate.accepted().len(), 3);
+}

@@ -394,6 +394,49 @@ pub async fn grpc_server(gate: Arc<Gate>) -> Running {
     Running { addr, _stop: stop }
 }
 
+/// A gRPC server that sends its challenge in the *trailers* of a regular
+/// (headers, then trailers) response instead of a trailers-only one.
+pub async fn grpc_server_trailers(gate: Arc<Gate>) -> Running {
+    let grpc = tonic::service::Routes::new(SwapServerServer::new(TermsOnly)).into_axum_router();
+    let app = grpc.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let gate = gate.clone();
+            async move {
+                if gate.authorize(request.headers()).is_some() {
+                    return next.run(request).await;
+                }
+                let mut trailers = HeaderMap::new();
+                trailers.insert("grpc-status", "13".parse().unwrap());
+                trailers.insert("grpc-message", "payment%20required".parse().unwrap());
+                for value in gate.challenge() {
+                    trailers.append("www-authenticate", value.parse().unwrap());
+                }
+                let frames = futures::stream::iter([Ok::<_, std::convert::Infallible>(
+                    http_body::Frame::trailers(trailers),
+                )]);
+                axum::response::Response::builder()
+                    .header("content-type", "application/grpc")
+                    .body(axum::body::Body::new(http_body_util::StreamBody::new(
+                        frames,
+                    )))
+                    .unwrap()
+            }
+        },
+    ));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    Running { addr, _stop: stop }
+}
+
 /// What the L402 client tests share: a gate, a payer, a token directory and
 /// a server (HTTP or gRPC) in front of the gate.
 pub struct L402Env {
@@ -408,6 +451,13 @@ impl L402Env {
     pub async fn http(price_sat: u64) -> Self {
         let gate = Gate::new(price_sat);
         let server = http_server(gate.clone()).await;
+        Self::with(gate, server)
+    }
+
+    /// The gRPC server sending challenges in trailers, behind a gate charging `price_sat`.
+    pub async fn grpc_trailers(price_sat: u64) -> Self {
+        let gate = Gate::new(price_sat);
+        let server = grpc_server_trailers(gate.clone()).await;
         Self::with(gate, server)
     }
 

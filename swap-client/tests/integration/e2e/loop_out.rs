@@ -258,3 +258,73 @@ async fn errors_are_one_clear_line() {
         "{message}"
     );
 }
+
+/// Forwards everything written to a channel (for a command that never ends).
+struct ChannelWriter(tokio::sync::mpsc::UnboundedSender<String>);
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = self.0.send(String::from_utf8_lossy(buf).into_owned());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn next_output(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("monitor output in time")
+        .expect("monitor running")
+}
+
+#[tokio::test]
+async fn monitor_shows_every_state_of_a_swap() {
+    let env = Env::start(1000).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let args = <swap_client::cli::LoopArgs as clap::Parser>::try_parse_from([
+        "loop",
+        "--rpcserver",
+        &env.loopd_addr.to_string(),
+        "monitor",
+    ])
+    .unwrap();
+    let mut out = ChannelWriter(tx);
+    let mut input = std::io::empty();
+    let monitor = swap_client::cli::run(
+        args,
+        swap_client::cli::Io {
+            out: &mut out,
+            input: &mut input,
+            tty: false,
+        },
+    );
+    let drive = async {
+        let mut seen = String::new();
+        // The note comes first, once the stream is open.
+        while !seen.contains("Note:") {
+            seen.push_str(&next_output(&mut rx).await);
+        }
+        env.cli(&["out", "250000", "--force"]).await.0.unwrap();
+        while !seen.contains("LOOP_OUT SUCCESS") {
+            seen.push_str(&next_output(&mut rx).await);
+        }
+        seen
+    };
+    let seen = tokio::select! {
+        seen = drive => seen,
+        ended = monitor => panic!("monitor ended: {ended:?}"),
+    };
+    for state in ["INITIATED", "HTLC_PUBLISHED", "PREIMAGE_REVEALED"] {
+        assert!(
+            seen.contains(&format!("LOOP_OUT {state} 0.00250000 BTC")),
+            "{seen}"
+        );
+    }
+    assert!(
+        seen.contains("(cost: server 600, onchain 0, offchain"),
+        "{seen}"
+    );
+}
