@@ -16,6 +16,8 @@ const KEEP: usize = 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
+    /// The client's address is on the blocklist: 403.
+    Blocked,
     /// A CORS preflight answered by the proxy.
     Preflight,
     /// No service matches: 404.
@@ -40,6 +42,7 @@ impl Outcome {
     /// Stable label.
     pub fn as_str(self) -> &'static str {
         match self {
+            Outcome::Blocked => "blocked",
             Outcome::Preflight => "preflight",
             Outcome::NoRoute => "no_route",
             Outcome::Challenged => "challenged",

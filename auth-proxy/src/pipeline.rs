@@ -1,5 +1,6 @@
 //! The request pipeline, in named phases (after pingora's `ProxyHttp`):
 //!
+//! 0. **screen** — blocklisted clients get 403; CORS preflights are answered.
 //! 1. **route** — the first service whose `hostregexp` and `pathregexp` match; none → 404.
 //! 2. **authenticate / admit** — by the service's auth level for this path: a valid token is admitted, a
 //!    missing or refused one leads to a challenge (or a freebie, or 401 on "no invoice" paths), free paths
@@ -145,6 +146,7 @@ impl Done {
 /// The request pipeline shared by every connection.
 #[derive(Debug)]
 pub(crate) struct Pipeline {
+    pub blocklist: Vec<IpAddr>,
     pub routes: Vec<Route>,
     pub gate: Option<Gate>,
     pub metrics: Metrics,
@@ -160,7 +162,15 @@ impl Pipeline {
     ) -> Response<ProxyBody> {
         let started = Instant::now();
         let info = RequestInfo::of(&request, peer);
-        let (service, done) = if info.method == Method::OPTIONS {
+        let (service, done) = if self.blocklist.contains(&info.client_ip) {
+            let response = responses::error(
+                info.grpc,
+                StatusCode::FORBIDDEN,
+                GrpcCode::PermissionDenied,
+                "access denied",
+            );
+            (None, Done::answer(response, Outcome::Blocked, None))
+        } else if info.method == Method::OPTIONS {
             (
                 None,
                 Done::answer(responses::preflight(), Outcome::Preflight, None),

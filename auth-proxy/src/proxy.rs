@@ -72,6 +72,11 @@ impl Listeners {
             true => Some(TcpListener::bind(&config.admin.listen_addr).await?),
             false => None,
         };
+        if let Some(addr) = admin.as_ref().and_then(|l| l.local_addr().ok()) {
+            if !addr.ip().is_loopback() {
+                tracing::warn!(%addr, "admin API listens beyond loopback; its macaroon is all that protects it");
+            }
+        }
         Ok(Listeners {
             proxy,
             metrics,
@@ -161,6 +166,7 @@ impl Proxy {
             metrics: metrics.clone(),
         };
         let pipeline = Arc::new(Pipeline {
+            blocklist: config.blocklist.clone(),
             routes,
             gate,
             metrics,

@@ -19,6 +19,8 @@ pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
 /// gRPC status codes the proxy answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrpcCode {
+    /// 7: blocklisted client.
+    PermissionDenied = 7,
     /// 8: rate limited.
     ResourceExhausted = 8,
     /// 12: no such route.

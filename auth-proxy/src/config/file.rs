@@ -26,6 +26,7 @@ pub(crate) struct FileConfig {
     pub admin: AdminSection,
     pub strictverify: Option<bool>,
     pub debuglevel: Option<String>,
+    pub blocklist: Vec<String>,
     /// Extension: PEM certificate to serve instead of the generated self-signed one.
     pub tlscertpath: Option<String>,
     /// Extension: PEM private key matching `tlscertpath`.
@@ -161,7 +162,6 @@ const APERTURE_KEYS_IGNORED: &[&str] = &[
     "writetimeout",
     "wspinginterval",
     "wspongwait",
-    "blocklist",
     "configfile",
     // We resume the invoice subscription from the stored settle index instead of listing every invoice.
     "invoicebatchsize",

@@ -240,6 +240,8 @@ pub struct Config {
     pub strict_verify_timeout: Duration,
     /// How long in-flight requests may continue after shutdown starts.
     pub shutdown_grace: Duration,
+    /// Client addresses refused outright with 403 (Aperture's `blocklist`).
+    pub blocklist: Vec<std::net::IpAddr>,
     /// Log level from the file (`debuglevel`), used by the binary when `RUST_LOG` is not set.
     pub debug_level: Option<String>,
     /// Aperture keys present in the file that have no effect here (reported at start-up).

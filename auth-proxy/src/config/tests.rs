@@ -173,7 +173,6 @@ prometheus:
             "servername",
             "invoicebatchsize",
             "idletimeout",
-            "blocklist",
             "etcd",
             "services[0].dynamicprice"
         ]
@@ -194,6 +193,22 @@ prometheus:
         config.prometheus_listen_addr.as_deref(),
         Some("localhost:9000")
     );
+}
+
+#[test]
+fn blocklist_entries_must_be_addresses() {
+    let err = Config::from_yaml(
+        &format!("{MINIMAL}blocklist: ['1.1.1.1', 'nope']\n"),
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.key(), Some("blocklist[1]"));
+    let config = Config::from_yaml(
+        &format!("{MINIMAL}blocklist: ['1.1.1.1', '::1']\n"),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(config.blocklist.len(), 2);
 }
 
 #[test]

@@ -127,6 +127,19 @@ pub(super) fn validate(raw: file::FileConfig) -> Result<Config, ConfigError> {
             Duration::from_secs(3),
         )?,
         shutdown_grace: duration("shutdowngrace", &raw.shutdowngrace, Duration::from_secs(10))?,
+        blocklist: raw
+            .blocklist
+            .iter()
+            .enumerate()
+            .map(|(i, ip)| {
+                ip.trim().parse().map_err(|_| {
+                    ConfigError::invalid(
+                        format!("blocklist[{i}]"),
+                        format!("{ip:?} is not an IP address"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?,
         debug_level: raw.debuglevel.clone(),
         base_dir,
         ignored_aperture_keys: Vec::new(),

@@ -202,3 +202,17 @@ async fn strict_verify_rejects_a_valid_token_whose_invoice_our_lnd_never_settled
         .await
         .expect("accepted without strictverify");
 }
+
+#[tokio::test]
+async fn blocklisted_clients_get_403_before_anything_else() {
+    let env = TestEnv::start().await;
+    let proxy = proxy(&env, "blocklist:\n  - '127.0.0.1'\n").await;
+    assert_eq!(status(&proxy, "/open/x").await, 403);
+    let status = crate::support::unpaid_grpc_call(&proxy).await;
+    assert_eq!(status.code(), tonic::Code::PermissionDenied);
+    assert_eq!(
+        proxy.last_decision("/open/x").outcome,
+        auth_proxy::Outcome::Blocked
+    );
+    assert_eq!(env.http.count() + env.grpc.count(), 0);
+}
