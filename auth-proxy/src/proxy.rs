@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use rustls::ServerConfig;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::admin::{admin_router, metrics_router, AdminAuth};
 use crate::authenticate::Authenticator;
@@ -93,7 +93,7 @@ pub struct Proxy {
     admin: Option<AdminAuth>,
     handle: ProxyHandle,
     store: Store,
-    background: CancellationToken,
+    background: DropGuard,
     grace: Duration,
 }
 
@@ -108,38 +108,15 @@ impl Proxy {
         let metrics = Metrics::new();
         let tls = crate::tls::server_config(&config.tls)?;
         let store = Store::connect(&config.database, metrics.clone()).await?;
+        // Background tasks stop when the proxy is dropped — or when building fails half-way.
         let background = CancellationToken::new();
+        let guard = background.clone().drop_guard();
         if let DatabaseConfig::Postgres(pg) = &config.database {
-            revocation::spawn_listener(
-                crate::store::postgres_url(pg),
-                Arc::clone(store.cache()),
-                background.child_token(),
-            )
-            .await;
+            let url = crate::store::postgres_url(pg);
+            revocation::spawn_listener(url, Arc::clone(store.cache()), background.child_token())
+                .await;
         }
-        let gate = match (&config.authenticator.lnd, config.authenticator.disable) {
-            (Some(lnd_config), false) => {
-                let lnd = proto::lnd::LndClient::connect(lnd_config).await?;
-                let invoices = Invoices::new(lnd.clone(), metrics.clone());
-                let settlements = Settlements::new(store.clone(), Some(invoices.clone()));
-                let following = settlements.spawn(lnd.clone(), background.child_token());
-                // Do not serve before settlements are followed (bounded: lnd may be down).
-                let _ = tokio::time::timeout(Duration::from_secs(5), following).await;
-                let strict = config
-                    .strict_verify
-                    .then_some((settlements, config.strict_verify_timeout));
-                Some(Gate {
-                    authenticator: Authenticator::new(store.clone(), strict),
-                    challenger: Challenger::new(invoices, store.clone()),
-                })
-            }
-            _ => {
-                tracing::warn!(
-                    "authenticator disabled: every request is forwarded without payment"
-                );
-                None
-            }
-        };
+        let gate = gate(&config, &store, &metrics, &background).await?;
         let routes = config
             .services
             .iter()
@@ -178,7 +155,7 @@ impl Proxy {
             admin,
             handle,
             store,
-            background,
+            background: guard,
             grace: config.shutdown_grace,
         })
     }
@@ -228,10 +205,39 @@ impl Proxy {
         for task in side_doors {
             let _ = task.await;
         }
-        self.background.cancel();
+        drop(self.background);
         self.store.close().await;
         tracing::info!("auth-proxy stopped");
     }
+}
+
+/// The L402 machinery (invoices, verification, settlement tracking), unless the authenticator is disabled.
+async fn gate(
+    config: &Config,
+    store: &Store,
+    metrics: &Metrics,
+    background: &CancellationToken,
+) -> Result<Option<Gate>, BuildError> {
+    let lnd_config = match (&config.authenticator.lnd, config.authenticator.disable) {
+        (Some(lnd_config), false) => lnd_config,
+        _ => {
+            tracing::warn!("authenticator disabled: every request is forwarded without payment");
+            return Ok(None);
+        }
+    };
+    let lnd = proto::lnd::LndClient::connect(lnd_config).await?;
+    let invoices = Invoices::new(lnd.clone(), metrics.clone());
+    let settlements = Settlements::new(store.clone(), Some(invoices.clone()));
+    let following = settlements.spawn(lnd, background.child_token());
+    // Do not serve before settlements are followed (bounded: lnd may be down).
+    let _ = tokio::time::timeout(Duration::from_secs(5), following).await;
+    let strict = config
+        .strict_verify
+        .then_some((settlements, config.strict_verify_timeout));
+    Ok(Some(Gate {
+        authenticator: Authenticator::new(store.clone(), strict),
+        challenger: Challenger::new(invoices, store.clone()),
+    }))
 }
 
 async fn serve_router(listener: TcpListener, router: axum::Router, stop: CancellationToken) {
