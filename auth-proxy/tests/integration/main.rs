@@ -6,6 +6,7 @@ mod challenge;
 mod failures;
 mod levels;
 mod listener;
+mod logging;
 mod pay;
 mod rejections;
 mod storage;
