@@ -346,6 +346,7 @@ async fn loop_out(
         .loop_out_quote(quote_request(amt, args.fast))
         .await?
         .into_inner();
+    report_new_tokens(client, &mut before, &progress, io.out).await?;
     let mut limits = default_limits(amt, &quote);
     if let Some(fee) = args.max_swap_routing_fee {
         limits.max_swap_routing_fee = u64::try_from(fee)

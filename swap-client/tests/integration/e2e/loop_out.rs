@@ -103,6 +103,10 @@ async fn json_output_and_declined_confirmation() {
     );
     // The quote needed the token; the swap itself was not started.
     assert_eq!(env.client_payments(), 1, "only the token was paid");
+    let paid = out
+        .find("L402 token: paid")
+        .expect("token payment reported");
+    assert!(paid < out.find("CONTINUE SWAP? (y/n): ").unwrap(), "{out}");
     let (result, out) = env.cli(&["listswaps"]).await;
     result.unwrap();
     assert_eq!(json(&out)["swaps"].as_array().unwrap().len(), 0);
