@@ -70,6 +70,14 @@ pub struct Cli {
         env = "AUTH_PROXY_AUTHENTICATOR_NETWORK"
     )]
     network: Option<String>,
+    /// Forward every request without payment (no lnd needed).
+    #[arg(
+        long = "authenticator.disable",
+        env = "AUTH_PROXY_AUTHENTICATOR_DISABLE",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    auth_disable: Option<bool>,
     /// Serve Prometheus metrics.
     #[arg(long = "prometheus.enabled", env = "AUTH_PROXY_PROMETHEUS_ENABLED", num_args = 0..=1, default_missing_value = "true")]
     prometheus_enabled: Option<bool>,
@@ -108,7 +116,7 @@ impl Cli {
             lnd_tls_path: self.tlspath.clone(),
             lnd_mac_dir: self.macdir.clone(),
             network: self.network.clone(),
-            auth_disable: None,
+            auth_disable: self.auth_disable,
             prometheus_enabled: self.prometheus_enabled,
             prometheus_listen_addr: self.prometheus_listenaddr.clone(),
             admin_enabled: self.admin_enabled,

@@ -1,6 +1,7 @@
 //! `auth-proxy`: the L402 reverse proxy. Reads an Aperture-style YAML file (`--configfile`), lets flags and
 //! `AUTH_PROXY_*` variables override it, and runs until SIGINT/SIGTERM.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use auth_proxy::cli::{shutdown_signal, Cli};
@@ -20,7 +21,10 @@ async fn main() -> ExitCode {
     let default_level = config.debug_level.as_deref().unwrap_or("info");
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
+        .init();
 
     let listeners = match Listeners::bind(&config).await {
         Ok(listeners) => listeners,

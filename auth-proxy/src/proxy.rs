@@ -172,6 +172,7 @@ impl Proxy {
         let mut side_doors = Vec::new();
         if let Some(listener) = listeners.metrics {
             side_doors.push(tokio::spawn(serve_router(
+                "metrics",
                 listener,
                 metrics_router(self.handle.metrics.clone()),
                 stop.clone(),
@@ -180,6 +181,7 @@ impl Proxy {
         match (listeners.admin, self.admin) {
             (Some(listener), Some(auth)) => {
                 side_doors.push(tokio::spawn(serve_router(
+                    "admin API",
                     listener,
                     admin_router(auth, self.handle.clone()),
                     stop.clone(),
@@ -240,7 +242,15 @@ async fn gate(
     }))
 }
 
-async fn serve_router(listener: TcpListener, router: axum::Router, stop: CancellationToken) {
+async fn serve_router(
+    name: &'static str,
+    listener: TcpListener,
+    router: axum::Router,
+    stop: CancellationToken,
+) {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "{name} listening");
+    }
     if let Err(error) = axum::serve(listener, router)
         .with_graceful_shutdown(stop.cancelled_owned())
         .await
