@@ -162,6 +162,82 @@ pub fn decode_invoice(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bitcoin_hashes::Hash;
+
+    /// A signed regtest invoice for `hash` and `amount_sat`.
+    fn invoice(hash: [u8; 32], amount_sat: u64) -> String {
+        let key = secp256k1::SecretKey::from_slice(&[7; 32]).unwrap();
+        let secp = secp256k1::Secp256k1::new();
+        lightning_invoice::InvoiceBuilder::new(lightning_invoice::Currency::Regtest)
+            .description("swap".into())
+            .payment_hash(bitcoin_hashes::sha256::Hash::from_byte_array(hash))
+            .payment_secret(lightning_invoice::PaymentSecret([1; 32]))
+            .current_timestamp()
+            .min_final_cltv_expiry_delta(144)
+            .amount_milli_satoshis(amount_sat * 1000)
+            .build_signed(|m| secp.sign_ecdsa_recoverable(m, &key))
+            .unwrap()
+            .to_string()
+    }
+
+    const LIMITS: OutLimits = OutLimits {
+        max_swap_fee: 600,
+        max_prepay_amt: 1_000,
+        max_swap_routing_fee: 5_010,
+        max_prepay_routing_fee: 30,
+        max_miner_fee: 0,
+    };
+
+    #[test]
+    fn a_contract_within_the_limits_is_accepted() {
+        let hash = [5; 32];
+        // Loop's convention: swap invoice = amount + fee - prepay.
+        let contract = validate_contract(
+            &hash,
+            250_000,
+            &LIMITS,
+            &invoice(hash, 249_600),
+            &invoice([6; 32], 1_000),
+        )
+        .unwrap();
+        assert_eq!(contract.swap_invoice_amt_sat, 249_600);
+        assert_eq!(contract.prepay_invoice_amt_sat, 1_000);
+        assert_eq!(contract.prepay_hash, [6; 32]);
+    }
+
+    #[test]
+    fn a_contract_outside_the_limits_is_refused() {
+        let hash = [5; 32];
+        let prepay = invoice([6; 32], 1_000);
+        assert!(matches!(
+            validate_contract(&hash, 250_000, &LIMITS, &invoice([9; 32], 249_600), &prepay),
+            Err(ContractError::WrongHash { .. })
+        ));
+        assert_eq!(
+            validate_contract(&hash, 250_000, &LIMITS, &invoice(hash, 249_601), &prepay),
+            Err(ContractError::SwapFeeTooHigh {
+                fee_sat: 601,
+                max_sat: 600
+            })
+        );
+        assert_eq!(
+            validate_contract(
+                &hash,
+                250_000,
+                &LIMITS,
+                &invoice(hash, 249_000),
+                &invoice([6; 32], 1_001)
+            ),
+            Err(ContractError::PrepayTooHigh {
+                prepay_sat: 1_001,
+                max_sat: 1_000
+            })
+        );
+        assert!(matches!(
+            validate_contract(&hash, 250_000, &LIMITS, "lnbcrt1garbage", &prepay),
+            Err(ContractError::BadInvoice { which: "swap", .. })
+        ));
+    }
 
     #[test]
     fn loop_default_routing_fee() {

@@ -332,3 +332,30 @@ async fn monitor_shows_every_state_of_a_swap() {
         "{seen}"
     );
 }
+
+#[tokio::test]
+async fn a_contract_outside_the_limits_is_refused_and_nothing_is_paid() {
+    let env = Env::start(1000).await;
+    let mut client = env.client().await;
+    let status = client
+        .loop_out(proto::looprpc::LoopOutRequest {
+            amt: 250_000,
+            // The server's prepay is 1000 sat.
+            max_prepay_amt: 999,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+    assert!(
+        status
+            .message()
+            .contains("swap refused: prepay amount of 1000 sat exceeds the maximum of 999 sat"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(env.client_payments(), 1, "only the token");
+    let (result, out) = env.cli(&["listswaps"]).await;
+    result.unwrap();
+    assert_eq!(json(&out)["swaps"].as_array().unwrap().len(), 0);
+}
