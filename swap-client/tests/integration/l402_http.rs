@@ -200,3 +200,45 @@ async fn fifty_concurrent_first_calls_pay_exactly_once() {
     assert_eq!(env.payer.payments(), 1);
     assert!(answers.iter().all(|a| *a == answers[0]));
 }
+
+#[tokio::test]
+async fn a_payment_still_in_flight_is_kept_pending_and_tracked_by_later_calls() {
+    let env = L402Env::http(100).await;
+    env.payer.set_latency(Duration::from_millis(300));
+    let client = L402HttpClient::new(
+        reqwest::Client::new(),
+        env.l402_with(swap_client::l402_client::L402Config {
+            payment_timeout: Duration::from_millis(50),
+            ..Default::default()
+        }),
+    );
+    let err = hello(&env, &client).await.unwrap_err();
+    assert!(
+        matches!(err, HttpError::L402(L402Error::PaymentPending { .. })),
+        "{err:?}"
+    );
+    assert!(
+        env.store().pending_token().unwrap().is_some(),
+        "pending token kept"
+    );
+
+    // Later calls track the same payment until it settles; none pays again.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let answer = loop {
+        match hello(&env, &client).await {
+            Ok(answer) => break answer,
+            Err(HttpError::L402(L402Error::PaymentPending { .. })) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "payment never settled"
+                );
+            }
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    };
+    assert_eq!(env.payer.payments(), 1);
+    let store = env.store();
+    assert!(store.pending_token().unwrap().is_none());
+    let token = store.paid_token().unwrap().unwrap();
+    assert_eq!(answer, format!("hello {}", token.token_id()));
+}

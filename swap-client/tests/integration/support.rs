@@ -74,6 +74,7 @@ pub struct FakePayer {
     latency: Mutex<Duration>,
     settled: Mutex<HashMap<[u8; 32], PaymentSuccess>>,
     failed: Mutex<HashSet<[u8; 32]>>,
+    in_flight: Mutex<HashMap<[u8; 32], (tokio::time::Instant, PaymentSuccess)>>,
 }
 
 impl FakePayer {
@@ -85,6 +86,7 @@ impl FakePayer {
             latency: Mutex::new(Duration::ZERO),
             settled: Mutex::new(HashMap::new()),
             failed: Mutex::new(HashSet::new()),
+            in_flight: Mutex::new(HashMap::new()),
         })
     }
 
@@ -103,12 +105,30 @@ impl FakePayer {
         *self.latency.lock().unwrap() = latency;
     }
 
-    async fn send(&self, hash: [u8; 32]) -> Result<PaymentOutcome, PayerError> {
+    async fn send(&self, hash: [u8; 32], timeout: Duration) -> Result<PaymentOutcome, PayerError> {
         if let Some(done) = self.settled.lock().unwrap().get(&hash) {
             return Ok(PaymentOutcome::Succeeded(done.clone()));
         }
+        if self.in_flight.lock().unwrap().contains_key(&hash) {
+            return self.follow(hash, timeout).await;
+        }
         self.payments.fetch_add(1, Ordering::SeqCst);
         let latency = *self.latency.lock().unwrap();
+        if latency > timeout {
+            // Still in flight when the caller stops waiting; settles later.
+            let preimage = self.invoicer.preimage(&hash).unwrap();
+            let success = PaymentSuccess {
+                preimage,
+                amount_paid_msat: 0,
+                routing_fee_msat: FEE_MSAT,
+            };
+            let settle_at = tokio::time::Instant::now() + latency;
+            self.in_flight
+                .lock()
+                .unwrap()
+                .insert(hash, (settle_at, success));
+            return self.follow(hash, timeout).await;
+        }
         tokio::time::sleep(latency).await;
         let failing = self
             .fail_next
@@ -132,6 +152,25 @@ impl FakePayer {
         self.settled.lock().unwrap().insert(hash, success.clone());
         Ok(PaymentOutcome::Succeeded(success))
     }
+
+    /// Waits (at most `timeout`) for an in-flight payment to settle.
+    async fn follow(
+        &self,
+        hash: [u8; 32],
+        timeout: Duration,
+    ) -> Result<PaymentOutcome, PayerError> {
+        let Some((settle_at, success)) = self.in_flight.lock().unwrap().get(&hash).cloned() else {
+            return Ok(PaymentOutcome::NotFound);
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        tokio::time::sleep_until(settle_at.min(deadline)).await;
+        if tokio::time::Instant::now() < settle_at {
+            return Ok(PaymentOutcome::InFlight);
+        }
+        self.in_flight.lock().unwrap().remove(&hash);
+        self.settled.lock().unwrap().insert(hash, success.clone());
+        Ok(PaymentOutcome::Succeeded(success))
+    }
 }
 
 impl Payer for FakePayer {
@@ -140,7 +179,7 @@ impl Payer for FakePayer {
         invoice: &'a str,
         payment_hash: [u8; 32],
         _max_fee_sat: u64,
-        _timeout: Duration,
+        timeout: Duration,
     ) -> BoxFuture<'a, Result<PaymentOutcome, PayerError>> {
         let amount_msat = invoice
             .parse::<lightning_invoice::Bolt11Invoice>()
@@ -148,7 +187,7 @@ impl Payer for FakePayer {
             .and_then(|i| i.amount_milli_satoshis())
             .unwrap_or(0);
         Box::pin(async move {
-            let outcome = self.send(payment_hash).await?;
+            let outcome = self.send(payment_hash, timeout).await?;
             Ok(match outcome {
                 PaymentOutcome::Succeeded(mut s) => {
                     s.amount_paid_msat = amount_msat;
@@ -162,11 +201,14 @@ impl Payer for FakePayer {
     fn track(
         &self,
         payment_hash: [u8; 32],
-        _timeout: Duration,
+        timeout: Duration,
     ) -> BoxFuture<'_, Result<PaymentOutcome, PayerError>> {
         Box::pin(async move {
             if let Some(done) = self.settled.lock().unwrap().get(&payment_hash) {
                 return Ok(PaymentOutcome::Succeeded(done.clone()));
+            }
+            if self.in_flight.lock().unwrap().contains_key(&payment_hash) {
+                return self.follow(payment_hash, timeout).await;
             }
             if self.failed.lock().unwrap().contains(&payment_hash) {
                 return Ok(PaymentOutcome::Failed {
@@ -479,15 +521,15 @@ impl L402Env {
 
     /// An L402 client (a new "process") on the shared token directory.
     pub fn l402(&self, max_cost_sat: u64) -> L402Client {
-        L402Client::new(
-            self.store(),
-            self.payer.clone(),
-            L402Config {
-                max_cost_sat,
-                ..L402Config::default()
-            },
-        )
-        .unwrap()
+        self.l402_with(L402Config {
+            max_cost_sat,
+            ..L402Config::default()
+        })
+    }
+
+    /// An L402 client with this configuration.
+    pub fn l402_with(&self, config: L402Config) -> L402Client {
+        L402Client::new(self.store(), self.payer.clone(), config).unwrap()
     }
 
     /// The token store.
