@@ -71,7 +71,8 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub proxy_addr: SocketAddr,
     pub proxy: ProxyHandle,
-    pub proxy_cert: PathBuf,
+    /// The proxy's certificate (`None`: plaintext proxy).
+    pub proxy_cert: Option<PathBuf>,
     pub swap_server: swap_server::SwapManager,
     pub loopd_addr: SocketAddr,
     loopd: Stoppable<Result<(), swap_client::daemon::DaemonError>>,
@@ -81,8 +82,14 @@ pub struct Env {
 }
 
 impl Env {
-    /// Starts everything; loopd pays at most `max_cost_sat` per token.
+    /// Starts everything (proxy with TLS); loopd pays at most `max_cost_sat` per token.
     pub async fn start(max_cost_sat: u64) -> Env {
+        Self::start_with(max_cost_sat, true).await
+    }
+
+    /// Starts everything; `tls: false` runs the proxy in plaintext (`insecure`)
+    /// and loopd with `--server.notls`.
+    pub async fn start_with(max_cost_sat: u64, tls: bool) -> Env {
         // Silent unless asked for: TEST_LOG=swap_client=debug cargo test ...
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_env("TEST_LOG"))
@@ -125,6 +132,7 @@ impl Env {
         let yaml = format!(
             r#"
 listenaddr: 127.0.0.1:0
+insecure: {insecure}
 basedir: {basedir}
 authenticator:
   network: regtest
@@ -145,6 +153,7 @@ services:
     protocol: http
     price: {PRICE_SAT}
 "#,
+            insecure = !tls,
             basedir = basedir.display(),
             host = proxy_node.host(),
             tls = proxy_node.tls_cert_path().display(),
@@ -172,7 +181,7 @@ services:
         };
 
         let mut env = Env {
-            proxy_cert: basedir.join("tls.cert"),
+            proxy_cert: tls.then(|| basedir.join("tls.cert")),
             net,
             dir,
             proxy_addr,
@@ -207,7 +216,10 @@ services:
             data_dir: self.loop_dir(),
             rpc_listen: "127.0.0.1:0".into(),
             server_host: self.proxy_addr.to_string(),
-            server_tls: ServerTls::Pinned(self.proxy_cert.clone()),
+            server_tls: match &self.proxy_cert {
+                Some(cert) => ServerTls::Pinned(cert.clone()),
+                None => ServerTls::Disabled,
+            },
             lnd: self.net.node("client").lnd_config(),
             l402: L402Config {
                 max_cost_sat: self.max_cost_sat,

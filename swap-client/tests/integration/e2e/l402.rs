@@ -15,7 +15,7 @@ use super::env::Env;
 
 /// A challenge straight from the proxy (no token attached).
 async fn challenge(env: &Env) -> Challenge {
-    let pem = std::fs::read(&env.proxy_cert).unwrap();
+    let pem = std::fs::read(env.proxy_cert.as_ref().unwrap()).unwrap();
     let channel = proto::lnd::pinned_tls_channel(&env.proxy_addr.to_string(), &pem).unwrap();
     let status = SwapServerClient::new(channel)
         .loop_out_terms(ServerLoopOutTermsRequest::default())
@@ -132,7 +132,7 @@ async fn fetchl402_gets_a_token_once() {
 #[tokio::test]
 async fn the_http_wrapper_pays_once_through_the_proxy_with_lnd() {
     let env = Env::start(1000).await;
-    let pem = std::fs::read(&env.proxy_cert).unwrap();
+    let pem = std::fs::read(env.proxy_cert.as_ref().unwrap()).unwrap();
     let http = reqwest::Client::builder()
         .use_preconfigured_tls(proto::tls::pinned_client_config(&pem).unwrap())
         .build()

@@ -359,3 +359,12 @@ async fn a_contract_outside_the_limits_is_refused_and_nothing_is_paid() {
     result.unwrap();
     assert_eq!(json(&out)["swaps"].as_array().unwrap().len(), 0);
 }
+
+#[tokio::test]
+async fn loop_out_through_a_plaintext_proxy_with_server_notls() {
+    let env = Env::start_with(1000, false).await;
+    let (result, out) = env.cli(&["out", "250000", "--force"]).await;
+    result.unwrap_or_else(|e| panic!("loop out failed: {e}\n{out}"));
+    assert!(out.contains("SUCCESS"), "{out}");
+    assert_eq!(env.client_payments(), 3);
+}
