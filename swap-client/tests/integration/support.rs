@@ -305,6 +305,22 @@ pub struct Running {
     _stop: oneshot::Sender<()>,
 }
 
+/// Serves `app` on an ephemeral port until the returned handle is dropped.
+async fn serve(app: axum::Router) -> Running {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    Running { addr, _stop: stop }
+}
+
 /// An HTTP API behind L402: `GET /hello` answers `hello <token id>`.
 pub async fn http_server(gate: Arc<Gate>) -> Running {
     let app = axum::Router::new().route(
@@ -328,18 +344,7 @@ pub async fn http_server(gate: Arc<Gate>) -> Running {
             }
         }),
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
-    Running { addr, _stop: stop }
+    serve(app).await
 }
 
 /// A `looprpc.SwapServer` whose `LoopOutTerms` is behind L402 (the other
@@ -465,18 +470,7 @@ pub async fn grpc_server_trailers(gate: Arc<Gate>) -> Running {
             }
         },
     ));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
-    Running { addr, _stop: stop }
+    serve(app).await
 }
 
 /// What the L402 client tests share: a gate, a payer, a token directory and
