@@ -1,10 +1,9 @@
 //! `auth-proxy`: the L402 reverse proxy. Reads an Aperture-style YAML file (`--configfile`), lets flags and
 //! `AUTH_PROXY_*` variables override it, and runs until SIGINT/SIGTERM.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use auth_proxy::cli::{shutdown_signal, Cli};
+use auth_proxy::cli::Cli;
 use auth_proxy::{Listeners, Proxy};
 use clap::Parser;
 
@@ -19,12 +18,7 @@ async fn main() -> ExitCode {
         }
     };
     let default_level = config.debug_level.as_deref().unwrap_or("info");
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stdout().is_terminal())
-        .init();
+    proto::runtime::init_tracing(default_level);
 
     let listeners = match Listeners::bind(&config).await {
         Ok(listeners) => listeners,
@@ -40,6 +34,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    proxy.run(listeners, shutdown_signal()).await;
+    proxy
+        .run(listeners, proto::runtime::shutdown_signal())
+        .await;
     ExitCode::SUCCESS
 }

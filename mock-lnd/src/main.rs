@@ -71,13 +71,7 @@ fn default_nodes() -> Vec<(String, SocketAddr)> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    proto::runtime::init_tracing("info");
     let nodes = if args.nodes.is_empty() {
         default_nodes()
     } else {
@@ -106,36 +100,17 @@ async fn main() -> anyhow::Result<()> {
             Some(tokio::spawn(mock_lnd::control::serve(
                 listener,
                 net.clone(),
-                shutdown_signal(),
+                proto::runtime::shutdown_signal(),
             )))
         }
         None => None,
     };
     tracing::info!(nodes = net.nodes().len(), datadir = %args.datadir.display(), "mock-lnd ready");
-    shutdown_signal().await;
+    proto::runtime::shutdown_signal().await;
     tracing::info!("shutting down");
     if let Some(control) = control {
         control.await.context("control endpoint task")??;
     }
     net.shutdown().await;
     Ok(())
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

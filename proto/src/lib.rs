@@ -13,10 +13,12 @@
 //!
 //! [`lnd`] connects to an lnd node (real or mock-lnd) with its pinned
 //! `tls.cert` and a macaroon, as lnd's own clients do; [`tls`] holds the
-//! certificate pinning it uses.
+//! certificate pinning it uses; [`runtime`] holds what every binary does the
+//! same way (shutdown signal, logging).
 #![forbid(unsafe_code)]
 
 pub mod lnd;
+pub mod runtime;
 pub mod tls;
 
 /// lnd's main service (`lnrpc.Lightning`): node info, invoices, payments.

@@ -137,9 +137,8 @@ pub fn plaintext_channel(host: &str) -> Result<Channel, LndConnectError> {
 /// exactly the certificate(s) in `cert_pem` — for lnd, or any gRPC server with
 /// a self-signed certificate such as the auth proxy.
 pub fn pinned_tls_channel(host: &str, cert_pem: &[u8]) -> Result<Channel, LndConnectError> {
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(crate::tls::pinned_client_config(
-        cert_pem,
-    )?));
+    let tls =
+        tokio_rustls::TlsConnector::from(Arc::new(crate::tls::pinned_client_config(cert_pem)?));
     let endpoint = endpoint(host)?;
     let authority = endpoint
         .uri()

@@ -104,40 +104,19 @@ impl Args {
     }
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    proto::runtime::init_tracing("info");
     let args = Args::parse();
     let listen = args.listen;
     let result = async {
         let listener = tokio::net::TcpListener::bind(listen).await?;
-        swap_server::run(listener, args.into_config(), shutdown_signal()).await?;
+        swap_server::run(
+            listener,
+            args.into_config(),
+            proto::runtime::shutdown_signal(),
+        )
+        .await?;
         Ok::<(), anyhow::Error>(())
     }
     .await;
