@@ -1,10 +1,14 @@
 //! The L402 client as a tower layer for tonic clients.
 //!
-//! ```ignore
+//! ```no_run
+//! # use proto::looprpc::swap_server_client::SwapServerClient;
+//! # use swap_client::l402_client::{L402Client, L402Layer};
+//! # fn example(l402_client: L402Client, tonic_channel: tonic::transport::Channel) {
 //! let channel = tower::ServiceBuilder::new()
 //!     .layer(L402Layer::new(l402_client))
 //!     .service(tonic_channel);
-//! let mut swap_server = SwapServerClient::new(channel);
+//! let swap_server = SwapServerClient::new(channel);
+//! # }
 //! ```
 //!
 //! Every call carries `macaroon: <hex paid macaroon>` metadata once a token is

@@ -1,8 +1,11 @@
 //! The L402 client for HTTP APIs, wrapping a `reqwest::Client`.
 //!
-//! ```ignore
+//! ```no_run
+//! # use swap_client::l402_client::{L402Client, L402HttpClient};
+//! # async fn example(l402_client: L402Client, url: &str) -> Result<(), Box<dyn std::error::Error>> {
 //! let http = L402HttpClient::new(reqwest::Client::new(), l402_client);
 //! let response = http.send(http.inner().get(url)).await?;
+//! # Ok(()) }
 //! ```
 //!
 //! Requests carry `Authorization: L402 <base64 macaroon>:<hex preimage>` once
