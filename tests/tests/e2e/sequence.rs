@@ -49,6 +49,17 @@ async fn first_loop_pays_once_and_repeat_loop_reuses_the_token() {
         1,
         "exactly one token payment"
     );
+    // The challenged call was retried with the token and forwarded exactly once.
+    let all = stack.proxy().decisions();
+    let challenged = all
+        .iter()
+        .find(|d| d.outcome == Outcome::Challenged)
+        .expect("a challenge");
+    let forwarded_retries = all
+        .iter()
+        .filter(|d| d.path == challenged.path && d.outcome == Outcome::Accepted)
+        .count();
+    assert_eq!(forwarded_retries, 1, "{} forwarded once", challenged.path);
     // Token, prepay and swap invoice: three payments from the client's node.
     assert_eq!(stack.node(CLIENT_NODE).payment_count(), 3);
     let token = paid_token_file(&stack);
