@@ -104,10 +104,11 @@ run_compose() {
         echo "docker-test: $oneshot exited 0 without reporting both loops" >&2
         rc=1
     fi
-    # The repeat loop must not be challenged: one 402 in all (auth-proxy logs one line per decision).
+    # The repeat loop must not be challenged: one 402 in all (auth-proxy logs one line per decision, as text
+    # `decision="challenged"` or as JSON `"decision":"challenged"`).
     if [ "$rc" = 0 ] && [ -n "$challenges" ]; then
         local seen
-        seen=$("${compose[@]}" -p "$project" "$@" logs --no-color auth-proxy | grep -c 'decision="challenged"' || true)
+        seen=$("${compose[@]}" -p "$project" "$@" logs --no-color auth-proxy | grep -cE 'decision(=|":)"challenged"' || true)
         if [ "$seen" != "$challenges" ]; then
             echo "docker-test: auth-proxy challenged $seen times, expected $challenges" >&2
             rc=1
