@@ -35,6 +35,14 @@ pub enum StoreError {
     /// A swap with the same hash exists already.
     #[error("duplicate swap")]
     Duplicate,
+    /// The directory of the SQLite file could not be created.
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
 }
 
 impl StoreError {
@@ -79,11 +87,28 @@ pub fn normalize_url(url: &str) -> String {
     }
 }
 
+/// The file of a SQLite URL (`sqlite://path?…`); `None` for an in-memory or
+/// non-SQLite database.
+fn sqlite_file(url: &str) -> Option<&std::path::Path> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && !path.contains(":memory:")).then(|| std::path::Path::new(path))
+}
+
 impl Store {
     /// Connects to `url` (see [`normalize_url`]) and applies the migrations.
+    /// A SQLite file's directory is created if missing, like the file itself.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let url = normalize_url(url);
+        if let Some(dir) = sqlite_file(&url).and_then(std::path::Path::parent) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
         let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         if url.contains(":memory:") {
             // Every SQLite in-memory connection is its own database: keep exactly one.
@@ -324,6 +349,12 @@ mod tests {
             "sqlite:///tmp/x.db?mode=rwc"
         );
         assert_eq!(normalize_url("sqlite::memory:"), "sqlite::memory:");
+        assert_eq!(
+            sqlite_file("sqlite:///tmp/a/x.db?mode=rwc"),
+            Some(std::path::Path::new("/tmp/a/x.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://u@h/db"), None);
         assert_eq!(
             normalize_url("sqlite://x.db?mode=ro"),
             "sqlite://x.db?mode=ro"
