@@ -138,6 +138,8 @@ pub struct ProcessStack {
     pub proxy: SocketAddr,
     /// loopd's address.
     pub loopd: SocketAddr,
+    /// mock-lnd's control endpoint (test hooks over HTTP).
+    pub lnd_control: SocketAddr,
     /// The running programs, by name.
     programs: Vec<Program>,
     price_sat: u64,
@@ -157,6 +159,7 @@ impl ProcessStack {
             swap_server: free_addr(),
             proxy: free_addr(),
             loopd: free_addr(),
+            lnd_control: free_addr(),
             programs: Vec::new(),
             price_sat,
         };
@@ -212,12 +215,33 @@ impl ProcessStack {
         ))
     }
 
+    /// A node as mock-lnd's control endpoint reports it (`balance_msat`,
+    /// `invoice_count`, `payment_count`, …).
+    pub async fn node(&self, name: &str) -> anyhow::Result<serde_json::Value> {
+        let url = format!("http://{}/nodes/{name}", self.lnd_control);
+        Ok(reqwest::get(url).await?.error_for_status()?.json().await?)
+    }
+
+    /// Takes a node offline (its lnd is down) or back online.
+    pub async fn set_node_offline(&self, name: &str, offline: bool) -> anyhow::Result<()> {
+        let action = if offline { "offline" } else { "online" };
+        let url = format!("http://{}/nodes/{name}/{action}", self.lnd_control);
+        reqwest::Client::new()
+            .post(url)
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
+
     async fn start_mock_lnd(&mut self) -> anyhow::Result<()> {
         let mut args = vec![
             "--datadir".to_owned(),
             self.dir().join("lnd").display().to_string(),
             "--network".into(),
             "regtest".into(),
+            "--control-listen".into(),
+            self.lnd_control.to_string(),
         ];
         for (name, addr) in ["client", "proxy", "server"].iter().zip(self.lnd) {
             args.push("--node".into());
