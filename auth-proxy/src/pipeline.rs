@@ -351,7 +351,10 @@ impl Pipeline {
                     crate::challenge::ChallengeError::Lnd(_) => {
                         "lightning node unavailable: cannot create invoice"
                     }
-                    _ => "cannot issue payment challenge",
+                    crate::challenge::ChallengeError::Store(_) => {
+                        "token store unavailable: cannot issue payment challenge"
+                    }
+                    crate::challenge::ChallengeError::Mint(_) => "cannot issue payment challenge",
                 };
                 let response = responses::error(
                     info.grpc,

@@ -1,11 +1,12 @@
 //! Persistence: a restarted proxy on the same SQLite file still verifies old tokens; two proxies on one
-//! PostgreSQL share tokens and revocations (within one second).
+//! PostgreSQL share tokens and revocations (within one second); a database that goes away answers 503 (gRPC 14)
+//! and the proxy recovers when it is back.
 
 use std::time::{Duration, Instant};
 
 use l402::Credential;
 
-use crate::support::{get_with, postgres, TestEnv, TestProxy};
+use crate::support::{eventually, get, get_with, postgres, unpaid_grpc_call, TestEnv, TestProxy};
 
 async fn status_with(proxy: &TestProxy, credential: &Credential) -> u16 {
     let authorization = credential.to_authorization();
@@ -95,5 +96,69 @@ async fn two_proxies_share_one_postgres() {
         tokens.len(),
         2,
         "the paid token and the fresh challenge A sent after the revocation"
+    );
+}
+
+#[tokio::test]
+async fn database_down_answers_503_and_recovers() {
+    let Some(db) = postgres::database().await else {
+        return;
+    };
+    let env = TestEnv::start().await;
+    let a = TestProxy::start(&env.yaml(&env.dir.path().join("a"), &db.yaml())).await;
+    let b = TestProxy::start(&env.yaml(&env.dir.path().join("b"), &db.yaml())).await;
+    // Paid through A: B has never seen this token, so B must read its root key from the database.
+    let credential = env.paid_http(&a, "/http/data").await;
+    let http_before = env.http.count();
+
+    db.set_reachable(false).await;
+
+    // An uncached token: nothing can be decided without the database.
+    let response = get_with(
+        &b,
+        "/http/data",
+        ("authorization", &credential.to_authorization()),
+    )
+    .await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.text().await.unwrap(), "token store unavailable\n");
+    let decision = b.last_decision("/http/data");
+    assert_eq!(
+        (decision.outcome, decision.reason),
+        (
+            auth_proxy::Outcome::StoreUnavailable,
+            Some("store_unavailable")
+        )
+    );
+    // No token: a challenge cannot be issued because its root key cannot be stored.
+    let response = get(&b, "/http/other").await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response.text().await.unwrap(),
+        "token store unavailable: cannot issue payment challenge\n"
+    );
+    let status = unpaid_grpc_call(&b).await;
+    assert_eq!(status.code(), tonic::Code::Unavailable);
+    assert_eq!(
+        status.message(),
+        "token store unavailable: cannot issue payment challenge"
+    );
+    assert_eq!(
+        env.http.count(),
+        http_before,
+        "nothing reached the backend while the database was down"
+    );
+
+    db.set_reachable(true).await;
+    eventually(
+        Duration::from_secs(20),
+        "B verifies the token again",
+        || async { status_with(&b, &credential).await == 200 },
+    )
+    .await;
+    assert_eq!(
+        get(&b, "/http/other").await.status(),
+        402,
+        "challenges again"
     );
 }

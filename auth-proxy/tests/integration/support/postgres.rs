@@ -17,6 +17,8 @@ pub struct TestDatabase {
     pub user: String,
     pub password: String,
     pub dbname: String,
+    /// The server's maintenance URL (the one the database was created through).
+    admin_url: String,
     _container: Option<ContainerAsync<Postgres>>,
 }
 
@@ -27,6 +29,34 @@ impl TestDatabase {
             "dbbackend: postgres\npostgres:\n  host: {}\n  port: {}\n  user: {}\n  password: \"{}\"\n  dbname: {}\n  maxconnections: 5\n",
             self.host, self.port, self.user, self.password, self.dbname
         )
+    }
+
+    /// Makes the database refuse every new connection and drops the open ones (`reachable = false`), or
+    /// lets connections in again. To the proxy this looks like a database that went down and came back.
+    pub async fn set_reachable(&self, reachable: bool) {
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&self.admin_url)
+            .await
+            .expect("admin connection");
+        admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "ALTER DATABASE {} ALLOW_CONNECTIONS {reachable}",
+                self.dbname
+            )))
+            .await
+            .expect("alter database");
+        if !reachable {
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(&self.dbname)
+            .execute(&admin)
+            .await
+            .expect("terminate connections");
+        }
+        admin.close().await;
     }
 }
 
@@ -120,6 +150,7 @@ pub async fn database() -> Option<TestDatabase> {
         user,
         password,
         dbname,
+        admin_url: url,
         _container: container,
     })
 }
