@@ -232,15 +232,17 @@ fn rewrite_headers(
     }
 }
 
-/// Removes `Authorization: L402/LSAT …` values (unverified credentials) and keeps any other scheme.
+/// Removes `Authorization: L402/LSAT …` values (unverified credentials) and keeps any other scheme. A value
+/// that is not plain text is removed too: its scheme cannot be told, and a lenient backend might read it as L402.
 fn strip_l402_authorization(headers: &mut HeaderMap) {
     let keep: Vec<HeaderValue> = headers
         .get_all(AUTHORIZATION)
         .iter()
         .filter(|v| {
-            let scheme = v
-                .to_str()
-                .unwrap_or("")
+            let Ok(text) = v.to_str() else {
+                return false;
+            };
+            let scheme = text
                 .split_whitespace()
                 .next()
                 .unwrap_or("")
@@ -323,6 +325,18 @@ mod tests {
         assert_eq!(
             h.get_all("authorization").iter().collect::<Vec<_>>(),
             ["Bearer t"]
+        );
+        // Not text (obs-text byte): the scheme cannot be told, so it is not forwarded either.
+        let mut h = HeaderMap::new();
+        h.append(
+            AUTHORIZATION,
+            HeaderValue::from_bytes(b"L402 abc:def\xff").unwrap(),
+        );
+        h.append(AUTHORIZATION, HeaderValue::from_static("Basic dTpw"));
+        rewrite_headers(&mut h, false, "10.0.0.9".parse().unwrap(), None, &[]);
+        assert_eq!(
+            h.get_all("authorization").iter().collect::<Vec<_>>(),
+            ["Basic dTpw"]
         );
     }
 
