@@ -149,6 +149,8 @@ impl LoopdArgs {
                 .join(&self.network)
                 .join("admin.macaroon"),
         };
+        // Token invoices must be for the network loopd runs on.
+        let l402_network = NETWORKS.iter().copied().find(|n| *n == self.network);
         Ok(DaemonConfig {
             data_dir: datadir.join(&self.network),
             network: self.network,
@@ -164,6 +166,7 @@ impl LoopdArgs {
                 max_cost_sat: self.maxl402cost,
                 max_fee_sat: self.maxl402fee,
                 payment_timeout: DEFAULT_PAYMENT_TIMEOUT,
+                network: l402_network,
             },
         })
     }
@@ -194,6 +197,11 @@ mod tests {
         assert_eq!(config.server_tls, ServerTls::Disabled);
         assert_eq!(config.l402.max_cost_sat, 1000);
         assert_eq!(config.l402.max_fee_sat, 10);
+        assert_eq!(
+            config.l402.network,
+            Some("regtest"),
+            "token invoices checked"
+        );
         assert_eq!(config.rpc_listen, "127.0.0.1:11010");
         assert!(config.lnd.tls_cert_path.is_none());
     }

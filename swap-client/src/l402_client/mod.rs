@@ -57,6 +57,9 @@ pub struct L402Config {
     pub max_fee_sat: u64,
     /// How long a payment (or the tracking of a pending one) may take.
     pub payment_timeout: Duration,
+    /// The network of our lnd (`mainnet`, `testnet`, `regtest`, `simnet` or `signet`): an invoice for
+    /// another network is refused before anything is stored or paid. `None`: not checked here.
+    pub network: Option<&'static str>,
 }
 
 impl Default for L402Config {
@@ -65,6 +68,7 @@ impl Default for L402Config {
             max_cost_sat: DEFAULT_MAX_COST_SAT,
             max_fee_sat: DEFAULT_MAX_FEE_SAT,
             payment_timeout: DEFAULT_PAYMENT_TIMEOUT,
+            network: None,
         }
     }
 }
@@ -439,6 +443,14 @@ impl L402Client {
                 "the invoice does not pay for the macaroon's payment hash".into(),
             ));
         }
+        if let Some(network) = config.network {
+            let invoice_network = network_of(challenge.invoice().currency());
+            if invoice_network != network {
+                return Err(L402Error::BadChallenge(format!(
+                    "the invoice is for {invoice_network}, but our lnd is on {network}; refusing to pay it"
+                )));
+            }
+        }
         let hash = challenge.payment_hash();
         let token = Token::pending(
             challenge.macaroon().clone(),
@@ -513,4 +525,16 @@ impl L402Client {
 /// The first challenge that parses among `values`.
 fn parse_challenges<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Challenge, L402Error> {
     Challenge::from_header_values(values).map_err(|e| L402Error::BadChallenge(e.to_string()))
+}
+
+/// lnd's name of the network a BOLT11 invoice is for.
+fn network_of(currency: lightning_invoice::Currency) -> &'static str {
+    use lightning_invoice::Currency;
+    match currency {
+        Currency::Bitcoin => "mainnet",
+        Currency::BitcoinTestnet => "testnet",
+        Currency::Regtest => "regtest",
+        Currency::Simnet => "simnet",
+        Currency::Signet => "signet",
+    }
 }

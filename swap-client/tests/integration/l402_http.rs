@@ -89,6 +89,28 @@ async fn over_priced_token_is_refused_with_exact_amounts() {
 }
 
 #[tokio::test]
+async fn an_invoice_for_another_network_is_refused_before_anything_is_stored() {
+    // The server's invoices are for regtest; our lnd is on testnet.
+    let env = L402Env::http(100).await;
+    let client = L402HttpClient::new(
+        reqwest::Client::new(),
+        env.l402_with(swap_client::l402_client::L402Config {
+            network: Some("testnet"),
+            ..Default::default()
+        }),
+    );
+    let err = hello(&env, &client).await.unwrap_err();
+    assert!(
+        matches!(&err, HttpError::L402(L402Error::BadChallenge(m)) if m.contains("regtest") && m.contains("testnet")),
+        "{err:?}"
+    );
+    assert_eq!(env.payer.payments(), 0);
+    let store = env.store();
+    assert!(store.pending_token().unwrap().is_none());
+    assert!(store.paid_token().unwrap().is_none());
+}
+
+#[tokio::test]
 async fn failed_payment_drops_the_pending_token_and_the_next_call_pays_again() {
     let env = L402Env::http(100).await;
     let client = client(&env, 1000);
