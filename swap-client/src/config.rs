@@ -149,8 +149,7 @@ impl LoopdArgs {
                 .join(&self.network)
                 .join("admin.macaroon"),
         };
-        // Token invoices must be for the network loopd runs on.
-        let l402_network = NETWORKS.iter().copied().find(|n| *n == self.network);
+        let l402_network = known_network(&self.network);
         Ok(DaemonConfig {
             data_dir: datadir.join(&self.network),
             network: self.network,
@@ -170,6 +169,12 @@ impl LoopdArgs {
             },
         })
     }
+}
+
+/// The network's name as the L402 client checks it against token invoices,
+/// if it is one loopd knows.
+pub fn known_network(network: &str) -> Option<&'static str> {
+    NETWORKS.iter().copied().find(|n| *n == network)
 }
 
 /// How long loopd waits for its swap tasks to stop on shutdown.

@@ -144,6 +144,9 @@ pub(crate) fn postgres_url(pg: &PostgresConfig) -> String {
     )
 }
 
+/// How long a request waits for a database connection before the store is reported unavailable.
+const DATABASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Store {
     /// Connects, migrates (unless told not to) and returns the store. SQLite files are created if missing.
     pub async fn connect(config: &DatabaseConfig, metrics: Metrics) -> Result<Store, StoreError> {
@@ -174,6 +177,9 @@ impl Store {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
+            // sqlx retries a refused connection until this timeout: keep it short so a request answers 503
+            // promptly when the database is gone, instead of hanging for sqlx's default 30 s.
+            .acquire_timeout(DATABASE_TIMEOUT)
             .connect(&url)
             .await?;
         if !skip {

@@ -18,7 +18,9 @@ use tracing::{info, warn};
 
 use crate::config::{DaemonConfig, ServerTls, SHUTDOWN_GRACE};
 use crate::db::{DbError, SwapDb};
-use crate::l402_client::{L402Client, L402Error, L402Layer, LndPayer, StoreError, TokenStore};
+use crate::l402_client::{
+    L402Client, L402Config, L402Error, L402Layer, LndPayer, StoreError, TokenStore,
+};
 use crate::swap::{SwapError, SwapManager};
 
 /// File name of loopd's SQLite database (Loop's).
@@ -78,7 +80,16 @@ impl Daemon {
             .await
             .map_err(DaemonError::Lnd)?;
         let store = TokenStore::open(&config.data_dir)?;
-        let l402 = L402Client::new(store, Arc::new(LndPayer::new(&lnd)), config.l402)?;
+        // Token invoices must be for the network loopd runs on, however the
+        // configuration was built.
+        let l402_config = L402Config {
+            network: config
+                .l402
+                .network
+                .or_else(|| crate::config::known_network(&config.network)),
+            ..config.l402
+        };
+        let l402 = L402Client::new(store, Arc::new(LndPayer::new(&lnd)), l402_config)?;
         let channel = match &config.server_tls {
             ServerTls::Disabled => proto::lnd::plaintext_channel(&config.server_host),
             ServerTls::Pinned(path) => {
