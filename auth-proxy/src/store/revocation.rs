@@ -78,13 +78,17 @@ pub(crate) async fn spawn_listener(url: String, cache: Arc<RootKeyCache>, stop: 
                             Err(_) => tracing::warn!("ignoring malformed revocation notification"),
                         }
                     }
-                    // The connection dropped; try_recv reconnects on the next call. Notifications sent in
-                    // between are lost, so forget every cached key.
+                    // The connection dropped. Notifications sent until we listen again are lost, so forget
+                    // every cached key now, and reconnect through the outer loop, which flushes once more
+                    // after LISTEN is in place: a key cached while we were reconnecting may belong to a
+                    // token revoked in that window. (try_recv would reconnect by itself, but without
+                    // telling us when it is listening again.)
                     Ok(None) => {
                         tracing::warn!(
                             "revocation listener lost its connection; flushing the root-key cache"
                         );
                         cache.flush();
+                        break;
                     }
                     Err(error) => {
                         tracing::warn!(error = %error, "revocation listener failed; reconnecting");
