@@ -123,8 +123,8 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "swap-server failed");
-            eprintln!("swap-server: {e:#}");
+            // Each error's message already includes its cause: print it once, not the whole chain.
+            eprintln!("swap-server: {e}");
             ExitCode::FAILURE
         }
     }
