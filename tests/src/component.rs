@@ -50,11 +50,6 @@ impl Component {
         self.addr
     }
 
-    /// Whether the component's task is still running.
-    pub fn is_running(&self) -> bool {
-        self.task.as_ref().is_some_and(|t| !t.is_finished())
-    }
-
     /// Triggers a graceful shutdown and waits for the task to end; aborts it
     /// if it does not end within a few seconds.
     pub async fn stop(&mut self) {

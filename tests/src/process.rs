@@ -99,11 +99,6 @@ impl Program {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Whether the program has exited, and with which status.
-    pub fn try_exit_status(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
-    }
-
     /// Stops the program (SIGKILL) and waits for it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
