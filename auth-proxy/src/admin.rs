@@ -21,7 +21,9 @@ use axum::{Json, Router};
 use l402::RootKey;
 use serde_json::json;
 
-use crate::files::{io_error, write_private, FileError};
+use service_kit::files::{self as private_files, write_private};
+
+use crate::files::FileError;
 use crate::handle::ProxyHandle;
 use crate::l402_bridge;
 use crate::metrics::Metrics;
@@ -43,7 +45,7 @@ impl AdminAuth {
     /// `macaroon_path` if it does not exist yet.
     pub fn load_or_create(base_dir: &Path, macaroon_path: &Path) -> Result<AdminAuth, FileError> {
         let key_path = base_dir.join("admin.rootkey");
-        std::fs::create_dir_all(base_dir).map_err(io_error(base_dir))?;
+        private_files::create_private_dir(base_dir)?;
         let root_key = match std::fs::read_to_string(&key_path) {
             Ok(text) => RootKey::from_hex(text.trim()).map_err(|_| {
                 FileError::Invalid(format!("{}: not a 32-byte hex key", key_path.display()))
@@ -55,12 +57,9 @@ impl AdminAuth {
                 let _ = std::fs::remove_file(macaroon_path);
                 key
             }
-            Err(e) => return Err(io_error(&key_path)(e)),
+            Err(e) => return Err(private_files::FileError::at(&key_path)(e).into()),
         };
         if !macaroon_path.exists() {
-            if let Some(dir) = macaroon_path.parent() {
-                std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-            }
             let macaroon = l402_bridge::mint_admin_macaroon(&root_key)
                 .map_err(|e| FileError::Invalid(e.to_string()))?;
             write_private(macaroon_path, &macaroon)?;

@@ -80,7 +80,7 @@ fn tls_config(service: &ServiceConfig) -> Result<Option<rustls::ClientConfig>, U
         reason,
     };
     let pem = std::fs::read(path).map_err(|e| error(e.to_string()))?;
-    let mut config = proto::tls::pinned_client_config(&pem).map_err(|e| error(e.to_string()))?;
+    let mut config = lnd_client::pinned_client_config(&pem).map_err(|e| error(e.to_string()))?;
     // hyper-rustls sets ALPN itself, per client.
     config.alpn_protocols.clear();
     Ok(Some(config))

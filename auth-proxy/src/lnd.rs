@@ -5,12 +5,13 @@
 //! proxy was down are replayed by lnd, and every settlement is written to the token record (`settled_at`),
 //! where other proxies sharing the database see it too.
 
+use service_kit::backoff::Reconnect;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use l402::PaymentHash;
-use proto::lnd::LndClient;
+use lnd_client::LndClient;
 use proto::lnrpc::{
     invoice::InvoiceState, Invoice, InvoiceSubscription, PaymentHash as PaymentHashMessage,
 };
@@ -235,7 +236,7 @@ impl Settlements {
         let (ready_tx, ready_rx) = oneshot::channel();
         tokio::spawn(async move {
             let mut ready = Some(ready_tx);
-            let mut backoff = Duration::from_millis(200);
+            let mut reconnect = Reconnect::new(Duration::from_millis(200), Duration::from_secs(10));
             loop {
                 let result = tokio::select! {
                     _ = stop.cancelled() => return,
@@ -247,13 +248,12 @@ impl Settlements {
                 if let Err(error) = result {
                     tracing::warn!(error = %error, "invoice subscription ended; resubscribing");
                 } else {
-                    backoff = Duration::from_millis(200);
+                    reconnect.reset();
                 }
                 tokio::select! {
                     _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(reconnect.next_delay()) => {}
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         });
         ready_rx

@@ -6,36 +6,23 @@ use std::process::ExitCode;
 use auth_proxy::cli::Cli;
 use auth_proxy::{Listeners, Proxy};
 use clap::Parser;
+use service_kit::exit::{report, ExitError};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match Cli::parse().load() {
-        Ok(config) => config,
-        Err(error) => {
-            // Config errors name the key and never contain secrets.
-            eprintln!("auth-proxy: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let default_level = config.debug_level.as_deref().unwrap_or("info");
-    proto::runtime::init_tracing(default_level);
+    report("auth-proxy:", run(Cli::parse()).await)
+}
 
-    let listeners = match Listeners::bind(&config).await {
-        Ok(listeners) => listeners,
-        Err(error) => {
-            tracing::error!(error = %error, "cannot bind listeners");
-            return ExitCode::FAILURE;
-        }
-    };
-    let proxy = match Proxy::build(config).await {
-        Ok(proxy) => proxy,
-        Err(error) => {
-            tracing::error!(error = %error, "cannot start");
-            return ExitCode::FAILURE;
-        }
-    };
-    proxy
-        .run(listeners, proto::runtime::shutdown_signal())
-        .await;
-    ExitCode::SUCCESS
+async fn run(cli: Cli) -> Result<(), ExitError> {
+    // Configuration errors name the key and never contain secrets.
+    let config = cli.load().map_err(ExitError::usage)?;
+    service_kit::logging::init(config.debug_level.as_deref().unwrap_or("info"));
+    let listeners = Listeners::bind(&config)
+        .await
+        .map_err(|e| ExitError::failure(format!("cannot bind listeners: {e}")))?;
+    let proxy = Proxy::build(config)
+        .await
+        .map_err(|e| ExitError::failure(format!("cannot start: {e}")))?;
+    proxy.run(listeners, service_kit::shutdown::signal()).await;
+    Ok(())
 }

@@ -39,7 +39,7 @@ pub enum BuildError {
     Store(#[from] StoreError),
     /// lnd's certificate or macaroon could not be read.
     #[error("lnd: {0}")]
-    Lnd(#[from] proto::lnd::LndConnectError),
+    Lnd(#[from] lnd_client::LndConnectError),
     /// A backend's TLS setup failed.
     #[error(transparent)]
     Upstream(#[from] UpstreamSetupError),
@@ -227,7 +227,7 @@ async fn gate(
             return Ok(None);
         }
     };
-    let lnd = proto::lnd::LndClient::connect(lnd_config).await?;
+    let lnd = lnd_client::LndClient::connect(lnd_config).await?;
     let invoices = Invoices::new(lnd.clone(), metrics.clone());
     let settlements = Settlements::new(store.clone(), Some(invoices.clone()));
     let following = settlements.spawn(lnd, background.child_token());

@@ -97,7 +97,7 @@
 //!
 //! # Layout
 //! [`types`] (32-byte values), [`identifier`], [`macaroon`], [`caveat`], [`satisfier`], [`verify`](mod@verify), [`mint`](mod@mint),
-//! [`challenge`], [`credential`], [`token`], [`limits`] (size limits on every input), [`error`].
+//! [`challenge`], [`credential`], [`token`], [`network`], [`limits`] (size limits on every input), [`error`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -110,6 +110,7 @@ pub mod identifier;
 pub mod limits;
 pub mod macaroon;
 pub mod mint;
+pub mod network;
 pub mod satisfier;
 pub mod token;
 pub mod types;
@@ -122,6 +123,7 @@ pub use error::Error;
 pub use identifier::{Identifier, IdentifierError};
 pub use macaroon::{Macaroon, MacaroonError};
 pub use mint::{mint, MintRequest, Minted};
+pub use network::{Network, UnknownNetwork};
 pub use satisfier::{
     verify_caveats, CapabilitiesSatisfier, PreimageSatisfier, Satisfier, ServicesSatisfier,
     ValidUntilSatisfier,

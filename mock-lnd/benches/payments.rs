@@ -3,8 +3,8 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use futures::future::join_all;
+use lnd_client::LndClient;
 use mock_lnd::MockNetwork;
-use proto::lnd::LndClient;
 use proto::lnrpc;
 use proto::routerrpc::SendPaymentRequest;
 

@@ -4,6 +4,7 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 use bitcoin_hashes::{sha256, Hash};
+use l402::Network;
 use lightning_invoice::{
     Bolt11Invoice, Bolt11InvoiceDescription, Bolt11InvoiceDescriptionRef, Currency, Description,
     InvoiceBuilder, PaymentSecret, Sha256,
@@ -16,18 +17,10 @@ use crate::error::MockLndError;
 
 /// The BOLT11 currency (human-readable prefix) of an lnd `--network` name.
 pub fn currency_for_network(network: &str) -> Result<Currency, MockLndError> {
-    Ok(match network {
-        "mainnet" | "bitcoin" => Currency::Bitcoin,
-        "testnet" | "testnet3" | "testnet4" => Currency::BitcoinTestnet,
-        "regtest" => Currency::Regtest,
-        "simnet" => Currency::Simnet,
-        "signet" => Currency::Signet,
-        other => {
-            return Err(MockLndError::InvalidConfig(format!(
-                "unknown network {other:?}"
-            )))
-        }
-    })
+    network
+        .parse::<Network>()
+        .map(Network::currency)
+        .map_err(|e| MockLndError::InvalidConfig(e.to_string()))
 }
 
 /// What goes into a new invoice.
@@ -93,13 +86,7 @@ pub(crate) fn parse_invoice(
 
 /// lnd's name of a BOLT11 currency's network.
 pub(crate) fn network_name(currency: Currency) -> &'static str {
-    match currency {
-        Currency::Bitcoin => "mainnet",
-        Currency::BitcoinTestnet => "testnet",
-        Currency::Regtest => "regtest",
-        Currency::Simnet => "simnet",
-        Currency::Signet => "signet",
-    }
+    Network::of_currency(&currency).as_str()
 }
 
 /// The node that signed `invoice` (explicit payee field, or recovered from the signature).

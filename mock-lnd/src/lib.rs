@@ -13,11 +13,13 @@
 //! - [`auth`] and [`macaroon`]: lnd-format macaroons and per-call permission checks;
 //! - [`files`] and [`invoice`]: node files (TLS, keys) and BOLT11 signing/decoding;
 //! - [`control`]: an HTTP control endpoint exposing the test hooks to other processes;
+//! - [`cli`]: the `mock-lnd` binary's flags;
 //! - `server`: one node's listener, which can go offline and come back on the same address.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod cli;
 pub mod control;
 pub mod error;
 pub mod files;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use proto::lnd::LndConfig;
+use lnd_client::LndConfig;
 use secp256k1::{PublicKey, SECP256K1};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -383,7 +383,7 @@ impl NodeHandle {
         self.inner.tls
     }
 
-    /// How to connect with [`proto::lnd::LndClient`]: this host, `tls.cert` (or plaintext), `admin.macaroon`.
+    /// How to connect with [`lnd_client::LndClient`]: this host, `tls.cert` (or plaintext), `admin.macaroon`.
     pub fn lnd_config(&self) -> LndConfig {
         self.lnd_config_with_macaroon(self.admin_macaroon_path())
     }

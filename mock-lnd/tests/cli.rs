@@ -3,8 +3,8 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use lnd_client::{LndClient, LndConfig};
 use mock_lnd::control::{Latency, NodeInfo, TotalBalance};
-use proto::lnd::{LndClient, LndConfig};
 use proto::lnrpc::{self, payment::PaymentStatus, PaymentFailureReason};
 use proto::routerrpc::SendPaymentRequest;
 use reqwest::{Method, StatusCode};

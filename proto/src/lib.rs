@@ -11,15 +11,9 @@
 //! | [`invoicesrpc`] | lnd `invoicesrpc/invoices.proto` | hold invoices (swap-server) |
 //! | [`looprpc`] | Loop `swapserverrpc/server.proto` and `looprpc/client.proto` | swap-server, loopd, `loop` |
 //!
-//! [`lnd`] connects to an lnd node (real or mock-lnd) with its pinned
-//! `tls.cert` and a macaroon, as lnd's own clients do; [`tls`] holds the
-//! certificate pinning it uses; [`runtime`] holds what every binary does the
-//! same way (shutdown signal, logging).
+//! This crate holds generated code only: connecting to lnd is the `lnd-client`
+//! crate's job.
 #![forbid(unsafe_code)]
-
-pub mod lnd;
-pub mod runtime;
-pub mod tls;
 
 /// lnd's main service (`lnrpc.Lightning`): node info, invoices, payments.
 pub mod lnrpc {

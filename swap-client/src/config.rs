@@ -7,14 +7,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use proto::lnd::LndConfig;
+use l402::Network;
+use lnd_client::LndConfig;
 
-use crate::l402_client::{
-    L402Config, DEFAULT_MAX_COST_SAT, DEFAULT_MAX_FEE_SAT, DEFAULT_PAYMENT_TIMEOUT,
-};
-
-/// Networks loopd accepts (Loop's choices).
-pub const NETWORKS: [&str; 5] = ["mainnet", "testnet", "regtest", "simnet", "signet"];
+use l402_client::{L402Config, DEFAULT_MAX_COST_SAT, DEFAULT_MAX_FEE_SAT, DEFAULT_PAYMENT_TIMEOUT};
 
 /// loopd's command line.
 #[derive(Debug, Clone, Parser)]
@@ -25,9 +21,8 @@ pub const NETWORKS: [&str; 5] = ["mainnet", "testnet", "regtest", "simnet", "sig
 )]
 pub struct LoopdArgs {
     /// Network to run on.
-    #[arg(long, env = "LOOPD_NETWORK", default_value = "regtest",
-          value_parser = clap::builder::PossibleValuesParser::new(NETWORKS))]
-    pub network: String,
+    #[arg(long, env = "LOOPD_NETWORK", default_value = "regtest")]
+    pub network: Network,
 
     /// Directory for loop's data; files go to `<datadir>/<network>/`
     /// (`l402.token`, `loop_sqlite.db`). Default: `~/.loop`.
@@ -94,7 +89,7 @@ pub enum ServerTls {
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
     /// The network (invoices must be for it).
-    pub network: String,
+    pub network: Network,
     /// Directory of this network's files (token files, database).
     pub data_dir: PathBuf,
     /// The address clients use (reported by GetInfo).
@@ -146,12 +141,11 @@ impl LoopdArgs {
             None => home()
                 .ok_or(ConfigError::NoHome("--lnd.macaroonpath"))?
                 .join(".lnd/data/chain/bitcoin")
-                .join(&self.network)
+                .join(self.network.as_str())
                 .join("admin.macaroon"),
         };
-        let l402_network = known_network(&self.network);
         Ok(DaemonConfig {
-            data_dir: datadir.join(&self.network),
+            data_dir: datadir.join(self.network.as_str()),
             network: self.network,
             rpc_listen: self.rpclisten,
             server_host: self.server_host,
@@ -165,16 +159,10 @@ impl LoopdArgs {
                 max_cost_sat: self.maxl402cost,
                 max_fee_sat: self.maxl402fee,
                 payment_timeout: DEFAULT_PAYMENT_TIMEOUT,
-                network: l402_network,
+                network: Some(self.network),
             },
         })
     }
-}
-
-/// The network's name as the L402 client checks it against token invoices,
-/// if it is one loopd knows.
-pub fn known_network(network: &str) -> Option<&'static str> {
-    NETWORKS.iter().copied().find(|n| *n == network)
 }
 
 /// How long loopd waits for its swap tasks to stop on shutdown.
@@ -204,7 +192,7 @@ mod tests {
         assert_eq!(config.l402.max_fee_sat, 10);
         assert_eq!(
             config.l402.network,
-            Some("regtest"),
+            Some(Network::Regtest),
             "token invoices checked"
         );
         assert_eq!(config.rpc_listen, "127.0.0.1:11010");

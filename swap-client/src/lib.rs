@@ -1,11 +1,7 @@
-//! loopd and loop: the Loop client daemon and CLI, with a reusable L402 client.
+//! loopd and loop: the Loop client daemon and CLI.
 //!
-//! A tour of the crate:
-//! - [`l402_client`]: the L402 client anyone can reuse — a tower layer for
-//!   tonic clients ([`l402_client::L402Layer`]), a reqwest wrapper
-//!   ([`l402_client::L402HttpClient`]), both built on [`l402_client::L402Client`]
-//!   (acquisition: pay once, track pending payments, evict rejected tokens) and
-//!   Loop's token files ([`l402_client::TokenStore`]).
+//! The L402 client loopd pays its tokens with is the `l402-client` crate; this crate is what Loop adds
+//! around it. A tour:
 //! - [`swap`]: the client side of a loop out (quote, limits, contract checks,
 //!   payments, preimage push) and the swap manager that runs and resumes swaps.
 //! - [`db`]: loopd's SQLite swap database (sqlx, migrations in `migrations/`).
@@ -23,13 +19,4 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod db;
-pub mod l402_client;
 pub mod swap;
-
-/// Unix time now, in nanoseconds.
-pub(crate) fn now_unix_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}

@@ -9,7 +9,7 @@
 //! a configurable delay).
 //!
 //! Tour of the crate:
-//! - [`config`]: terms, fees, timings, lnd and database settings;
+//! - [`config`]: terms, fees, timings, lnd and database settings; [`cli`]: the flags that fill it;
 //! - [`server`]: [`run`] / [`Server`]: one listener, gRPC and HTTP dispatched by content type;
 //! - [`grpc`] and [`http`]: the two front ends, thin layers over [`manager`];
 //! - [`manager`]: the operations (validation, swap creation, commands to running swaps);
@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 mod actor;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod grpc;

@@ -8,10 +8,10 @@
 use std::future::Future;
 use std::time::Duration;
 
+use lnd_client::LndClient;
 use proto::invoicesrpc::{
     AddHoldInvoiceRequest, CancelInvoiceMsg, SettleInvoiceMsg, SubscribeSingleInvoiceRequest,
 };
-use proto::lnd::LndClient;
 use proto::lnrpc::{invoice::InvoiceState, GetInfoRequest, Invoice};
 use tokio::sync::OnceCell;
 use tonic::{Code, Status, Streaming};

@@ -1,131 +1,26 @@
 //! `swap-server`: the simulated Loop server binary (flags → config → run until a signal).
 #![forbid(unsafe_code)]
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
-use proto::lnd::LndConfig;
-use swap_server::{Config, Terms, Timings};
-
-/// A simulated Loop server: looprpc.SwapServer over gRPC and JSON over HTTP on one port.
-#[derive(Debug, Parser)]
-#[command(name = "swap-server", version)]
-struct Args {
-    /// Address to listen on (gRPC and HTTP).
-    #[arg(long, env = "SWAP_SERVER_LISTEN", default_value = "127.0.0.1:11009")]
-    listen: SocketAddr,
-    /// The server's lnd gRPC address (host:port).
-    #[arg(
-        long = "lnd.host",
-        env = "SWAP_SERVER_LND_HOST",
-        default_value = "127.0.0.1:10011"
-    )]
-    lnd_host: String,
-    /// The lnd node's tls.cert; omit for a plaintext (no TLS) lnd.
-    #[arg(long = "lnd.tlspath", env = "SWAP_SERVER_LND_TLSPATH")]
-    lnd_tlspath: Option<PathBuf>,
-    /// The macaroon to use with lnd (needs invoice permissions).
-    #[arg(long = "lnd.macaroonpath", env = "SWAP_SERVER_LND_MACAROONPATH")]
-    lnd_macaroonpath: PathBuf,
-    /// Database: a SQLite file path or sqlite:// URL, or a postgres:// URL.
-    #[arg(
-        long,
-        env = "SWAP_SERVER_DB",
-        default_value = "sqlite://swap-server.db"
-    )]
-    db: String,
-    /// Bitcoin network of the server's lnd.
-    #[arg(long, env = "SWAP_SERVER_NETWORK", default_value = "regtest")]
-    network: String,
-    /// Smallest swap amount, sat.
-    #[arg(long, env = "SWAP_SERVER_MIN_AMT", default_value_t = Terms::default().min_swap_amount)]
-    min_amt: u64,
-    /// Largest swap amount, sat.
-    #[arg(long, env = "SWAP_SERVER_MAX_AMT", default_value_t = Terms::default().max_swap_amount)]
-    max_amt: u64,
-    /// Smallest HTLC cltv delta, blocks.
-    #[arg(long, env = "SWAP_SERVER_MIN_CLTV_DELTA", default_value_t = Terms::default().min_cltv_delta)]
-    min_cltv_delta: i32,
-    /// Largest HTLC cltv delta, blocks.
-    #[arg(long, env = "SWAP_SERVER_MAX_CLTV_DELTA", default_value_t = Terms::default().max_cltv_delta)]
-    max_cltv_delta: i32,
-    /// Fixed swap fee, sat.
-    #[arg(long, env = "SWAP_SERVER_FEE_BASE", default_value_t = Terms::default().fee_base_sat)]
-    fee_base: u64,
-    /// Proportional swap fee, parts per million.
-    #[arg(long, env = "SWAP_SERVER_FEE_PPM", default_value_t = Terms::default().fee_ppm)]
-    fee_ppm: u64,
-    /// Prepay amount, sat (part of amount + fee).
-    #[arg(long, env = "SWAP_SERVER_PREPAY_AMT", default_value_t = Terms::default().prepay_amt_sat)]
-    prepay_amt: u64,
-    /// Grace added to the client's publication deadline before an unpaid swap fails (e.g. 10m).
-    #[arg(long, env = "SWAP_SERVER_PUBLICATION_GRACE", value_parser = humantime::parse_duration, default_value = "10m")]
-    publication_grace: Duration,
-    /// Simulated confirmation time of the HTLC and of the timeout sweep (e.g. 2s).
-    #[arg(long, env = "SWAP_SERVER_CONFIRMATION_DELAY", value_parser = humantime::parse_duration, default_value = "2s")]
-    confirmation_delay: Duration,
-    /// Time after publication at which an HTLC without preimage is swept back (e.g. 1h).
-    #[arg(long, env = "SWAP_SERVER_HTLC_EXPIRY", value_parser = humantime::parse_duration, default_value = "1h")]
-    htlc_expiry: Duration,
-    /// Message returned with every new swap.
-    #[arg(long, env = "SWAP_SERVER_SERVER_MESSAGE", default_value = "")]
-    server_message: String,
-}
-
-impl Args {
-    fn into_config(self) -> Config {
-        let lnd = LndConfig {
-            host: self.lnd_host,
-            tls_cert_path: self.lnd_tlspath,
-            macaroon_path: self.lnd_macaroonpath,
-        };
-        let mut config = Config::new(lnd, self.db);
-        config.network = self.network;
-        config.server_message = self.server_message;
-        config.terms = Terms {
-            min_swap_amount: self.min_amt,
-            max_swap_amount: self.max_amt,
-            min_cltv_delta: self.min_cltv_delta,
-            max_cltv_delta: self.max_cltv_delta,
-            fee_base_sat: self.fee_base,
-            fee_ppm: self.fee_ppm,
-            prepay_amt_sat: self.prepay_amt,
-        };
-        config.timings = Timings {
-            publication_grace: self.publication_grace,
-            confirmation_delay: self.confirmation_delay,
-            htlc_expiry: self.htlc_expiry,
-            ..Timings::default()
-        };
-        config
-    }
-}
+use service_kit::exit::{report, ExitError};
+use swap_server::cli::Args;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    proto::runtime::init_tracing("info");
-    let args = Args::parse();
+    service_kit::logging::init("info");
+    report("swap-server:", run(Args::parse()).await)
+}
+
+async fn run(args: Args) -> Result<(), ExitError> {
     let listen = args.listen;
-    let result = async {
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        swap_server::run(
-            listener,
-            args.into_config(),
-            proto::runtime::shutdown_signal(),
-        )
-        .await?;
-        Ok::<(), anyhow::Error>(())
-    }
-    .await;
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // Each error's message already includes its cause: print it once, not the whole chain.
-            eprintln!("swap-server: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    let config = args.into_config();
+    config.validate().map_err(ExitError::usage)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| ExitError::failure(format!("cannot listen on {listen}: {e}")))?;
+    swap_server::run(listener, config, service_kit::shutdown::signal())
+        .await
+        .map_err(ExitError::failure)
 }

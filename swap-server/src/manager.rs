@@ -192,8 +192,8 @@ impl SwapManager {
 
     async fn check_network(&self) -> Result<(), SwapError> {
         let info = self.shared.lnd.node_info().await?;
-        let expected = &self.shared.config.network;
-        if info.network.is_empty() || &info.network == expected {
+        let expected = self.shared.config.network;
+        if info.network.is_empty() || info.network.parse() == Ok(expected) {
             Ok(())
         } else {
             Err(SwapError::FailedPrecondition(format!(

@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::{header, Request};
 use axum::serve::ListenerExt;
 use axum::Router;
-use proto::lnd::{LndClient, LndConnectError};
+use lnd_client::{LndClient, LndConnectError};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;

@@ -244,7 +244,7 @@ async fn follow_swap(
 /// forwarded.
 async fn narrate_decisions(
     mut decisions: broadcast::Receiver<Decision>,
-    l402: swap_client::l402_client::L402Client,
+    l402: l402_client::L402Client,
     payments_before: u64,
     forwarded: Arc<AtomicUsize>,
     start: Instant,

@@ -20,10 +20,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use auth_proxy::ProxyHandle;
+use l402_client::{L402Client, L402Config};
 use mock_lnd::{MockNetwork, NodeHandle};
 use proto::looprpc::swap_client_client::SwapClientClient;
 use swap_client::config::{DaemonConfig, ServerTls};
-use swap_client::l402_client::{L402Client, L402Config};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tonic::transport::Channel;
@@ -61,7 +61,7 @@ impl Default for StackOptions {
     fn default() -> Self {
         Self {
             token_price_sat: 100,
-            max_token_cost_sat: swap_client::l402_client::DEFAULT_MAX_COST_SAT,
+            max_token_cost_sat: l402_client::DEFAULT_MAX_COST_SAT,
             proxy_postgres_url: None,
             confirmation_delay: Duration::from_millis(200),
             payment_latency: Duration::from_millis(100),
@@ -328,7 +328,7 @@ async fn start_loopd(
 ) -> anyhow::Result<(Component, L402Client)> {
     let (listener, addr) = bind(addr).await?;
     let config = DaemonConfig {
-        network: "regtest".into(),
+        network: l402::Network::Regtest,
         data_dir: dir.join("loopd").join("regtest"),
         rpc_listen: addr.to_string(),
         server_host: proxy.to_string(),

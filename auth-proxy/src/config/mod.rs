@@ -199,9 +199,9 @@ pub struct AuthenticatorConfig {
     /// `authenticator.disable`: no challenges at all, every request is forwarded unauthenticated.
     pub disable: bool,
     /// The chain network lnd runs on (informational, Aperture's key).
-    pub network: String,
+    pub network: l402::Network,
     /// How to reach lnd; `None` only when `disable` is set.
-    pub lnd: Option<proto::lnd::LndConfig>,
+    pub lnd: Option<lnd_client::LndConfig>,
 }
 
 /// The admin API (token listing and revocation).

@@ -197,17 +197,12 @@ fn database(raw: &file::FileConfig, base_dir: &Path) -> Result<DatabaseConfig, C
 
 fn authenticator(raw: &file::AuthenticatorSection) -> Result<AuthenticatorConfig, ConfigError> {
     let disable = raw.disable.unwrap_or(false);
-    let network = raw.network.clone().unwrap_or_else(|| "mainnet".into());
-    if ![
-        "mainnet", "testnet", "testnet4", "regtest", "simnet", "signet",
-    ]
-    .contains(&network.as_str())
-    {
-        return Err(ConfigError::invalid(
-            "authenticator.network",
-            format!("unknown network {network:?}"),
-        ));
-    }
+    let network = match raw.network.as_deref() {
+        None => l402::Network::Mainnet,
+        Some(name) => name
+            .parse()
+            .map_err(|e: l402::UnknownNetwork| ConfigError::invalid("authenticator.network", e))?,
+    };
     if disable {
         return Ok(AuthenticatorConfig {
             disable,
@@ -240,7 +235,7 @@ fn authenticator(raw: &file::AuthenticatorSection) -> Result<AuthenticatorConfig
     Ok(AuthenticatorConfig {
         disable,
         network,
-        lnd: Some(proto::lnd::LndConfig {
+        lnd: Some(lnd_client::LndConfig {
             host,
             tls_cert_path,
             macaroon_path: expand(macdir).join(INVOICE_MACAROON_FILE),

@@ -13,7 +13,6 @@ pub(crate) mod cache;
 pub(crate) mod revocation;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use l402::{IdentifierHash, PaymentHash, RootKey, TokenId};
 use serde::Serialize;
@@ -109,13 +108,6 @@ pub struct Store {
     metrics: Metrics,
 }
 
-fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// Percent-encodes a URL component (everything but RFC 3986 unreserved characters and `/`).
 fn encode_component(text: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(text.len());
@@ -209,7 +201,7 @@ impl Store {
 
     /// Stores a minted token's root key and record (one transaction) and caches the key.
     pub async fn insert(&self, token: &NewToken) -> Result<(), StoreError> {
-        let now = now_unix();
+        let now = service_kit::clock::now_unix();
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO auth_proxy_root_keys (identifier_hash, root_key, created_at) VALUES ($1, $2, $3)")
             .bind(token.identifier_hash.as_bytes().to_vec())
@@ -291,7 +283,7 @@ impl Store {
             "UPDATE auth_proxy_tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL \
              RETURNING identifier_hash",
         )
-        .bind(now_unix())
+        .bind(service_kit::clock::now_unix())
         .bind(token_id.to_hex())
         .fetch_optional(&mut *tx)
         .await?;
@@ -340,7 +332,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE auth_proxy_tokens SET settled_at = $1 WHERE payment_hash = $2 AND settled_at IS NULL")
-            .bind(now_unix())
+            .bind(service_kit::clock::now_unix())
             .bind(payment_hash.to_hex())
             .execute(&mut *tx)
             .await?;

@@ -13,6 +13,7 @@
 //! cache keeps serving, so a revocation may be late by as long as the database connection is down — but then
 //! the revoking proxy cannot reach the database either.
 
+use service_kit::backoff::Reconnect;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +32,7 @@ pub(crate) async fn spawn_listener(url: String, cache: Arc<RootKeyCache>, stop: 
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         let mut ready = Some(ready_tx);
-        let mut backoff = Duration::from_millis(100);
+        let mut reconnect = Reconnect::new(Duration::from_millis(100), Duration::from_secs(5));
         loop {
             let listener = async {
                 let mut listener = PgListener::connect(&url).await?;
@@ -49,16 +50,15 @@ pub(crate) async fn spawn_listener(url: String, cache: Arc<RootKeyCache>, stop: 
                         }
                         tokio::select! {
                             _ = stop.cancelled() => return,
-                            _ = tokio::time::sleep(backoff) => {}
+                            _ = tokio::time::sleep(reconnect.next_delay()) => {}
                         }
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
                         continue;
                     }
                 },
             };
             // Anything revoked before this point while we were not listening is only in the database.
             cache.flush();
-            backoff = Duration::from_millis(100);
+            reconnect.reset();
             if let Some(ready) = ready.take() {
                 let _ = ready.send(());
             }

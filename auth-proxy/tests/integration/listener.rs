@@ -40,7 +40,7 @@ async fn tls_listener_serves_http1_and_grpc_with_a_generated_certificate() {
         challenge_of(response.headers());
     }
 
-    let channel = proto::lnd::pinned_tls_channel(&proxy.addr.to_string(), &cert).unwrap();
+    let channel = lnd_client::pinned_tls_channel(&proxy.addr.to_string(), &cert).unwrap();
     let mut client = SwapServerClient::new(channel);
     let status = client
         .loop_out_terms(ServerLoopOutTermsRequest::default())

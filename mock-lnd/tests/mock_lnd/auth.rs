@@ -1,7 +1,7 @@
 //! Macaroons: missing, wrong and insufficient macaroons are refused; TLS and plaintext modes.
 
+use lnd_client::{pinned_tls_channel, LndClient, LndConfig};
 use mock_lnd::MockNetwork;
-use proto::lnd::{pinned_tls_channel, LndClient, LndConfig};
 use proto::lnrpc::{self, lightning_client::LightningClient};
 use tonic::Code;
 
@@ -125,7 +125,7 @@ async fn plaintext_mode_serves_h2c() {
         .into_inner();
     assert_eq!(info.alias, "n");
     // Macaroons are still required without TLS.
-    let mut bare = LightningClient::new(proto::lnd::plaintext_channel(&node.host()).unwrap());
+    let mut bare = LightningClient::new(lnd_client::plaintext_channel(&node.host()).unwrap());
     assert_eq!(
         bare.get_info(get_info()).await.unwrap_err().code(),
         Code::Unauthenticated

@@ -14,7 +14,7 @@ use crate::support::{
 };
 
 /// Pays and returns the failure reason, checking the stream was IN_FLIGHT then FAILED.
-async fn failure(client: &mut proto::lnd::LndClient, request: SendPaymentRequest) -> Reason {
+async fn failure(client: &mut lnd_client::LndClient, request: SendPaymentRequest) -> Reason {
     let updates = pay(client, request).await;
     let statuses: Vec<_> = updates.iter().map(status).collect();
     assert_eq!(statuses, [PaymentStatus::InFlight, PaymentStatus::Failed]);

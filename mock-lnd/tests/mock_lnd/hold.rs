@@ -15,7 +15,7 @@ struct Hold {
     payment_request: String,
 }
 
-async fn add_hold(node: &mut proto::lnd::LndClient, seed: u8, sat: i64) -> Hold {
+async fn add_hold(node: &mut lnd_client::LndClient, seed: u8, sat: i64) -> Hold {
     let preimage = [seed; 32];
     let hash = sha256::Hash::hash(&preimage).to_byte_array().to_vec();
     let response = node

@@ -1,4 +1,4 @@
-//! Black-box tests of mock-lnd through real gRPC clients (`proto::lnd::LndClient`, TLS + macaroons).
+//! Black-box tests of mock-lnd through real gRPC clients (`lnd_client::LndClient`, TLS + macaroons).
 
 mod auth;
 mod concurrency;

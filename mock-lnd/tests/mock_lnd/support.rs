@@ -3,8 +3,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+use lnd_client::LndClient;
 use mock_lnd::{MockNetwork, NodeHandle};
-use proto::lnd::LndClient;
 use proto::lnrpc::{self, payment::PaymentStatus};
 use proto::routerrpc::SendPaymentRequest;
 use tonic::Streaming;

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+use service_kit::exit::{report, ExitError};
 use swap_client::cli::{self, Io, LoopArgs};
 
 #[tokio::main]
@@ -19,11 +20,8 @@ async fn main() -> ExitCode {
         input: &mut input,
         tty,
     };
-    match cli::run(args, io).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("[loop] {e}");
-            ExitCode::FAILURE
-        }
-    }
+    report(
+        "[loop]",
+        cli::run(args, io).await.map_err(ExitError::failure),
+    )
 }

@@ -3,29 +3,24 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Parser;
+use service_kit::exit::{report, ExitError};
 use swap_client::config::LoopdArgs;
 use swap_client::daemon;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = LoopdArgs::parse();
-    proto::runtime::init_tracing("info");
-    match start(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("[loopd] {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    service_kit::logging::init("info");
+    report("[loopd]", run(args).await)
 }
 
-async fn start(args: LoopdArgs) -> anyhow::Result<()> {
-    let config = args.into_config()?;
+async fn run(args: LoopdArgs) -> Result<(), ExitError> {
+    let config = args.into_config().map_err(ExitError::usage)?;
     let listener = tokio::net::TcpListener::bind(&config.rpc_listen)
         .await
-        .with_context(|| format!("cannot listen on {}", config.rpc_listen))?;
-    daemon::run(listener, config, proto::runtime::shutdown_signal()).await?;
-    Ok(())
+        .map_err(|e| ExitError::failure(format!("cannot listen on {}: {e}", config.rpc_listen)))?;
+    daemon::run(listener, config, service_kit::shutdown::signal())
+        .await
+        .map_err(ExitError::failure)
 }

@@ -8,7 +8,7 @@ pub mod output;
 pub mod progress;
 
 use std::io::{BufRead, Write};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use proto::looprpc::swap_client_client::SwapClientClient;
@@ -18,7 +18,7 @@ use tonic::transport::{Channel, Endpoint};
 use self::output::{PrintableToken, *};
 use self::progress::Progress;
 use crate::swap::limits::default_limits;
-use crate::swap::{DEFAULT_SWAP_WAIT_TIME, DEFAULT_SWEEP_CONF_TARGET};
+use crate::swap::{publication_deadline, DEFAULT_SWAP_WAIT_TIME, DEFAULT_SWEEP_CONF_TARGET};
 
 /// Loop's initiator string for swaps started from the command line.
 pub const INITIATOR: &str = "loop-cli";
@@ -262,26 +262,11 @@ pub fn parse_amt(text: &str) -> Result<u64, CliError> {
     u64::try_from(value).map_err(|_| CliError::Usage(format!("negative amount {value}")))
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-fn deadline(fast: bool) -> u64 {
-    if fast {
-        unix_now()
-    } else {
-        unix_now() + DEFAULT_SWAP_WAIT_TIME.as_secs()
-    }
-}
-
 fn quote_request(amt: u64, fast: bool) -> QuoteRequest {
     QuoteRequest {
         amt: amt as i64,
         conf_target: DEFAULT_SWEEP_CONF_TARGET,
-        swap_publication_deadline: deadline(fast),
+        swap_publication_deadline: publication_deadline(fast),
         fast,
     }
 }
@@ -396,7 +381,7 @@ async fn initiate(
             max_prepay_amt: limits.max_prepay_amt as i64,
             max_miner_fee: limits.max_miner_fee as i64,
             sweep_conf_target: DEFAULT_SWEEP_CONF_TARGET,
-            swap_publication_deadline: deadline(args.fast),
+            swap_publication_deadline: publication_deadline(args.fast),
             label: args.label.clone(),
             htlc_confirmations: 1,
             initiator: INITIATOR.into(),

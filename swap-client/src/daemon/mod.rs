@@ -9,7 +9,7 @@ mod rpc;
 use std::future::Future;
 use std::sync::Arc;
 
-use proto::lnd::{LndClient, LndConnectError};
+use lnd_client::{LndClient, LndConnectError};
 use proto::looprpc::swap_client_server::SwapClientServer;
 use proto::looprpc::swap_server_client::SwapServerClient;
 use tokio::net::TcpListener;
@@ -18,10 +18,8 @@ use tracing::{info, warn};
 
 use crate::config::{DaemonConfig, ServerTls, SHUTDOWN_GRACE};
 use crate::db::{DbError, SwapDb};
-use crate::l402_client::{
-    L402Client, L402Config, L402Error, L402Layer, LndPayer, StoreError, TokenStore,
-};
 use crate::swap::{SwapError, SwapManager};
+use l402_client::{L402Client, L402Config, L402Error, L402Layer, LndPayer, StoreError, TokenStore};
 
 /// File name of loopd's SQLite database (Loop's).
 pub const DB_FILE: &str = "loop_sqlite.db";
@@ -83,15 +81,12 @@ impl Daemon {
         // Token invoices must be for the network loopd runs on, however the
         // configuration was built.
         let l402_config = L402Config {
-            network: config
-                .l402
-                .network
-                .or_else(|| crate::config::known_network(&config.network)),
+            network: config.l402.network.or(Some(config.network)),
             ..config.l402
         };
         let l402 = L402Client::new(store, Arc::new(LndPayer::new(&lnd)), l402_config)?;
         let channel = match &config.server_tls {
-            ServerTls::Disabled => proto::lnd::plaintext_channel(&config.server_host),
+            ServerTls::Disabled => lnd_client::plaintext_channel(&config.server_host),
             ServerTls::Pinned(path) => {
                 let pem = std::fs::read(path).map_err(|source| {
                     DaemonError::Server(LndConnectError::ReadFile {
@@ -99,7 +94,7 @@ impl Daemon {
                         source,
                     })
                 })?;
-                proto::lnd::pinned_tls_channel(&config.server_host, &pem)
+                lnd_client::pinned_tls_channel(&config.server_host, &pem)
             }
         }
         .map_err(DaemonError::Server)?;

@@ -2,7 +2,6 @@
 //! by [`SwapError::to_status`] / [`L402Error::to_status`].
 
 use std::pin::Pin;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::{Stream, StreamExt};
 use proto::looprpc::list_swaps_filter::SwapTypeFilter;
@@ -14,8 +13,8 @@ use tonic::{Request, Response, Status};
 use tracing::info;
 
 use crate::config::DaemonConfig;
-use crate::l402_client::{L402Client, StoredToken};
-use crate::swap::{LoopOutSwap, SwapError, SwapManager, DEFAULT_SWAP_WAIT_TIME};
+use crate::swap::{publication_deadline, LoopOutSwap, SwapError, SwapManager};
+use l402_client::{L402Client, StoredToken};
 
 /// How many finished swaps `Monitor` shows first (Loop's `completedSwapsCount`).
 const MONITOR_COMPLETED: usize = 5;
@@ -66,22 +65,11 @@ fn rpc_token(stored: &StoredToken) -> L402Token {
             .unwrap_or_else(|| vec![0; 32]),
         amount_paid_msat: token.amount_paid_msat as i64,
         routing_fee_paid_msat: token.routing_fee_paid_msat as i64,
-        time_created: token
-            .created
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0),
+        time_created: service_kit::clock::unix_secs(token.created),
         expired: stored.rejected,
         storage_name: stored.path.display().to_string(),
         id: token.token_id().to_hex(),
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 fn stats(swaps: &[LoopOutSwap]) -> LoopStats {
@@ -204,8 +192,7 @@ impl SwapClient for SwapClientService {
         let amount = u64::try_from(request.amt)
             .map_err(|_| Status::invalid_argument(format!("invalid amount {}", request.amt)))?;
         let deadline = match (request.fast, request.swap_publication_deadline) {
-            (true, _) => unix_now(),
-            (false, 0) => unix_now() + DEFAULT_SWAP_WAIT_TIME.as_secs(),
+            (fast, 0) | (fast @ true, _) => publication_deadline(fast),
             (false, deadline) => deadline,
         };
         let quote = self
@@ -260,7 +247,7 @@ impl SwapClient for SwapClientService {
         let swaps = self.swaps.list().await.map_err(status)?;
         Ok(Response::new(GetInfoResponse {
             version: env!("CARGO_PKG_VERSION").into(),
-            network: self.config.network.clone(),
+            network: self.config.network.to_string(),
             rpc_listen: self.config.rpc_listen.clone(),
             rest_listen: String::new(),
             macaroon_path: String::new(),

@@ -16,9 +16,9 @@ mod runner;
 mod types;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use proto::lnd::LndClient;
+use lnd_client::LndClient;
 use proto::looprpc::swap_server_client::SwapServerClient;
 use proto::looprpc::{
     FailureReason, LoopOutRequest, OutQuoteResponse, OutTermsResponse, ProtocolVersion,
@@ -32,7 +32,8 @@ use tonic::transport::Channel;
 use tracing::{info, warn};
 
 use crate::db::{DbError, SwapDb};
-use crate::l402_client::{L402Service, LndPayer};
+use l402_client::L402Service;
+use lnd_client::LndPayer;
 
 pub use self::limits::ContractError;
 pub use self::types::{is_final, LoopOutSwap, OutLimits, SwapCost};
@@ -246,7 +247,7 @@ impl SwapManager {
         let deadline = if request.swap_publication_deadline > 0 {
             request.swap_publication_deadline
         } else {
-            unix_now()
+            publication_deadline(true)
         };
         let quote = self
             .quote(amount_sat, request.sweep_conf_target, deadline)
@@ -261,7 +262,7 @@ impl SwapManager {
         }
 
         let preimage: [u8; 32] = rand::random();
-        let hash = crate::l402_client::payer::sha256(&preimage);
+        let hash = *l402::Preimage::from_bytes(preimage).hash().as_bytes();
         let receiver_key = secp256k1::Keypair::new_global(&mut rand::thread_rng())
             .public_key()
             .serialize()
@@ -307,7 +308,7 @@ impl SwapManager {
             warn!(swap_id = %hex::encode(hash), error = %e, "refusing the server's swap contract")
         })?;
 
-        let now = crate::now_unix_nanos();
+        let now = service_kit::clock::now_unix_nanos();
         let swap = LoopOutSwap {
             hash,
             preimage,
@@ -395,9 +396,13 @@ pub fn parse_swap_id(id: &[u8]) -> Result<[u8; 32], SwapError> {
         })
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+/// The publication deadline Loop asks the server for: now for a fast swap, else
+/// [`DEFAULT_SWAP_WAIT_TIME`] from now (the server may batch the HTLC until then).
+pub fn publication_deadline(fast: bool) -> u64 {
+    let now = service_kit::clock::now_unix().unsigned_abs();
+    if fast {
+        now
+    } else {
+        now + DEFAULT_SWAP_WAIT_TIME.as_secs()
+    }
 }

@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::{limits, Inner, LoopOutSwap, PROTOCOL_VERSION};
-use crate::l402_client::{Payer, PaymentOutcome, PaymentSuccess};
+use l402::PaymentHash;
+use lnd_client::{PaymentOutcome, PaymentSuccess};
+use service_kit::backoff::Reconnect;
 
 /// How long one payment attempt waits before it is tracked again.
 const PAYMENT_WAIT: Duration = Duration::from_secs(60);
@@ -145,7 +147,7 @@ pub(super) async fn run(inner: Arc<Inner>, mut swap: LoopOutSwap) {
 /// Records a state change, then announces it.
 async fn transition(inner: &Inner, swap: &mut LoopOutSwap, state: SwapState) {
     swap.state = state;
-    swap.last_update_time_ns = crate::now_unix_nanos();
+    swap.last_update_time_ns = service_kit::clock::now_unix_nanos();
     if let Err(e) = inner.db.update(swap).await {
         warn!(swap_id = %swap.id(), error = %e, "cannot record swap state");
     }
@@ -185,16 +187,24 @@ async fn pay_until_final(
     hash: [u8; 32],
     max_fee_sat: u64,
 ) -> Option<Paid> {
-    let mut delay = RETRY_MIN;
+    let mut retry = Reconnect::new(RETRY_MIN, RETRY_MAX);
     let mut sent = false;
     loop {
         let attempt = async {
             if sent {
-                inner.payer.track(hash, PAYMENT_WAIT).await
+                inner
+                    .payer
+                    .track(PaymentHash::from_bytes(hash), PAYMENT_WAIT)
+                    .await
             } else {
                 inner
                     .payer
-                    .pay(&invoice, hash, max_fee_sat, SWAP_PAYMENT_TIMEOUT)
+                    .pay(
+                        &invoice,
+                        PaymentHash::from_bytes(hash),
+                        max_fee_sat,
+                        SWAP_PAYMENT_TIMEOUT,
+                    )
                     .await
             }
         };
@@ -211,7 +221,7 @@ async fn pay_until_final(
             Ok(PaymentOutcome::NotFound) => sent = false,
             Err(e) => {
                 warn!(payment_hash = %hex::encode(hash), error = %e, "payment call failed; retrying");
-                if sleep_or_cancel(cancel, &mut delay).await {
+                if sleep_or_cancel(cancel, &mut retry).await {
                     return None;
                 }
             }
@@ -227,7 +237,7 @@ fn follow_server(
 ) -> mpsc::Receiver<ServerSwapState> {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
-        let mut delay = RETRY_MIN;
+        let mut retry = Reconnect::new(RETRY_MIN, RETRY_MAX);
         loop {
             let mut server = inner.server.clone();
             let subscribe = server.subscribe_loop_out_updates(SubscribeUpdatesRequest {
@@ -248,7 +258,7 @@ fn follow_server(
                         };
                         match message {
                             Ok(Some(update)) => {
-                                delay = RETRY_MIN;
+                                retry.reset();
                                 let state = ServerSwapState::try_from(update.state)
                                     .unwrap_or(ServerSwapState::ServerUnexpectedFailure);
                                 if tx.send(state).await.is_err() {
@@ -267,7 +277,7 @@ fn follow_server(
                     warn!(swap_id = %hex::encode(hash), error = %status.message(), "cannot subscribe to swap updates");
                 }
             }
-            if sleep_or_cancel(&cancel, &mut delay).await {
+            if sleep_or_cancel(&cancel, &mut retry).await {
                 return;
             }
         }
@@ -285,7 +295,7 @@ fn push_preimage(
 ) -> oneshot::Receiver<()> {
     let (done, pushed) = oneshot::channel();
     tokio::spawn(async move {
-        let mut delay = RETRY_MIN;
+        let mut retry = Reconnect::new(RETRY_MIN, RETRY_MAX);
         loop {
             let mut server = inner.server.clone();
             let push = server.loop_out_push_preimage(ServerLoopOutPushPreimageRequest {
@@ -304,7 +314,7 @@ fn push_preimage(
                 }
                 Err(status) => {
                     warn!(swap_id, error = %status.message(), "preimage push failed; retrying");
-                    if sleep_or_cancel(&cancel, &mut delay).await {
+                    if sleep_or_cancel(&cancel, &mut retry).await {
                         return;
                     }
                 }
@@ -314,12 +324,10 @@ fn push_preimage(
     pushed
 }
 
-/// Sleeps `delay` (doubling it up to [`RETRY_MAX`]); `true` if cancelled.
-async fn sleep_or_cancel(cancel: &CancellationToken, delay: &mut Duration) -> bool {
-    let wait = *delay;
-    *delay = (*delay * 2).min(RETRY_MAX);
+/// Waits for the next retry delay (doubling up to [`RETRY_MAX`]); `true` if cancelled.
+async fn sleep_or_cancel(cancel: &CancellationToken, retry: &mut Reconnect) -> bool {
     tokio::select! {
         _ = cancel.cancelled() => true,
-        _ = tokio::time::sleep(wait) => false,
+        _ = tokio::time::sleep(retry.next_delay()) => false,
     }
 }

@@ -1,9 +1,9 @@
 //! The L402 client as a tower layer under a tonic client, against an in-test
 //! gRPC server answering challenges the way Aperture does.
 
+use l402_client::{L402Client, L402Layer, L402Service, TokenStore};
 use proto::looprpc::swap_server_client::SwapServerClient;
 use proto::looprpc::ServerLoopOutTermsRequest;
-use swap_client::l402_client::{L402Client, L402Layer, L402Service, TokenStore};
 use tonic::transport::Channel;
 
 use crate::support::L402Env;
@@ -13,7 +13,7 @@ fn client(
     max_cost_sat: u64,
 ) -> (SwapServerClient<L402Service<Channel>>, L402Client) {
     let l402 = env.l402(max_cost_sat);
-    let channel = proto::lnd::plaintext_channel(&env.server.addr.to_string()).unwrap();
+    let channel = lnd_client::plaintext_channel(&env.server.addr.to_string()).unwrap();
     let service = tower::ServiceBuilder::new()
         .layer(L402Layer::new(l402.clone()))
         .service(channel);

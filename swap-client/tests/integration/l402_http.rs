@@ -3,7 +3,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use swap_client::l402_client::{HttpError, L402Error, L402HttpClient};
+use l402_client::{HttpError, L402Error, L402HttpClient};
 
 use crate::support::{leave_pending, L402Env};
 
@@ -94,8 +94,8 @@ async fn an_invoice_for_another_network_is_refused_before_anything_is_stored() {
     let env = L402Env::http(100).await;
     let client = L402HttpClient::new(
         reqwest::Client::new(),
-        env.l402_with(swap_client::l402_client::L402Config {
-            network: Some("testnet"),
+        env.l402_with(l402_client::L402Config {
+            network: Some(l402::Network::Testnet),
             ..Default::default()
         }),
     );
@@ -140,11 +140,11 @@ async fn pending_token_left_by_a_crash_is_tracked_and_used_without_paying_again(
     let [lsat, _] = env.gate.challenge();
     let challenge: l402::Challenge = lsat.parse().unwrap();
     let pending = leave_pending(&env.store(), &challenge);
-    use swap_client::l402_client::Payer;
+    use l402_client::Payer;
     env.payer
         .pay(
             challenge.invoice_str(),
-            challenge.payment_hash().0,
+            challenge.payment_hash(),
             10,
             Duration::from_secs(1),
         )
@@ -229,7 +229,7 @@ async fn a_payment_still_in_flight_is_kept_pending_and_tracked_by_later_calls() 
     env.payer.set_latency(Duration::from_millis(300));
     let client = L402HttpClient::new(
         reqwest::Client::new(),
-        env.l402_with(swap_client::l402_client::L402Config {
+        env.l402_with(l402_client::L402Config {
             payment_timeout: Duration::from_millis(50),
             ..Default::default()
         }),

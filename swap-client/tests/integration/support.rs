@@ -15,13 +15,13 @@ use l402::{
     verify_with_lookup, Challenge, Credential, MintRequest, PaymentHash, RequestContext, RootKey,
     Service, TokenId,
 };
+use l402_client::{
+    L402Client, L402Config, Payer, PayerError, PaymentOutcome, PaymentSuccess, TokenStore,
+};
 use lightning_invoice::{Currency, InvoiceBuilder, PaymentSecret};
 use proto::looprpc::swap_server_server::{SwapServer, SwapServerServer};
 use proto::looprpc::*;
 use secp256k1::{Secp256k1, SecretKey};
-use swap_client::l402_client::{
-    L402Client, L402Config, Payer, PayerError, PaymentOutcome, PaymentSuccess, TokenStore,
-};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::{Request, Response, Status};
@@ -116,7 +116,7 @@ impl FakePayer {
         let latency = *self.latency.lock().unwrap();
         if latency > timeout {
             // Still in flight when the caller stops waiting; settles later.
-            let preimage = self.invoicer.preimage(&hash).unwrap();
+            let preimage = l402::Preimage::from_bytes(self.invoicer.preimage(&hash).unwrap());
             let success = PaymentSuccess {
                 preimage,
                 amount_paid_msat: 0,
@@ -143,6 +143,7 @@ impl FakePayer {
         let preimage = self
             .invoicer
             .preimage(&hash)
+            .map(l402::Preimage::from_bytes)
             .ok_or_else(|| PayerError::InvalidPayment("unknown invoice".into()))?;
         let success = PaymentSuccess {
             preimage,
@@ -177,7 +178,7 @@ impl Payer for FakePayer {
     fn pay<'a>(
         &'a self,
         invoice: &'a str,
-        payment_hash: [u8; 32],
+        payment_hash: l402::PaymentHash,
         _max_fee_sat: u64,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<PaymentOutcome, PayerError>> {
@@ -187,7 +188,7 @@ impl Payer for FakePayer {
             .and_then(|i| i.amount_milli_satoshis())
             .unwrap_or(0);
         Box::pin(async move {
-            let outcome = self.send(payment_hash, timeout).await?;
+            let outcome = self.send(payment_hash.0, timeout).await?;
             Ok(match outcome {
                 PaymentOutcome::Succeeded(mut s) => {
                     s.amount_paid_msat = amount_msat;
@@ -200,9 +201,10 @@ impl Payer for FakePayer {
 
     fn track(
         &self,
-        payment_hash: [u8; 32],
+        payment_hash: l402::PaymentHash,
         timeout: Duration,
     ) -> BoxFuture<'_, Result<PaymentOutcome, PayerError>> {
+        let payment_hash = payment_hash.0;
         Box::pin(async move {
             if let Some(done) = self.settled.lock().unwrap().get(&payment_hash) {
                 return Ok(PaymentOutcome::Succeeded(done.clone()));

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use futures::StreamExt;
+use lnd_client::LndClient;
 use mock_lnd::MockNetwork;
-use proto::lnd::LndClient;
 use proto::lnrpc::{invoice::InvoiceState, PayReq, PayReqString, PaymentHash};
 use proto::looprpc::swap_server_client::SwapServerClient;
 use proto::looprpc::{ServerLoopOutRequest, ServerSwapState, SubscribeUpdatesRequest};

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use auth_proxy::{Config, Listeners, Overrides, Proxy, ProxyHandle};
 use l402::{Challenge, Credential, Preimage};
+use lnd_client::LndClient;
 use mock_lnd::MockNetwork;
-use proto::lnd::LndClient;
 use proto::lnrpc::SendRequest;
 use proto::looprpc::swap_server_client::SwapServerClient;
 use proto::looprpc::ServerLoopOutTermsRequest;

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use auth_proxy::{Config as ProxyConfig, Listeners, Overrides, Proxy, ProxyHandle};
+use l402_client::{L402Config, TokenStore};
 use mock_lnd::MockNetwork;
 use proto::looprpc::swap_client_client::SwapClientClient;
 use swap_client::cli::{self, Io, LoopArgs};
 use swap_client::config::{DaemonConfig, ServerTls};
-use swap_client::l402_client::{L402Config, TokenStore};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -212,7 +212,7 @@ services:
 
     fn loopd_config(&self) -> DaemonConfig {
         DaemonConfig {
-            network: "regtest".into(),
+            network: l402::Network::Regtest,
             data_dir: self.loop_dir(),
             rpc_listen: "127.0.0.1:0".into(),
             server_host: self.proxy_addr.to_string(),

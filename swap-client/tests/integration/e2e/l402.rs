@@ -4,19 +4,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use l402::Challenge;
+use l402_client::{L402Client, L402Config, L402HttpClient, LndPayer, PaymentOutcome, TokenStore};
 use mock_lnd::FailureReason;
 use proto::looprpc::swap_server_client::SwapServerClient;
 use proto::looprpc::{ServerLoopOutTermsRequest, TermsRequest};
-use swap_client::l402_client::{
-    L402Client, L402Config, L402HttpClient, LndPayer, Payer, PaymentOutcome, TokenStore,
-};
 
 use super::env::Env;
 
 /// A challenge straight from the proxy (no token attached).
 async fn challenge(env: &Env) -> Challenge {
     let pem = std::fs::read(env.proxy_cert.as_ref().unwrap()).unwrap();
-    let channel = proto::lnd::pinned_tls_channel(&env.proxy_addr.to_string(), &pem).unwrap();
+    let channel = lnd_client::pinned_tls_channel(&env.proxy_addr.to_string(), &pem).unwrap();
     let status = SwapServerClient::new(channel)
         .loop_out_terms(ServerLoopOutTermsRequest::default())
         .await
@@ -56,13 +54,13 @@ async fn crash_after_the_pending_token_was_written_never_pays_twice() {
     // What a crashed loopd leaves: a pending token whose invoice was paid.
     let challenge = challenge(&env).await;
     let pending = crate::support::leave_pending(&env.store(), &challenge);
-    let lnd = proto::lnd::LndClient::connect(&env.net.node("client").lnd_config())
+    let lnd = lnd_client::LndClient::connect(&env.net.node("client").lnd_config())
         .await
         .unwrap();
     let outcome = LndPayer::new(&lnd)
         .pay(
             challenge.invoice_str(),
-            challenge.payment_hash().0,
+            challenge.payment_hash(),
             10,
             Duration::from_secs(10),
         )
@@ -134,10 +132,10 @@ async fn the_http_wrapper_pays_once_through_the_proxy_with_lnd() {
     let env = Env::start(1000).await;
     let pem = std::fs::read(env.proxy_cert.as_ref().unwrap()).unwrap();
     let http = reqwest::Client::builder()
-        .use_preconfigured_tls(proto::tls::pinned_client_config(&pem).unwrap())
+        .use_preconfigured_tls(lnd_client::pinned_client_config(&pem).unwrap())
         .build()
         .unwrap();
-    let lnd = proto::lnd::LndClient::connect(&env.net.node("client").lnd_config())
+    let lnd = lnd_client::LndClient::connect(&env.net.node("client").lnd_config())
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();

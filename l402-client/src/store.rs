@@ -13,7 +13,7 @@
 //!   `l402.token.rejected-<unix nanos>` (kept for the user, listed by
 //!   `loop listauth` as expired) instead of blocking every later call.
 //!
-//! The store does no locking of its own: the [`L402Client`](super::L402Client)
+//! The store does no locking of its own: the [`L402Client`](crate::L402Client)
 //! serialises every write behind its acquisition lock; reads are safe at any
 //! time because files are only ever replaced by `rename`.
 

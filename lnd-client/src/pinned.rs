@@ -15,7 +15,10 @@ use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvi
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-use crate::lnd::LndConnectError;
+/// A certificate file that cannot be pinned: no PEM certificate in it, or one rustls cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid TLS certificate: {0}")]
+pub struct BadCertificate(pub String);
 
 /// Accepts a server only if its end-entity certificate is one of the pinned ones.
 #[derive(Debug)]
@@ -26,14 +29,12 @@ pub struct PinnedCertVerifier {
 
 impl PinnedCertVerifier {
     /// Pins every certificate found in `pem` (usually exactly one, lnd's `tls.cert`).
-    pub fn from_pem(pem: &[u8]) -> Result<Self, LndConnectError> {
+    pub fn from_pem(pem: &[u8]) -> Result<Self, BadCertificate> {
         let pinned = rustls_pemfile::certs(&mut &pem[..])
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| LndConnectError::BadCertificate(e.to_string()))?;
+            .map_err(|e| BadCertificate(e.to_string()))?;
         if pinned.is_empty() {
-            return Err(LndConnectError::BadCertificate(
-                "no PEM certificate found".into(),
-            ));
+            return Err(BadCertificate("no PEM certificate found".into()));
         }
         Ok(Self {
             pinned,
@@ -101,13 +102,13 @@ impl ServerCertVerifier for PinnedCertVerifier {
 
 /// A rustls client configuration that trusts only the certificates in `pem`
 /// and offers HTTP/2 (`h2`) via ALPN, as gRPC requires.
-pub fn pinned_client_config(pem: &[u8]) -> Result<rustls::ClientConfig, LndConnectError> {
+pub fn pinned_client_config(pem: &[u8]) -> Result<rustls::ClientConfig, BadCertificate> {
     let verifier = PinnedCertVerifier::from_pem(pem)?;
     let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .map_err(|e| LndConnectError::BadCertificate(e.to_string()))?
+    .map_err(|e| BadCertificate(e.to_string()))?
     .dangerous()
     .with_custom_certificate_verifier(Arc::new(verifier))
     .with_no_client_auth();

@@ -1,45 +1,16 @@
-//! A reusable L402 client: meets a payment challenge, pays once, retries.
-//!
-//! The pieces:
-//! - [`L402Client`]: the transport-independent core — the current token, the
-//!   acquisition logic (track a pending payment, evict a rejected token, pay a
-//!   new challenge) and the [`TokenStore`]; cheap to clone, share one per server.
-//! - [`L402Layer`] (module [`grpc`]): a tower layer for any tonic client; it
-//!   attaches `macaroon: <hex paid macaroon>` metadata and handles gRPC
-//!   challenges (status `Internal`/`Unknown`, "payment required",
-//!   `www-authenticate` in headers or trailers).
-//! - [`L402HttpClient`] (module [`http`]): the same for reqwest; it attaches
-//!   `Authorization: L402 <base64 macaroon>:<hex preimage>` and handles
-//!   `402 Payment Required` with `WWW-Authenticate`.
-//! - [`Payer`] / [`LndPayer`] (module [`payer`]): how invoices get paid.
-//!
-//! Concurrency: a call with a valid token takes only a short read lock on the
-//! cached token, so such calls run fully in parallel. Only acquisition is
-//! serialised (one async mutex): when N calls meet a challenge at once, the
-//! first pays and the others find the new token when they get the lock.
-//!
-//! Payments per call: at most one. A call that meets a challenge either finds
-//! a token acquired meanwhile, or resolves a pending payment, or evicts the
-//! token the server just rejected and pays the new challenge; then it retries
-//! once. A challenge on the retry is reported as [`L402Error::Rejected`].
-
-pub mod grpc;
-pub mod http;
-pub mod payer;
-pub mod store;
+//! The transport-independent core of the client: the current token, how a new one is acquired, and the
+//! errors a call can end with.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use ::http::HeaderValue;
-use l402::{Challenge, Preimage, Token, TokenId};
+use l402::{Challenge, Network, Token, TokenId};
 use tracing::{info, warn};
 
-pub use self::grpc::{L402Layer, L402Service};
-pub use self::http::{HttpError, L402HttpClient};
-pub use self::payer::{LndPayer, Payer, PayerError, PaymentOutcome, PaymentSuccess};
-pub use self::store::{StoreError, StoredToken, TokenStore};
+use crate::payer::{Payer, PayerError, PaymentOutcome, PaymentSuccess};
+use crate::store::{StoreError, TokenStore};
 
 /// Loop's default maximum price of a token, in satoshis (`--maxl402cost`).
 pub const DEFAULT_MAX_COST_SAT: u64 = 1000;
@@ -59,7 +30,7 @@ pub struct L402Config {
     pub payment_timeout: Duration,
     /// The network of our lnd (`mainnet`, `testnet`, `regtest`, `simnet` or `signet`): an invoice for
     /// another network is refused before anything is stored or paid. `None`: not checked here.
-    pub network: Option<&'static str>,
+    pub network: Option<Network>,
 }
 
 impl Default for L402Config {
@@ -407,7 +378,7 @@ impl L402Client {
         let hash = pending.payment_hash;
         info!(payment_hash = %hash.to_hex(), "tracking the payment of the pending L402 token");
         let timeout = self.inner.config.payment_timeout;
-        match self.inner.payer.track(*hash.as_bytes(), timeout).await? {
+        match self.inner.payer.track(hash, timeout).await? {
             PaymentOutcome::Succeeded(success) => self.store_paid(pending, success).map(Some),
             PaymentOutcome::Failed { reason } => {
                 info!(payment_hash = %hash.to_hex(), %reason, "pending L402 payment failed; dropping it");
@@ -444,8 +415,9 @@ impl L402Client {
             ));
         }
         if let Some(network) = config.network {
-            let invoice_network = network_of(challenge.invoice().currency());
-            if invoice_network != network {
+            let currency = challenge.invoice().currency();
+            if !network.accepts(&currency) {
+                let invoice_network = Network::of_currency(&currency);
                 return Err(L402Error::BadChallenge(format!(
                     "the invoice is for {invoice_network}, but our lnd is on {network}; refusing to pay it"
                 )));
@@ -471,7 +443,7 @@ impl L402Client {
             .payer
             .pay(
                 challenge.invoice_str(),
-                *hash.as_bytes(),
+                hash,
                 config.max_fee_sat,
                 config.payment_timeout,
             )
@@ -501,7 +473,7 @@ impl L402Client {
         success: PaymentSuccess,
     ) -> Result<Arc<PaidToken>, L402Error> {
         if !token.mark_paid(
-            Preimage::from_bytes(success.preimage),
+            success.preimage.clone(),
             success.amount_paid_msat,
             success.routing_fee_msat,
         ) {
@@ -525,16 +497,4 @@ impl L402Client {
 /// The first challenge that parses among `values`.
 fn parse_challenges<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Challenge, L402Error> {
     Challenge::from_header_values(values).map_err(|e| L402Error::BadChallenge(e.to_string()))
-}
-
-/// lnd's name of the network a BOLT11 invoice is for.
-fn network_of(currency: lightning_invoice::Currency) -> &'static str {
-    use lightning_invoice::Currency;
-    match currency {
-        Currency::Bitcoin => "mainnet",
-        Currency::BitcoinTestnet => "testnet",
-        Currency::Regtest => "regtest",
-        Currency::Simnet => "simnet",
-        Currency::Signet => "signet",
-    }
 }

@@ -2,7 +2,7 @@
 //!
 //! ```no_run
 //! # use proto::looprpc::swap_server_client::SwapServerClient;
-//! # use swap_client::l402_client::{L402Client, L402Layer};
+//! # use l402_client::{L402Client, L402Layer};
 //! # fn example(l402_client: L402Client, tonic_channel: tonic::transport::Channel) {
 //! let channel = tower::ServiceBuilder::new()
 //!     .layer(L402Layer::new(l402_client))
@@ -36,7 +36,7 @@ use http_body_util::{BodyExt, BodyStream, StreamBody};
 use tonic::body::Body;
 use tower::{Layer, Service, ServiceExt};
 
-use super::{L402Client, L402Error, PaidToken};
+use crate::{L402Client, L402Error, PaidToken};
 
 /// Boxed error of the layer's service; tonic finds a [`tonic::Status`] in it.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

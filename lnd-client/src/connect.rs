@@ -1,7 +1,7 @@
 //! Connecting to an lnd node (real or mock) the way lnd's own clients do.
 //!
 //! lnd authenticates in two layers: TLS with the node's self-signed
-//! `tls.cert` (pinned, see [`crate::tls`]) and a macaroon sent as the gRPC
+//! `tls.cert` (pinned, see [`crate::pinned`]) and a macaroon sent as the gRPC
 //! metadata value `macaroon: <hex>` on every call. [`LndClient::connect`]
 //! reads both files and returns typed clients for the three services we use.
 //! Connections are lazy: building a client never fails because the node is
@@ -17,9 +17,11 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint, Uri};
 use tonic::{Request, Status};
 
-use crate::invoicesrpc::invoices_client::InvoicesClient;
-use crate::lnrpc::lightning_client::LightningClient;
-use crate::routerrpc::router_client::RouterClient;
+use proto::invoicesrpc::invoices_client::InvoicesClient;
+use proto::lnrpc::lightning_client::LightningClient;
+use proto::routerrpc::router_client::RouterClient;
+
+use crate::pinned::{pinned_client_config, BadCertificate};
 
 /// How long establishing a TCP + TLS connection may take before a call fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -47,8 +49,8 @@ pub enum LndConnectError {
         source: std::io::Error,
     },
     /// The certificate file holds no usable PEM certificate.
-    #[error("invalid TLS certificate: {0}")]
-    BadCertificate(String),
+    #[error(transparent)]
+    BadCertificate(#[from] BadCertificate),
     /// The host is not a valid `host:port`.
     #[error("invalid lnd address {0:?}")]
     BadHost(String),
@@ -137,8 +139,7 @@ pub fn plaintext_channel(host: &str) -> Result<Channel, LndConnectError> {
 /// exactly the certificate(s) in `cert_pem` — for lnd, or any gRPC server with
 /// a self-signed certificate such as the auth proxy.
 pub fn pinned_tls_channel(host: &str, cert_pem: &[u8]) -> Result<Channel, LndConnectError> {
-    let tls =
-        tokio_rustls::TlsConnector::from(Arc::new(crate::tls::pinned_client_config(cert_pem)?));
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(pinned_client_config(cert_pem)?));
     let endpoint = endpoint(host)?;
     let authority = endpoint
         .uri()

@@ -1,25 +1,26 @@
-//! Paying (and following) the invoice of an L402 challenge through lnd.
+//! Paying a BOLT11 invoice through lnd, and following an earlier payment, as Loop does.
 //!
-//! The [`Payer`] trait is the only thing the L402 client needs from a Lightning
-//! node: pay a BOLT11 invoice within a fee limit and a timeout, and tell what
-//! became of an earlier payment. [`LndPayer`] implements it with lnd's
-//! `routerrpc.SendPaymentV2` and `routerrpc.TrackPaymentV2`, as Loop does.
+//! [`LndPayer`] uses lnd's router sub-server: `routerrpc.SendPaymentV2` to pay within a fee limit and a
+//! timeout, `routerrpc.TrackPaymentV2` to learn what became of a payment sent before (after a restart,
+//! or when lnd refuses to pay the same hash twice). Every answer is one [`PaymentOutcome`]; a settled
+//! payment's preimage is checked against the payment hash before it is returned.
 
 use std::time::Duration;
 
-use futures::future::BoxFuture;
-use proto::lnd::LndChannel;
+use l402::{PaymentHash, Preimage};
 use proto::lnrpc::payment::PaymentStatus;
 use proto::lnrpc::{Payment, PaymentFailureReason};
 use proto::routerrpc::router_client::RouterClient;
 use proto::routerrpc::{SendPaymentRequest, TrackPaymentRequest};
 use tonic::{Code, Status, Streaming};
 
+use crate::connect::{LndChannel, LndClient};
+
 /// A settled payment: what the token store records.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PaymentSuccess {
     /// The preimage revealed by the payee.
-    pub preimage: [u8; 32],
+    pub preimage: Preimage,
     /// The amount that reached the payee, in millisatoshis.
     pub amount_paid_msat: u64,
     /// The routing fee paid on top, in millisatoshis.
@@ -80,30 +81,6 @@ impl PayerError {
     }
 }
 
-/// Something that can pay BOLT11 invoices: lnd in production, anything in tests.
-pub trait Payer: Send + Sync + 'static {
-    /// Pays `invoice` (whose hash is `payment_hash`) with at most `max_fee_sat`
-    /// routing fee, waiting at most `timeout` for a final state.
-    ///
-    /// An invoice that was already paid is not paid again: the earlier
-    /// payment's outcome is returned.
-    fn pay<'a>(
-        &'a self,
-        invoice: &'a str,
-        payment_hash: [u8; 32],
-        max_fee_sat: u64,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Result<PaymentOutcome, PayerError>>;
-
-    /// Reports the outcome of an earlier payment of `payment_hash`, waiting at
-    /// most `timeout` while it is in flight.
-    fn track(
-        &self,
-        payment_hash: [u8; 32],
-        timeout: Duration,
-    ) -> BoxFuture<'_, Result<PaymentOutcome, PayerError>>;
-}
-
 /// Pays through lnd's router sub-server (`SendPaymentV2`, `TrackPaymentV2`).
 #[derive(Debug, Clone)]
 pub struct LndPayer {
@@ -111,17 +88,20 @@ pub struct LndPayer {
 }
 
 impl LndPayer {
-    /// A payer using the router client of an [`proto::lnd::LndClient`].
-    pub fn new(lnd: &proto::lnd::LndClient) -> Self {
+    /// A payer using the router client of `lnd`.
+    pub fn new(lnd: &LndClient) -> Self {
         Self {
             router: lnd.router.clone(),
         }
     }
 
-    async fn send(
+    /// Pays `invoice` (whose hash is `payment_hash`) with at most `max_fee_sat` routing fee, waiting at
+    /// most `timeout` for a final state. An invoice paid before is not paid again: the earlier
+    /// payment's outcome is returned.
+    pub async fn pay(
         &self,
         invoice: &str,
-        payment_hash: [u8; 32],
+        payment_hash: PaymentHash,
         max_fee_sat: u64,
         timeout: Duration,
     ) -> Result<PaymentOutcome, PayerError> {
@@ -137,20 +117,22 @@ impl LndPayer {
             Ok(response) => response.into_inner(),
             // lnd refuses to pay the same hash twice: follow the first attempt.
             Err(status) if status.code() == Code::AlreadyExists => {
-                return self.follow(payment_hash, timeout).await;
+                return self.track(payment_hash, timeout).await;
             }
             Err(status) => return Err(PayerError::rpc("SendPaymentV2", &status)),
         };
         wait_final(stream, payment_hash, timeout, "SendPaymentV2").await
     }
 
-    async fn follow(
+    /// The outcome of an earlier payment of `payment_hash`, waiting at most `timeout` while it is in
+    /// flight.
+    pub async fn track(
         &self,
-        payment_hash: [u8; 32],
+        payment_hash: PaymentHash,
         timeout: Duration,
     ) -> Result<PaymentOutcome, PayerError> {
         let request = TrackPaymentRequest {
-            payment_hash: payment_hash.to_vec(),
+            payment_hash: payment_hash.as_bytes().to_vec(),
             no_inflight_updates: true,
         };
         let mut router = self.router.clone();
@@ -167,30 +149,10 @@ impl LndPayer {
     }
 }
 
-impl Payer for LndPayer {
-    fn pay<'a>(
-        &'a self,
-        invoice: &'a str,
-        payment_hash: [u8; 32],
-        max_fee_sat: u64,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Result<PaymentOutcome, PayerError>> {
-        Box::pin(self.send(invoice, payment_hash, max_fee_sat, timeout))
-    }
-
-    fn track(
-        &self,
-        payment_hash: [u8; 32],
-        timeout: Duration,
-    ) -> BoxFuture<'_, Result<PaymentOutcome, PayerError>> {
-        Box::pin(self.follow(payment_hash, timeout))
-    }
-}
-
 /// Reads payment updates until a final state, or `InFlight` once `timeout` has passed.
 async fn wait_final(
     mut stream: Streaming<Payment>,
-    payment_hash: [u8; 32],
+    payment_hash: PaymentHash,
     timeout: Duration,
     call: &'static str,
 ) -> Result<PaymentOutcome, PayerError> {
@@ -216,12 +178,14 @@ async fn wait_final(
 /// The final outcome a payment update describes, or `None` while in flight.
 pub fn outcome_of(
     payment: &Payment,
-    payment_hash: [u8; 32],
+    payment_hash: PaymentHash,
 ) -> Result<Option<PaymentOutcome>, PayerError> {
     match PaymentStatus::try_from(payment.status).unwrap_or(PaymentStatus::Unknown) {
         PaymentStatus::Succeeded => {
-            let preimage = parse_preimage(&payment.payment_preimage)?;
-            if sha256(&preimage) != payment_hash {
+            let preimage = Preimage::from_hex(&payment.payment_preimage).map_err(|_| {
+                PayerError::InvalidPayment("preimage is not 32 bytes of hex".into())
+            })?;
+            if !preimage.matches(&payment_hash) {
                 return Err(PayerError::InvalidPayment(
                     "the preimage does not match the payment hash".into(),
                 ));
@@ -240,18 +204,4 @@ pub fn outcome_of(
         }
         PaymentStatus::InFlight | PaymentStatus::Initiated | PaymentStatus::Unknown => Ok(None),
     }
-}
-
-fn parse_preimage(hex_preimage: &str) -> Result<[u8; 32], PayerError> {
-    let bytes = hex::decode(hex_preimage)
-        .map_err(|_| PayerError::InvalidPayment("preimage is not hex".into()))?;
-    bytes
-        .try_into()
-        .map_err(|_| PayerError::InvalidPayment("preimage is not 32 bytes".into()))
-}
-
-/// SHA-256 of `data`.
-pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(data).into()
 }

@@ -1,7 +1,7 @@
 //! The L402 client for HTTP APIs, wrapping a `reqwest::Client`.
 //!
 //! ```no_run
-//! # use swap_client::l402_client::{L402Client, L402HttpClient};
+//! # use l402_client::{L402Client, L402HttpClient};
 //! # async fn example(l402_client: L402Client, url: &str) -> Result<(), Box<dyn std::error::Error>> {
 //! let http = L402HttpClient::new(reqwest::Client::new(), l402_client);
 //! let response = http.send(http.inner().get(url)).await?;
@@ -18,7 +18,7 @@ use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::StatusCode;
 use reqwest::{Request, RequestBuilder, Response};
 
-use super::{L402Client, L402Error, PaidToken};
+use crate::{L402Client, L402Error, PaidToken};
 
 /// Why an HTTP call through the L402 client failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,20 @@
+//! Connecting to an lnd node (a real one or a mock-lnd node) the way lnd's own clients do.
+//!
+//! lnd authenticates in two layers: TLS with the node's self-signed `tls.cert`, which clients pin
+//! ([`pinned`]), and a macaroon sent as the gRPC metadata value `macaroon: <hex>` on every call
+//! ([`connect`]). [`LndClient`] holds typed clients for the three services this workspace uses
+//! (`lnrpc.Lightning`, `routerrpc.Router`, `invoicesrpc.Invoices`) over one lazy connection;
+//! [`pay`] pays and tracks invoices through the router.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod connect;
+pub mod pay;
+pub mod pinned;
+
+pub use connect::{
+    pinned_tls_channel, plaintext_channel, LndChannel, LndClient, LndConfig, LndConnectError,
+    MacaroonInterceptor,
+};
+pub use pay::{outcome_of, LndPayer, PayerError, PaymentOutcome, PaymentSuccess};
+pub use pinned::{pinned_client_config, BadCertificate, PinnedCertVerifier};

@@ -1,0 +1,23 @@
+//! What every program of the workspace does the same way, so that it is written once.
+//!
+//! | module | what it gives |
+//! |---|---|
+//! | [`shutdown`] | the future that completes on SIGINT or SIGTERM, handed to every server |
+//! | [`logging`] | `tracing` to stderr with a `RUST_LOG` filter, colours only on a terminal |
+//! | [`exit`] | one mapping of errors to process exit codes (2 for usage and configuration, 1 otherwise) |
+//! | [`files`] | private files and directories (0600 / 0700 whatever the umask), atomic replacement |
+//! | [`tls`] | self-signed TLS identities shaped like lnd's, and rustls server configurations from PEM files |
+//! | [`clock`] | the current Unix time in seconds and nanoseconds |
+//! | [`backoff`] | the reconnect delays of long-lived streams (exponential, capped, reset on success) |
+//!
+//! Nothing here knows about L402, Lightning or Loop.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod backoff;
+pub mod clock;
+pub mod exit;
+pub mod files;
+pub mod logging;
+pub mod shutdown;
+pub mod tls;
