@@ -8,7 +8,7 @@
 #    then the same for the `postgres` profile (`loop-client-replicas`: two auth-proxy replicas sharing PostgreSQL);
 # 4. prints every container's log on failure, always tears down (`down -v`), exits non-zero on failure.
 #
-# Usage: scripts/docker-test.sh [BIN_DIR]        BIN_DIR defaults to $L402_DOCKER_BIN_DIR or target/debug
+# Usage: scripts/docker-test.sh [BIN_DIR]        BIN_DIR defaults to $L402_DOCKER_BIN_DIR or <cargo target dir>/debug
 # Environment:
 #   SKIP_DOCKER_TESTS=1          skip (machines without Docker)
 #   DOCKER_TEST_TIMEOUT=300      seconds allowed for each `compose up`
@@ -26,7 +26,9 @@ fi
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
-bin_dir=${1:-${L402_DOCKER_BIN_DIR:-target/debug}}
+# Cargo's target directory as cargo itself reports it (CARGO_TARGET_DIR, a config file or `target/`).
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+bin_dir=${1:-${L402_DOCKER_BIN_DIR:-$target_dir/debug}}
 timeout_s=${DOCKER_TEST_TIMEOUT:-300}
 profiles=${DOCKER_TEST_PROFILES:-default postgres}
 image=loop-l402:docker-test-$$
@@ -49,7 +51,7 @@ fi
 echo "docker-test: using ${compose[*]} ($("${compose[@]}" version --short 2>/dev/null || echo '?'))"
 
 # ---- the binaries ----
-if [ "$(cd "$bin_dir" 2>/dev/null && pwd)" = "$repo/target/debug" ] && [ "${DOCKER_TEST_CARGO_BUILD:-1}" = 1 ]; then
+if [ "$(cd "$bin_dir" 2>/dev/null && pwd)" = "$(cd "$target_dir" && pwd)/debug" ] && [ "${DOCKER_TEST_CARGO_BUILD:-1}" = 1 ]; then
     log "cargo build (debug) of the binaries"
     cargo build --locked -p mock-lnd -p swap-server -p auth-proxy -p swap-client --bins
 fi

@@ -22,6 +22,8 @@ pub enum Outcome {
     Preflight,
     /// No service matches: 404.
     NoRoute,
+    /// The path cannot be read unambiguously (encoded `/`, dot segment, backslash, NUL): 400.
+    BadPath,
     /// A fresh challenge was sent (no credential, or one that failed verification: see `reason`).
     Challenged,
     /// A challenge was needed but could not be minted (lnd or database down): 503.
@@ -45,6 +47,7 @@ impl Outcome {
             Outcome::Blocked => "blocked",
             Outcome::Preflight => "preflight",
             Outcome::NoRoute => "no_route",
+            Outcome::BadPath => "bad_path",
             Outcome::Challenged => "challenged",
             Outcome::ChallengeFailed => "challenge_failed",
             Outcome::Unauthorized => "unauthorized",

@@ -37,6 +37,7 @@ pub mod handle;
 pub mod l402_bridge;
 pub mod lnd;
 pub mod metrics;
+pub mod path;
 mod pipeline;
 pub mod proxy;
 pub mod ratelimit;

@@ -1,6 +1,8 @@
 //! The request pipeline, in named phases (after pingora's `ProxyHttp`):
 //!
-//! 0. **screen** — blocklisted clients get 403; CORS preflights are answered.
+//! 0. **screen** — the path is made canonical once ([`crate::path`]: what routing, free paths, rate limits
+//!    and the backend all see) or refused with 400; blocklisted clients get 403; CORS preflights are
+//!    answered.
 //! 1. **route** — the first service whose `hostregexp` and `pathregexp` match; none → 404.
 //! 2. **authenticate / admit** — by the service's auth level for this path: a valid token is admitted, a
 //!    missing or refused one leads to a challenge (or a freebie, or 401 on "no invoice" paths), free paths
@@ -26,6 +28,7 @@ use crate::forward::Upstream;
 use crate::freebie::Freebies;
 use crate::l402_bridge::Rejection;
 use crate::metrics::Metrics;
+use crate::path::{self, PathError};
 use crate::ratelimit::{ClientKey, RateLimiter};
 use crate::responses::{self, GrpcCode, ProxyBody};
 use crate::service::{AuthLevel, ServiceConfig};
@@ -83,6 +86,23 @@ impl RequestInfo {
             client_ip: peer.ip().to_canonical(),
         }
     }
+}
+
+/// Replaces the request's path with its canonical form (the query is kept as it is).
+fn canonicalize_path<B>(request: &mut Request<B>) -> Result<(), PathError> {
+    let uri = request.uri();
+    let canonical = path::canonicalize(uri.path())?;
+    if canonical != uri.path() {
+        let path_and_query = match uri.query() {
+            Some(query) => format!("{canonical}?{query}"),
+            None => canonical,
+        };
+        let mut parts = uri.clone().into_parts();
+        // A canonical path is made of characters the raw path already held: it always parses.
+        parts.path_and_query = Some(path_and_query.parse().map_err(|_| PathError::BadEscape)?);
+        *request.uri_mut() = http::Uri::from_parts(parts).map_err(|_| PathError::BadEscape)?;
+    }
+    Ok(())
 }
 
 /// A request let in, and the only credential the backend will see.
@@ -157,12 +177,21 @@ impl Pipeline {
     /// Runs every phase for one request.
     pub async fn handle(
         &self,
-        request: Request<Incoming>,
+        mut request: Request<Incoming>,
         peer: SocketAddr,
     ) -> Response<ProxyBody> {
         let started = Instant::now();
+        let canonical = canonicalize_path(&mut request);
         let info = RequestInfo::of(&request, peer);
-        let (service, done) = if self.blocklist.contains(&info.client_ip) {
+        let (service, done) = if let Err(error) = canonical {
+            let response = responses::error(
+                info.grpc,
+                StatusCode::BAD_REQUEST,
+                GrpcCode::InvalidArgument,
+                &error.to_string(),
+            );
+            (None, Done::answer(response, Outcome::BadPath, None))
+        } else if self.blocklist.contains(&info.client_ip) {
             let response = responses::error(
                 info.grpc,
                 StatusCode::FORBIDDEN,

@@ -19,6 +19,8 @@ pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
 /// gRPC status codes the proxy answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrpcCode {
+    /// 3: a request the proxy cannot read unambiguously.
+    InvalidArgument = 3,
     /// 7: blocklisted client.
     PermissionDenied = 7,
     /// 8: rate limited.

@@ -88,6 +88,17 @@ pub enum L402Error {
     /// does not pay again (the next call will).
     #[error("{0} (attempted by a concurrent call; not paying again for this one)")]
     ConcurrentAttemptFailed(String),
+    /// A pending token file was found corrupt: its payment may have been sent and cannot be tracked,
+    /// so no new token is bought until the operator has looked.
+    #[error(
+        "a pending L402 token file was corrupt and was moved to {}; its payment may already have \
+         been sent, so no new token is bought: check lnd's payments, then delete that file",
+        path.display()
+    )]
+    CorruptPending {
+        /// The corrupt file, moved aside.
+        path: std::path::PathBuf,
+    },
     /// The server challenged the token that was just acquired for this call.
     #[error("the server rejected the L402 token {token_id} just acquired for this call")]
     Rejected {
@@ -101,7 +112,9 @@ impl L402Error {
     pub fn to_status(&self) -> tonic::Status {
         use tonic::Code;
         let code = match self {
-            Self::TooExpensive { .. } | Self::BadChallenge(_) => Code::FailedPrecondition,
+            Self::TooExpensive { .. } | Self::BadChallenge(_) | Self::CorruptPending { .. } => {
+                Code::FailedPrecondition
+            }
             Self::PaymentFailed { .. }
             | Self::PaymentPending { .. }
             | Self::Lnd(_)
@@ -333,6 +346,10 @@ impl L402Client {
             }
         }
 
+        // A corrupt pending token may be a payment already sent: never pay again unasked.
+        if let Some(path) = store.corrupt_pending()? {
+            return Err(L402Error::CorruptPending { path });
+        }
         let challenge = parse_challenges(challenges)?;
         let result = self.pay_challenge(challenge).await;
         let attempt = self.inner.attempts.fetch_add(1, Ordering::SeqCst) + 1;

@@ -11,19 +11,24 @@
 //!   directory, with mode 0600 from creation — a crash never leaves half a token;
 //! - a paid token the server rejects can be evicted: it is renamed to
 //!   `l402.token.rejected-<unix nanos>` (kept for the user, listed by
-//!   `loop listauth` as expired) instead of blocking every later call.
+//!   `loop listauth` as expired) instead of blocking every later call;
+//! - a token file that does not decode is moved aside as
+//!   `<name>.corrupt-<unix nanos>` and logged once, instead of stopping loopd
+//!   at start or failing every call. A corrupt *pending* token may stand for a
+//!   payment already sent whose hash can no longer be read, so while its backup
+//!   is there [`TokenStore::corrupt_pending`] names it and the client buys no
+//!   new token: the operator checks lnd's payments and deletes the file.
 //!
 //! The store does no locking of its own: the [`L402Client`](crate::L402Client)
 //! serialises every write behind its acquisition lock; reads are safe at any
 //! time because files are only ever replaced by `rename`.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::fs::{self, File};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use l402::Token;
+use tracing::warn;
 
 /// File name of the paid token (Loop's).
 pub const TOKEN_FILE: &str = "l402.token";
@@ -31,6 +36,8 @@ pub const TOKEN_FILE: &str = "l402.token";
 pub const PENDING_FILE: &str = "l402.token.pending";
 /// Prefix of evicted (rejected) tokens kept as backups.
 pub const REJECTED_PREFIX: &str = "l402.token.rejected-";
+/// What is appended to a token file's name when it is moved aside as corrupt.
+pub const CORRUPT_INFIX: &str = ".corrupt-";
 
 /// Loop's legacy names, renamed on open.
 const LEGACY_RENAMES: [(&str, &str); 2] = [
@@ -99,11 +106,14 @@ impl TokenStore {
                 fs::rename(&old, &new).map_err(io("rename", &old))?;
             }
         }
-        Ok(Self {
+        let store = Self {
             paid: dir.join(TOKEN_FILE),
             pending: dir.join(PENDING_FILE),
             dir,
-        })
+        };
+        store.paid_token()?;
+        store.pending_token()?;
+        Ok(store)
     }
 
     /// The directory holding the files.
@@ -121,14 +131,80 @@ impl TokenStore {
         &self.pending
     }
 
-    /// The paid token, if there is one.
+    /// The paid token, if there is one; a corrupt file is moved aside and reads as none.
     pub fn paid_token(&self) -> Result<Option<Token>, StoreError> {
-        read_token(&self.paid)
+        self.read_or_quarantine(&self.paid)
     }
 
-    /// The pending token, if there is one.
+    /// The pending token, if there is one; a corrupt file is moved aside and reads as none
+    /// (see [`TokenStore::corrupt_pending`]).
     pub fn pending_token(&self) -> Result<Option<Token>, StoreError> {
-        read_token(&self.pending)
+        self.read_or_quarantine(&self.pending)
+    }
+
+    /// The backup of a corrupt pending token, if one is there: its payment may have been sent, so no
+    /// new token may be bought until the operator has checked and deleted it.
+    pub fn corrupt_pending(&self) -> Result<Option<PathBuf>, StoreError> {
+        let prefix = format!("{PENDING_FILE}{CORRUPT_INFIX}");
+        Ok(self
+            .file_names()?
+            .into_iter()
+            .filter(|name| name.starts_with(&prefix))
+            .min()
+            .map(|name| self.dir.join(name)))
+    }
+
+    /// The backups of every token file found corrupt, sorted by name.
+    pub fn corrupt_files(&self) -> Result<Vec<PathBuf>, StoreError> {
+        let mut names: Vec<String> = self
+            .file_names()?
+            .into_iter()
+            .filter(|name| name.contains(CORRUPT_INFIX))
+            .collect();
+        names.sort();
+        Ok(names.into_iter().map(|name| self.dir.join(name)).collect())
+    }
+
+    /// Reads a token file; one that does not decode is renamed `<name>.corrupt-<nanos>`, logged, and
+    /// reads as absent.
+    fn read_or_quarantine(&self, path: &Path) -> Result<Option<Token>, StoreError> {
+        match read_token(path) {
+            Err(StoreError::Corrupt { reason, .. }) => {
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or(TOKEN_FILE);
+                let backup = self.dir.join(format!(
+                    "{name}{CORRUPT_INFIX}{}",
+                    service_kit::clock::now_unix_nanos()
+                ));
+                fs::rename(path, &backup).map_err(io("rename", path))?;
+                sync_dir(&self.dir)?;
+                warn!(
+                    file = %path.display(),
+                    moved_to = %backup.display(),
+                    %reason,
+                    "token file is corrupt; moved aside"
+                );
+                Ok(None)
+            }
+            other => other,
+        }
+    }
+
+    /// The names of the files in the store's directory that are Loop token files (`l402.token*`).
+    fn file_names(&self) -> Result<Vec<String>, StoreError> {
+        let entries = fs::read_dir(&self.dir).map_err(io("list", &self.dir))?;
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io("list", &self.dir))?;
+            if let Some(name) = entry.file_name().to_str() {
+                if name.starts_with(TOKEN_FILE) {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+        Ok(names)
     }
 
     /// Writes `token` (which must not hold a preimage yet) as the pending token.
@@ -138,7 +214,7 @@ impl TokenStore {
                 "a paid token cannot be stored as pending",
             ));
         }
-        write_atomic(&self.dir, &self.pending, &token.encode())
+        write_atomic(&self.pending, &token.encode())
     }
 
     /// Writes `token` (which must hold its preimage) as the paid token, then
@@ -149,7 +225,7 @@ impl TokenStore {
                 "a token without preimage cannot be stored as paid",
             ));
         }
-        write_atomic(&self.dir, &self.paid, &token.encode())?;
+        write_atomic(&self.paid, &token.encode())?;
         if let Some(pending) = self.pending_token()? {
             if pending.payment_hash == token.payment_hash {
                 self.remove_pending()?;
@@ -170,11 +246,10 @@ impl TokenStore {
         if !self.paid.exists() {
             return Ok(None);
         }
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let backup = self.dir.join(format!("{REJECTED_PREFIX}{nanos}"));
+        let backup = self.dir.join(format!(
+            "{REJECTED_PREFIX}{}",
+            service_kit::clock::now_unix_nanos()
+        ));
         fs::rename(&self.paid, &backup).map_err(io("rename", &self.paid))?;
         sync_dir(&self.dir)?;
         Ok(Some(backup))
@@ -182,18 +257,15 @@ impl TokenStore {
 
     /// Every token file in the directory (`l402.token*`, as Loop lists them),
     /// sorted by file name.
+    /// Corrupt files moved aside are not tokens: see [`TokenStore::corrupt_files`].
     pub fn all_tokens(&self) -> Result<Vec<StoredToken>, StoreError> {
-        let entries = fs::read_dir(&self.dir).map_err(io("list", &self.dir))?;
         let mut tokens = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(io("list", &self.dir))?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if !name.starts_with(TOKEN_FILE) {
+        for name in self.file_names()? {
+            if name.contains(CORRUPT_INFIX) {
                 continue;
             }
-            let path = entry.path();
-            if let Some(token) = read_token(&path)? {
+            let path = self.dir.join(&name);
+            if let Some(token) = self.read_or_quarantine(&path)? {
                 tokens.push(StoredToken {
                     rejected: name.starts_with(REJECTED_PREFIX),
                     path,
@@ -221,29 +293,13 @@ fn read_token(path: &Path) -> Result<Option<Token>, StoreError> {
         })
 }
 
-/// Replaces `path` with `bytes` atomically: a crash leaves the old or the new
-/// content, never a mix, and the file is never readable by others.
-fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("token");
-    // A leading dot keeps the temporary file out of `l402.token*` listings.
-    let tmp = dir.join(format!(".{name}.tmp-{:016x}", rand::random::<u64>()));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(io("create", &tmp))?;
-        file.write_all(bytes).map_err(io("write", &tmp))?;
-        file.sync_all().map_err(io("fsync", &tmp))?;
-        drop(file);
-        fs::rename(&tmp, path).map_err(io("rename", &tmp))?;
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+/// Replaces `path` with `bytes` atomically, mode 0600 from creation (see [`service_kit::files`]).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    service_kit::files::write_private(path, bytes).map_err(|e| StoreError::Io {
+        action: "write",
+        path: e.path,
+        source: e.source,
+    })
 }
 
 fn remove_file(path: &Path) -> Result<(), StoreError> {
@@ -267,5 +323,48 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Store
         action,
         path,
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corrupt(dir: &Path, name: &str) {
+        fs::write(dir.join(name), b"not a token").unwrap();
+    }
+
+    #[test]
+    fn a_corrupt_paid_token_is_moved_aside_and_the_store_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        corrupt(dir.path(), TOKEN_FILE);
+        let store = TokenStore::open(dir.path()).expect("opens despite the corrupt file");
+        assert!(store.paid_token().unwrap().is_none());
+        assert!(!store.paid_path().exists());
+        let moved = store.corrupt_files().unwrap();
+        assert_eq!(moved.len(), 1, "{moved:?}");
+        let name = moved[0].file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with("l402.token.corrupt-"), "{name}");
+        assert_eq!(fs::read(&moved[0]).unwrap(), b"not a token");
+        // Listing skips the backup instead of failing on it; a paid token does not block buying.
+        assert!(store.all_tokens().unwrap().is_empty());
+        assert_eq!(store.corrupt_pending().unwrap(), None);
+    }
+
+    #[test]
+    fn a_corrupt_pending_token_blocks_buying_until_its_backup_is_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::open(dir.path()).unwrap();
+        // Corrupted while loopd runs: found on the next read.
+        corrupt(dir.path(), PENDING_FILE);
+        assert!(store.pending_token().unwrap().is_none());
+        let backup = store
+            .corrupt_pending()
+            .unwrap()
+            .expect("the backup is named");
+        let name = backup.file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with("l402.token.pending.corrupt-"), "{name}");
+        fs::remove_file(&backup).unwrap();
+        assert_eq!(store.corrupt_pending().unwrap(), None);
     }
 }

@@ -7,6 +7,7 @@
 //! | [`exit`] | one mapping of errors to process exit codes (2 for usage and configuration, 1 otherwise) |
 //! | [`files`] | private files and directories (0600 / 0700 whatever the umask), atomic replacement |
 //! | [`tls`] | self-signed TLS identities shaped like lnd's, and rustls server configurations from PEM files |
+//! | [`db`] | database pools: private SQLite files in WAL mode, PostgreSQL as given |
 //! | [`clock`] | the current Unix time in seconds and nanoseconds |
 //! | [`backoff`] | the reconnect delays of long-lived streams (exponential, capped, reset on success) |
 //!
@@ -16,6 +17,7 @@
 
 pub mod backoff;
 pub mod clock;
+pub mod db;
 pub mod exit;
 pub mod files;
 pub mod logging;

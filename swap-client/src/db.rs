@@ -8,7 +8,9 @@ use std::path::Path;
 use std::str::FromStr;
 
 use proto::looprpc::{FailureReason, SwapState};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 // Only the constant column list is formatted into queries; values are bound.
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
@@ -45,12 +47,16 @@ const COLUMNS: &str =
     cost_server_sat, cost_onchain_sat, cost_offchain_sat";
 
 impl SwapDb {
-    /// Opens (creating if needed) the SQLite file at `path` and migrates it.
+    /// Opens (creating it privately if needed, see [`service_kit::db`]) the SQLite file at `path` and
+    /// migrates it.
     pub async fn open(path: &Path) -> Result<Self, DbError> {
+        service_kit::db::prepare_sqlite_file(path).map_err(sqlx::Error::from)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(service_kit::db::SQLITE_BUSY_TIMEOUT)
             .foreign_keys(true);
         Self::with_options(options, MAX_CONNECTIONS).await
     }

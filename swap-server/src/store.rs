@@ -7,7 +7,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
 use crate::swap::{state_from_i32, Hash32, SwapRecord, SwapUpdate};
@@ -35,14 +35,6 @@ pub enum StoreError {
     /// A swap with the same hash exists already.
     #[error("duplicate swap")]
     Duplicate,
-    /// The directory of the SQLite file could not be created.
-    #[error("cannot create the database directory {path}: {source}")]
-    CreateDir {
-        /// The directory.
-        path: std::path::PathBuf,
-        /// The underlying I/O error.
-        source: std::io::Error,
-    },
 }
 
 impl StoreError {
@@ -66,61 +58,11 @@ pub struct Store {
     pool: AnyPool,
 }
 
-/// Turns the configured URL into one sqlx accepts: a bare path becomes a
-/// SQLite file, and SQLite files are created when missing.
-pub fn normalize_url(url: &str) -> String {
-    let is_sqlite = url.starts_with("sqlite:");
-    if !is_sqlite && url.contains("://") {
-        return url.to_owned();
-    }
-    let url = if is_sqlite {
-        url.to_owned()
-    } else {
-        format!("sqlite://{url}")
-    };
-    if url.contains(":memory:") || url.contains("mode=") {
-        url
-    } else if url.contains('?') {
-        format!("{url}&mode=rwc")
-    } else {
-        format!("{url}?mode=rwc")
-    }
-}
-
-/// The file of a SQLite URL (`sqlite://path?…`); `None` for an in-memory or
-/// non-SQLite database.
-fn sqlite_file(url: &str) -> Option<&std::path::Path> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next()?;
-    (!path.is_empty() && !path.contains(":memory:")).then(|| std::path::Path::new(path))
-}
-
 impl Store {
     /// Connects to `url` (see [`normalize_url`]) and applies the migrations.
     /// A SQLite file's directory is created if missing, like the file itself.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        sqlx::any::install_default_drivers();
-        let url = normalize_url(url);
-        if let Some(dir) = sqlite_file(&url).and_then(std::path::Path::parent) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.to_owned(),
-                source,
-            })?;
-        }
-        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
-        if url.contains(":memory:") {
-            // Every SQLite in-memory connection is its own database: keep exactly one.
-            options = options
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None);
-        } else {
-            options = options.max_connections(8);
-        }
-        let pool = options.connect(&url).await?;
+        let pool = service_kit::db::connect_any(url, 8, Duration::from_secs(10)).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -335,30 +277,4 @@ fn decode_swap(row: &AnyRow) -> Result<SwapRecord, StoreError> {
         preimage,
         created_ns: row.try_get("created_ns")?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_are_normalized() {
-        assert_eq!(normalize_url("swaps.db"), "sqlite://swaps.db?mode=rwc");
-        assert_eq!(
-            normalize_url("sqlite:///tmp/x.db"),
-            "sqlite:///tmp/x.db?mode=rwc"
-        );
-        assert_eq!(normalize_url("sqlite::memory:"), "sqlite::memory:");
-        assert_eq!(
-            sqlite_file("sqlite:///tmp/a/x.db?mode=rwc"),
-            Some(std::path::Path::new("/tmp/a/x.db"))
-        );
-        assert_eq!(sqlite_file("sqlite::memory:"), None);
-        assert_eq!(sqlite_file("postgres://u@h/db"), None);
-        assert_eq!(
-            normalize_url("sqlite://x.db?mode=ro"),
-            "sqlite://x.db?mode=ro"
-        );
-        assert_eq!(normalize_url("postgres://u@h/db"), "postgres://u@h/db");
-    }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use l402::{IdentifierHash, PaymentHash, RootKey, TokenId};
 use serde::Serialize;
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyRow;
 use sqlx::AnyPool;
 use sqlx::Row;
 
@@ -108,30 +108,18 @@ pub struct Store {
     metrics: Metrics,
 }
 
-/// Percent-encodes a URL component (everything but RFC 3986 unreserved characters and `/`).
-fn encode_component(text: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(byte as char)
-            }
-            b'/' if keep_slash => out.push('/'),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
 /// The PostgreSQL connection URL (contains the password: never log it).
 pub(crate) fn postgres_url(pg: &PostgresConfig) -> String {
+    let encode = |text: &str| {
+        percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
     format!(
         "postgres://{}:{}@{}:{}/{}?sslmode={}",
-        encode_component(&pg.user, false),
-        encode_component(pg.password.expose(), false),
+        encode(&pg.user),
+        encode(pg.password.expose()),
         pg.host,
         pg.port,
-        encode_component(&pg.dbname, false),
+        encode(&pg.dbname),
         if pg.require_ssl { "require" } else { "disable" },
     )
 }
@@ -142,24 +130,16 @@ const DATABASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 impl Store {
     /// Connects, migrates (unless told not to) and returns the store. SQLite files are created if missing.
     pub async fn connect(config: &DatabaseConfig, metrics: Metrics) -> Result<Store, StoreError> {
-        sqlx::any::install_default_drivers();
         let (url, backend, max_connections, skip) = match config {
             DatabaseConfig::Sqlite {
                 path,
                 skip_migrations,
-            } => {
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
-                }
-                let path = encode_component(&path.to_string_lossy(), true);
-                (
-                    format!("sqlite://{path}?mode=rwc"),
-                    Backend::Sqlite,
-                    4,
-                    *skip_migrations,
-                )
-            }
+            } => (
+                service_kit::db::sqlite_url(path),
+                Backend::Sqlite,
+                4,
+                *skip_migrations,
+            ),
             DatabaseConfig::Postgres(pg) => (
                 postgres_url(pg),
                 Backend::Postgres,
@@ -167,13 +147,9 @@ impl Store {
                 pg.skip_migrations,
             ),
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            // sqlx retries a refused connection until this timeout: keep it short so a request answers 503
-            // promptly when the database is gone, instead of hanging for sqlx's default 30 s.
-            .acquire_timeout(DATABASE_TIMEOUT)
-            .connect(&url)
-            .await?;
+        // sqlx retries a refused connection until the acquire timeout: keep it short so a request
+        // answers 503 promptly when the database is gone, instead of hanging for sqlx's default 30 s.
+        let pool = service_kit::db::connect_any(&url, max_connections, DATABASE_TIMEOUT).await?;
         if !skip {
             let mut migrator = match backend {
                 Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
@@ -395,8 +371,25 @@ pub(crate) mod tests {
 
     #[test]
     fn url_components_are_escaped() {
-        assert_eq!(encode_component("p@ss:w/rd", false), "p%40ss%3Aw%2Frd");
-        assert_eq!(encode_component("/tmp/a b/x.db", true), "/tmp/a%20b/x.db");
+        let pg = PostgresConfig {
+            host: "db.example".into(),
+            port: 5432,
+            user: "us er".into(),
+            password: crate::config::Secret::new("p@ss:w/rd"),
+            dbname: "db".into(),
+            max_connections: 1,
+            require_ssl: false,
+            skip_migrations: false,
+        };
+        let url = postgres_url(&pg);
+        assert!(
+            url.starts_with("postgres://us%20er:p%40ss%3Aw%2Frd@"),
+            "{url}"
+        );
+        assert_eq!(
+            service_kit::db::sqlite_url("/tmp/a b/x.db".as_ref()),
+            "sqlite:///tmp/a%20b/x.db?mode=rwc"
+        );
     }
 
     /// A store on a fresh SQLite file (kept alive by the returned directory).

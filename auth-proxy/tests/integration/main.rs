@@ -7,6 +7,7 @@ mod failures;
 mod levels;
 mod listener;
 mod logging;
+mod paths;
 mod pay;
 mod rejections;
 mod storage;

@@ -120,12 +120,12 @@ fn renames_loops_legacy_lsat_files() {
 }
 
 #[test]
-fn a_corrupt_token_file_is_an_error_naming_the_file() {
+fn a_corrupt_token_file_is_moved_aside_and_the_store_still_opens() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("l402.token"), b"garbage").unwrap();
-    let err = TokenStore::open(dir.path())
-        .unwrap()
-        .paid_token()
-        .unwrap_err();
-    assert!(err.to_string().contains("l402.token"), "{err}");
+    let store = TokenStore::open(dir.path()).expect("a corrupt file does not stop loopd");
+    assert!(store.paid_token().unwrap().is_none());
+    let moved = store.corrupt_files().unwrap();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(std::fs::read(&moved[0]).unwrap(), b"garbage", "kept for the operator");
 }
