@@ -11,6 +11,8 @@ use std::sync::Arc;
 use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONNECTION, HOST, TE};
 use http::{HeaderMap, Request, Response, Uri, Version};
 use hyper::body::Incoming;
+
+use crate::body::ClientBody;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -49,7 +51,7 @@ pub enum UpstreamSetupError {
     },
 }
 
-type HttpsClient = Client<HttpsConnector<HttpConnector>, Incoming>;
+type HttpsClient = Client<HttpsConnector<HttpConnector>, ClientBody>;
 
 /// Connection pools to one service's backend.
 #[derive(Clone)]
@@ -127,7 +129,7 @@ impl Upstream {
     /// Forwards `request`. `authorization` is the verified credential (if any) to present to the backend.
     pub async fn forward(
         &self,
-        request: Request<Incoming>,
+        request: Request<ClientBody>,
         grpc: bool,
         client_ip: IpAddr,
         authorization: Option<HeaderValue>,
@@ -144,11 +146,11 @@ impl Upstream {
 
     fn prepare(
         &self,
-        request: Request<Incoming>,
+        request: Request<ClientBody>,
         grpc: bool,
         client_ip: IpAddr,
         authorization: Option<HeaderValue>,
-    ) -> Request<Incoming> {
+    ) -> Request<ClientBody> {
         let (mut parts, body) = request.into_parts();
         let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
         parts.uri = Uri::try_from(format!(

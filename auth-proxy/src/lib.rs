@@ -26,6 +26,7 @@
 
 pub mod admin;
 pub mod authenticate;
+pub mod body;
 pub mod challenge;
 pub mod cli;
 pub mod config;

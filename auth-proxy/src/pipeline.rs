@@ -22,6 +22,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::authenticate::{AuthOutcome, Authenticator};
+use crate::body::{BodyFailure, ClientBody};
 use crate::challenge::Challenger;
 use crate::decision::{Decision, Decisions, Outcome};
 use crate::forward::Upstream;
@@ -171,6 +172,8 @@ pub(crate) struct Pipeline {
     pub gate: Option<Gate>,
     pub metrics: Metrics,
     pub decisions: Decisions,
+    /// The longest wait between two pieces of a request body being forwarded.
+    pub body_timeout: std::time::Duration,
 }
 
 impl Pipeline {
@@ -414,6 +417,8 @@ impl Pipeline {
             reason,
         } = admitted;
         let started = Instant::now();
+        let request = request.map(|body| ClientBody::new(body, self.body_timeout));
+        let client_body = request.body().failure();
         let result = route
             .upstream
             .forward(request, info.grpc, info.client_ip, authorization)
@@ -428,6 +433,18 @@ impl Pipeline {
                     Some(status),
                     None,
                 )
+            }
+            // The client's body broke off: the client's fault, not the backend's.
+            Err(_) if client_body.get().is_some() => {
+                let (status, message) = match client_body.get() {
+                    Some(BodyFailure::TimedOut) => {
+                        (StatusCode::REQUEST_TIMEOUT, "request body timed out")
+                    }
+                    _ => (StatusCode::BAD_REQUEST, "malformed request body"),
+                };
+                let response =
+                    responses::error(info.grpc, status, GrpcCode::InvalidArgument, message);
+                (response, Some(status.as_u16()), Some(message.to_owned()))
             }
             Err(error) => {
                 tracing::warn!(error = %error, service = %route.config.name, "backend unreachable");

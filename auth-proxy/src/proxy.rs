@@ -20,7 +20,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use crate::admin::{admin_router, metrics_router, AdminAuth};
 use crate::authenticate::Authenticator;
 use crate::challenge::Challenger;
-use crate::config::{Config, DatabaseConfig};
+use crate::config::{Config, ConnectionLimits, DatabaseConfig};
 use crate::decision::Decisions;
 use crate::files::FileError;
 use crate::forward::{Upstream, UpstreamSetupError};
@@ -95,6 +95,7 @@ pub struct Proxy {
     store: Store,
     background: DropGuard,
     grace: Duration,
+    connections: ConnectionLimits,
 }
 
 impl Proxy {
@@ -148,6 +149,7 @@ impl Proxy {
             gate,
             metrics,
             decisions,
+            body_timeout: config.connections.body_timeout,
         });
         Ok(Proxy {
             pipeline,
@@ -157,6 +159,7 @@ impl Proxy {
             store,
             background: guard,
             grace: config.shutdown_grace,
+            connections: config.connections,
         })
     }
 
@@ -201,6 +204,7 @@ impl Proxy {
             self.pipeline,
             shutdown,
             self.grace,
+            self.connections,
         )
         .await;
         stop.cancel();

@@ -1,11 +1,24 @@
 //! The main listener: accepts TCP connections, terminates TLS (unless `insecure`), serves HTTP/1.1 and HTTP/2
 //! on the same port (hyper-util's auto builder: h2 by ALPN or by the h2c preface), and drains on shutdown.
+//!
+//! Every resource a client can make the listener hold before paying anything is bounded
+//! ([`ConnectionLimits`]): open connections in all and per client address (beyond them a new connection is
+//! closed at once, with one warning per second at most, while the admin and metrics listeners keep
+//! serving); the time from accept to the first complete request head, TLS handshake included; the wait for
+//! the next request on a kept-alive HTTP/1.1 connection; an HTTP/2 connection with no request in progress;
+//! and the size of a request's header block in both protocols.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -13,14 +26,13 @@ use hyper_util::server::graceful::GracefulShutdown;
 use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
+use crate::config::ConnectionLimits;
 use crate::pipeline::Pipeline;
-
-/// A TLS handshake slower than this is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// An HTTP/1 request head slower than this is dropped.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::responses::ProxyBody;
 
 /// Serves `listener` until `shutdown` resolves, then stops accepting and gives in-flight requests `grace`
 /// to finish before returning (connections still open then are dropped).
@@ -30,15 +42,12 @@ pub(crate) async fn serve(
     pipeline: Arc<Pipeline>,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
+    limits: ConnectionLimits,
 ) {
     let graceful = GracefulShutdown::new();
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    // A client that trickles its request head must not hold a connection forever.
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let builder = http_builder(&limits);
     let acceptor = tls.map(TlsAcceptor::from);
+    let admission = Arc::new(Admission::new(limits));
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -53,19 +62,31 @@ pub(crate) async fn serve(
                 }
             },
         };
+        let Some(slot) = admission.admit(peer.ip().to_canonical()) else {
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
+        let first_request_by = Instant::now() + limits.request_head_timeout;
         let watcher = graceful.watcher();
         let builder = builder.clone();
         let pipeline = Arc::clone(&pipeline);
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
+            let _slot = slot;
+            let connection = Connection {
+                builder,
+                peer,
+                pipeline,
+                watcher,
+                first_request_by,
+                idle_timeout: limits.idle_timeout,
+            };
             match acceptor {
-                None => serve_connection(builder, stream, peer, pipeline, watcher).await,
+                None => connection.serve(stream).await,
                 Some(acceptor) => {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => {
-                            serve_connection(builder, tls_stream, peer, pipeline, watcher).await
-                        }
+                    match tokio::time::timeout_at(first_request_by, acceptor.accept(stream)).await {
+                        Ok(Ok(tls_stream)) => connection.serve(tls_stream).await,
                         Ok(Err(error)) => {
                             tracing::debug!(error = %error, %peer, "TLS handshake failed")
                         }
@@ -85,23 +106,249 @@ pub(crate) async fn serve(
     }
 }
 
-async fn serve_connection<S>(
+/// The HTTP/1.1 + HTTP/2 server settings for `limits`.
+fn http_builder(limits: &ConnectionLimits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper answers 431 to a head larger than its read buffer, whose minimum is 8 KiB.
+    let head_buffer = limits.max_header_bytes.max(8 * 1024);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        // Also bounds the wait for the next request on a kept-alive connection.
+        .header_read_timeout(limits.request_head_timeout)
+        .max_buf_size(head_buffer);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        // Peers that stop answering pings are dead: close their connections.
+        .keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_timeout(Duration::from_secs(20));
+    builder
+}
+
+/// Counts open connections, in all and per client address.
+struct Admission {
+    limits: ConnectionLimits,
+    open: Mutex<HashMap<IpAddr, usize>>,
+    total: AtomicUsize,
+    last_warning: Mutex<Option<Instant>>,
+}
+
+/// One admitted connection; dropping it frees its place.
+struct Slot {
+    admission: Arc<Admission>,
+    client: IpAddr,
+}
+
+impl Admission {
+    fn new(limits: ConnectionLimits) -> Self {
+        Self {
+            limits,
+            open: Mutex::default(),
+            total: AtomicUsize::new(0),
+            last_warning: Mutex::new(None),
+        }
+    }
+
+    /// A place for a connection from `client`, or `None` when a cap is reached (warned about).
+    fn admit(self: &Arc<Self>, client: IpAddr) -> Option<Slot> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let total = self.total.load(Ordering::Relaxed);
+        let from_client = open.get(&client).copied().unwrap_or(0);
+        let refused = if total >= self.limits.max {
+            Some(("connections.max", self.limits.max))
+        } else if from_client >= self.limits.max_per_client {
+            Some(("connections.maxperclient", self.limits.max_per_client))
+        } else {
+            None
+        };
+        if let Some((key, limit)) = refused {
+            drop(open);
+            self.warn(client, key, limit);
+            return None;
+        }
+        open.insert(client, from_client + 1);
+        self.total.fetch_add(1, Ordering::Relaxed);
+        Some(Slot {
+            admission: Arc::clone(self),
+            client,
+        })
+    }
+
+    /// At most one warning a second, so that a flood does not become a log flood.
+    fn warn(&self, client: IpAddr, key: &str, limit: usize) {
+        let mut last = self.last_warning.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if last.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1)) {
+            *last = Some(now);
+            tracing::warn!(%client, limit, "connection refused: {key} reached");
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self
+            .admission
+            .open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.client);
+            }
+        }
+        self.admission.total.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One client connection and its deadlines.
+struct Connection {
     builder: auto::Builder<TokioExecutor>,
-    stream: S,
     peer: SocketAddr,
     pipeline: Arc<Pipeline>,
     watcher: hyper_util::server::graceful::Watcher,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let service = service_fn(move |request| {
-        let pipeline = Arc::clone(&pipeline);
-        async move { Ok::<_, std::convert::Infallible>(pipeline.handle(request, peer).await) }
-    });
-    let connection = builder
-        .serve_connection(TokioIo::new(stream), service)
-        .into_owned();
-    if let Err(error) = watcher.watch(connection).await {
-        tracing::debug!(error = %error, %peer, "connection ended with an error");
+    first_request_by: Instant,
+    idle_timeout: Duration,
+}
+
+impl Connection {
+    /// Serves `stream` until the client closes it, a deadline passes, or the proxy shuts down.
+    async fn serve<S>(self, stream: S)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Connection {
+            builder,
+            peer,
+            pipeline,
+            watcher,
+            first_request_by,
+            idle_timeout,
+        } = self;
+        let activity = Arc::new(Activity::default());
+        let service = {
+            let activity = Arc::clone(&activity);
+            service_fn(move |request| {
+                let pipeline = Arc::clone(&pipeline);
+                let guard = activity.start();
+                async move {
+                    let response = pipeline.handle(request, peer).await;
+                    // The request stays in progress until its response body has been sent.
+                    Ok::<_, std::convert::Infallible>(response.map(|body| Tracked {
+                        inner: body,
+                        _guard: guard,
+                    }))
+                }
+            })
+        };
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = watcher.watch(connection);
+        tokio::pin!(connection);
+        let result = tokio::select! {
+            result = &mut connection => result,
+            reason = activity.expired(first_request_by, idle_timeout) => {
+                tracing::debug!(%peer, reason, "closing connection");
+                return;
+            }
+        };
+        if let Err(error) = result {
+            tracing::debug!(error = %error, %peer, "connection ended with an error");
+        }
+    }
+}
+
+/// What a connection is doing: requests in progress, when the last one ended, whether one ever came.
+#[derive(Default)]
+struct Activity {
+    state: Mutex<ActivityState>,
+    changed: Notify,
+}
+
+#[derive(Default)]
+struct ActivityState {
+    in_progress: usize,
+    requests: u64,
+    idle_since: Option<Instant>,
+}
+
+/// A request in progress; dropping it (its response body sent or abandoned) ends it.
+struct InProgress(Arc<Activity>);
+
+impl Activity {
+    fn start(self: &Arc<Self>) -> InProgress {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.in_progress += 1;
+        state.requests += 1;
+        drop(state);
+        self.changed.notify_waiters();
+        InProgress(Arc::clone(self))
+    }
+
+    /// Completes when no request has come by `first_request_by`, or when no request has been in progress
+    /// for `idle_timeout`; returns which.
+    async fn expired(&self, first_request_by: Instant, idle_timeout: Duration) -> &'static str {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let deadline = {
+                let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                match (state.requests, state.in_progress, state.idle_since) {
+                    (0, _, _) => Some((first_request_by, "no request in time")),
+                    (_, 0, Some(since)) => Some((since + idle_timeout, "idle")),
+                    _ => None,
+                }
+            };
+            match deadline {
+                Some((at, reason)) => tokio::select! {
+                    _ = tokio::time::sleep_until(at) => return reason,
+                    _ = changed => {}
+                },
+                None => changed.await,
+            }
+        }
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        let mut state = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.in_progress -= 1;
+        if state.in_progress == 0 {
+            state.idle_since = Some(Instant::now());
+        }
+        drop(state);
+        self.0.changed.notify_waiters();
+    }
+}
+
+/// A response body that keeps its request counted as in progress until it is done.
+struct Tracked {
+    inner: ProxyBody,
+    _guard: InProgress,
+}
+
+impl Body for Tracked {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }

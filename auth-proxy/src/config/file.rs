@@ -35,6 +35,20 @@ pub(crate) struct FileConfig {
     pub shutdowngrace: Option<String>,
     /// Extension: how long a strict verification waits for lnd to report the invoice settled (e.g. `3s`).
     pub strictverifytimeout: Option<String>,
+    /// Extension: what one client connection may hold (timeouts, counts, header size).
+    pub connections: ConnectionsSection,
+}
+
+/// Extension: the `connections:` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ConnectionsSection {
+    pub requestheadtimeout: Option<String>,
+    pub idletimeout: Option<String>,
+    pub bodytimeout: Option<String>,
+    pub max: Option<usize>,
+    pub maxperclient: Option<usize>,
+    pub maxheaderbytes: Option<usize>,
 }
 
 /// `sqlite:` section.

@@ -193,6 +193,38 @@ pub struct PostgresConfig {
     pub skip_migrations: bool,
 }
 
+/// Bounds on what unauthenticated clients can make the main listener hold (the `connections:` section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// From accept (TLS handshake included) to the first complete request head; for HTTP/1.1 also the
+    /// longest wait for the next request on a kept-alive connection (`requestheadtimeout`, 10 s).
+    pub request_head_timeout: Duration,
+    /// An HTTP/2 connection with no request in progress for this long is closed (`idletimeout`, 2 min).
+    pub idle_timeout: Duration,
+    /// The longest wait between two pieces of a request body (`bodytimeout`, 30 s).
+    pub body_timeout: Duration,
+    /// Open connections on the main listener (`max`, 10,000).
+    pub max: usize,
+    /// Open connections from one client address (`maxperclient`, 256).
+    pub max_per_client: usize,
+    /// The largest request header block, either protocol: HTTP/1.1 answers 431, HTTP/2 resets the
+    /// stream (`maxheaderbytes`, 16 KiB).
+    pub max_header_bytes: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            request_head_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(120),
+            body_timeout: Duration::from_secs(30),
+            max: 10_000,
+            max_per_client: 256,
+            max_header_bytes: 16 * 1024,
+        }
+    }
+}
+
 /// The proxy's lnd, which creates the invoices.
 #[derive(Debug, Clone)]
 pub struct AuthenticatorConfig {
@@ -240,6 +272,8 @@ pub struct Config {
     pub strict_verify_timeout: Duration,
     /// How long in-flight requests may continue after shutdown starts.
     pub shutdown_grace: Duration,
+    /// What one client connection may hold.
+    pub connections: ConnectionLimits,
     /// Client addresses refused outright with 403 (Aperture's `blocklist`).
     pub blocklist: Vec<std::net::IpAddr>,
     /// Log level from the file (`debuglevel`), used by the binary when `RUST_LOG` is not set.

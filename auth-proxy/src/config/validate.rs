@@ -8,9 +8,9 @@ use regex::Regex;
 
 use super::file;
 use super::{
-    AdminConfig, AuthenticatorConfig, Config, ConfigError, DatabaseConfig, PostgresConfig, Secret,
-    TlsSource, DEFAULT_ADMIN_LISTEN_ADDR, DEFAULT_LISTEN_ADDR, DEFAULT_PROMETHEUS_LISTEN_ADDR,
-    DEFAULT_SQLITE_FILE, INVOICE_MACAROON_FILE,
+    AdminConfig, AuthenticatorConfig, Config, ConfigError, ConnectionLimits, DatabaseConfig,
+    PostgresConfig, Secret, TlsSource, DEFAULT_ADMIN_LISTEN_ADDR, DEFAULT_LISTEN_ADDR,
+    DEFAULT_PROMETHEUS_LISTEN_ADDR, DEFAULT_SQLITE_FILE, INVOICE_MACAROON_FILE,
 };
 use crate::service::{AuthLevel, CapabilityRule, RateLimitRule, ServiceConfig, UpstreamProtocol};
 
@@ -27,6 +27,51 @@ fn duration(key: &str, value: &Option<String>, default: Duration) -> Result<Dura
         None => Ok(default),
         Some(text) => humantime::parse_duration(text).map_err(|e| ConfigError::invalid(key, e)),
     }
+}
+
+fn connection_limits(raw: &file::ConnectionsSection) -> Result<ConnectionLimits, ConfigError> {
+    let default = ConnectionLimits::default();
+    let positive = |key: &str, value: Option<usize>, default: usize| match value {
+        None => Ok(default),
+        Some(0) => Err(ConfigError::invalid(key, "must be at least 1")),
+        Some(n) => Ok(n),
+    };
+    let limits = ConnectionLimits {
+        request_head_timeout: duration(
+            "connections.requestheadtimeout",
+            &raw.requestheadtimeout,
+            default.request_head_timeout,
+        )?,
+        idle_timeout: duration(
+            "connections.idletimeout",
+            &raw.idletimeout,
+            default.idle_timeout,
+        )?,
+        body_timeout: duration(
+            "connections.bodytimeout",
+            &raw.bodytimeout,
+            default.body_timeout,
+        )?,
+        max: positive("connections.max", raw.max, default.max)?,
+        max_per_client: positive(
+            "connections.maxperclient",
+            raw.maxperclient,
+            default.max_per_client,
+        )?,
+        max_header_bytes: positive(
+            "connections.maxheaderbytes",
+            raw.maxheaderbytes,
+            default.max_header_bytes,
+        )?,
+    };
+    // hyper needs room for at least one header line of its read buffer.
+    if limits.max_header_bytes < 1024 {
+        return Err(ConfigError::invalid(
+            "connections.maxheaderbytes",
+            "must be at least 1024",
+        ));
+    }
+    Ok(limits)
 }
 
 /// The base directory: `basedir` if given, else `~/.auth-proxy`.
@@ -127,6 +172,7 @@ pub(super) fn validate(raw: file::FileConfig) -> Result<Config, ConfigError> {
             Duration::from_secs(3),
         )?,
         shutdown_grace: duration("shutdowngrace", &raw.shutdowngrace, Duration::from_secs(10))?,
+        connections: connection_limits(&raw.connections)?,
         blocklist: raw
             .blocklist
             .iter()

@@ -3,6 +3,7 @@
 
 mod admin;
 mod challenge;
+mod connections;
 mod failures;
 mod levels;
 mod listener;

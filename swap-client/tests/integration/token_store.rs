@@ -127,5 +127,9 @@ fn a_corrupt_token_file_is_moved_aside_and_the_store_still_opens() {
     assert!(store.paid_token().unwrap().is_none());
     let moved = store.corrupt_files().unwrap();
     assert_eq!(moved.len(), 1);
-    assert_eq!(std::fs::read(&moved[0]).unwrap(), b"garbage", "kept for the operator");
+    assert_eq!(
+        std::fs::read(&moved[0]).unwrap(),
+        b"garbage",
+        "kept for the operator"
+    );
 }
