@@ -130,17 +130,6 @@ pub enum MacaroonError {
     },
 }
 
-impl From<MacaroonError> for tonic::Status {
-    fn from(error: MacaroonError) -> Self {
-        match error {
-            MacaroonError::PermissionDenied { .. } => {
-                tonic::Status::permission_denied(error.to_string())
-            }
-            _ => tonic::Status::unauthenticated(error.to_string()),
-        }
-    }
-}
-
 /// A decoded V2 macaroon (first-party caveats only, as lnd bakes them).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Macaroon {
