@@ -1,7 +1,8 @@
 //! Hold invoices: the money an accepted one locks, and settling or canceling it.
 
-use super::PaymentStatus;
-use super::{hash_of, FailureReason, Hash32, InvoiceState, Ledger, LedgerError, NodeId};
+use super::{
+    hash_of, FailureReason, Hash32, InvoiceState, Ledger, LedgerError, NodeId, PaymentStatus,
+};
 
 /// Money locked by an accepted hold invoice.
 #[derive(Clone, Copy)]

@@ -114,7 +114,7 @@ fn random_32() -> Hash32 {
 }
 
 /// sha256 of a preimage.
-pub(crate) fn hash_of(preimage: &Hash32) -> Hash32 {
+fn hash_of(preimage: &Hash32) -> Hash32 {
     sha256::Hash::hash(preimage).to_byte_array()
 }
 
