@@ -54,7 +54,7 @@ impl<S> MacaroonAuth<S> {
         };
         let value = value
             .to_str()
-            .map_err(|_| MacaroonError::Malformed("not ASCII"))?;
+            .map_err(|_| MacaroonError::Malformed("not ASCII".into()))?;
         self.macaroons
             .verify_hex(value, required_permission(request.uri().path()))
     }

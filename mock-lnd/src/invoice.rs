@@ -1,4 +1,4 @@
-//! BOLT11 invoices: signing them with a node key and decoding them into lnd's `PayReq`.
+//! BOLT11 invoices: signing them with a node key and parsing the ones presented for payment.
 
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
@@ -9,9 +9,7 @@ use lightning_invoice::{
     Bolt11Invoice, Bolt11InvoiceDescription, Bolt11InvoiceDescriptionRef, Currency, Description,
     InvoiceBuilder, PaymentSecret, Sha256,
 };
-use proto::lnrpc::PayReq;
 use secp256k1::{Message, SecretKey, SECP256K1};
-use tonic::Status;
 
 use crate::error::MockLndError;
 
@@ -21,6 +19,23 @@ pub fn currency_for_network(network: &str) -> Result<Currency, MockLndError> {
         .parse::<Network>()
         .map(Network::currency)
         .map_err(|e| MockLndError::InvalidConfig(e.to_string()))
+}
+
+/// Why an invoice could not be built or was refused. The messages are lnd's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum InvoiceError {
+    /// The memo does not fit into a BOLT11 description.
+    #[error("memo too long: max 639 bytes")]
+    MemoTooLong,
+    /// lightning-invoice refused to build or sign the invoice.
+    #[error("cannot create invoice: {0}")]
+    Unsignable(String),
+    /// The text is not a BOLT11 payment request.
+    #[error("invalid payment request: {0}")]
+    Unparsable(String),
+    /// The payment request is for another network than the node's.
+    #[error("invoice not for current active network '{0}'")]
+    WrongNetwork(&'static str),
 }
 
 /// What goes into a new invoice.
@@ -42,12 +57,11 @@ pub(crate) struct InvoiceParams<'a> {
 pub(crate) fn sign_invoice(
     node_key: &SecretKey,
     params: &InvoiceParams<'_>,
-) -> Result<Bolt11Invoice, Status> {
+) -> Result<Bolt11Invoice, InvoiceError> {
     let description = match params.description_hash {
         Some(hash) => Bolt11InvoiceDescription::Hash(Sha256(sha256::Hash::from_byte_array(hash))),
         None => Bolt11InvoiceDescription::Direct(
-            Description::new(params.memo.to_owned())
-                .map_err(|_| Status::invalid_argument("memo too long: max 639 bytes"))?,
+            Description::new(params.memo.to_owned()).map_err(|_| InvoiceError::MemoTooLong)?,
         ),
     };
     let builder = InvoiceBuilder::new(params.currency.clone())
@@ -65,21 +79,18 @@ pub(crate) fn sign_invoice(
     };
     builder
         .build_signed(|hash: &Message| SECP256K1.sign_ecdsa_recoverable(hash, node_key))
-        .map_err(|e| Status::invalid_argument(format!("cannot create invoice: {e}")))
+        .map_err(|e| InvoiceError::Unsignable(e.to_string()))
 }
 
 /// Parses a payment request and checks it is for `currency`, as lnd does before decoding or paying.
 pub(crate) fn parse_invoice(
     payment_request: &str,
     currency: Currency,
-) -> Result<Bolt11Invoice, Status> {
+) -> Result<Bolt11Invoice, InvoiceError> {
     let invoice = Bolt11Invoice::from_str(payment_request.trim())
-        .map_err(|e| Status::invalid_argument(format!("invalid payment request: {e}")))?;
+        .map_err(|e| InvoiceError::Unparsable(e.to_string()))?;
     if invoice.currency() != currency {
-        return Err(Status::invalid_argument(format!(
-            "invoice not for current active network '{}'",
-            network_name(currency)
-        )));
+        return Err(InvoiceError::WrongNetwork(network_name(currency)));
     }
     Ok(invoice)
 }
@@ -102,89 +113,5 @@ pub(crate) fn memo(invoice: &Bolt11Invoice) -> String {
     match invoice.description() {
         Bolt11InvoiceDescriptionRef::Direct(description) => description.as_inner().0.clone(),
         Bolt11InvoiceDescriptionRef::Hash(_) => String::new(),
-    }
-}
-
-/// lnd's `DecodePayReq` answer for `invoice`.
-pub(crate) fn to_pay_req(invoice: &Bolt11Invoice) -> PayReq {
-    let amount_msat = invoice.amount_milli_satoshis().unwrap_or(0);
-    let description_hash = match invoice.description() {
-        Bolt11InvoiceDescriptionRef::Hash(hash) => hex::encode(hash.0.to_byte_array()),
-        Bolt11InvoiceDescriptionRef::Direct(_) => String::new(),
-    };
-    PayReq {
-        destination: payee(invoice).to_string(),
-        payment_hash: hex::encode(invoice.payment_hash().to_byte_array()),
-        num_satoshis: to_i64(amount_msat / 1000),
-        timestamp: to_i64(invoice.duration_since_epoch().as_secs()),
-        expiry: to_i64(invoice.expiry_time().as_secs()),
-        description: memo(invoice),
-        description_hash,
-        cltv_expiry: to_i64(invoice.min_final_cltv_expiry_delta()),
-        payment_addr: invoice.payment_secret().0.to_vec(),
-        num_msat: to_i64(amount_msat),
-    }
-}
-
-/// Saturating conversion for lnd's signed protobuf fields.
-pub(crate) fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signed_invoice_decodes_to_its_parameters() {
-        let key = SecretKey::from_slice(&[0x11; 32]).unwrap();
-        let timestamp = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let params = InvoiceParams {
-            currency: Currency::Regtest,
-            payment_hash: [2; 32],
-            payment_secret: [3; 32],
-            amount_msat: 1_234_000,
-            memo: "coffee",
-            description_hash: None,
-            expiry: Duration::from_secs(3600),
-            cltv_expiry: 80,
-            timestamp,
-        };
-        let invoice = sign_invoice(&key, &params).unwrap().to_string();
-        assert!(invoice.starts_with("lnbcrt12340n1"), "{invoice}");
-        let decoded = to_pay_req(&parse_invoice(&invoice, Currency::Regtest).unwrap());
-        assert_eq!(decoded.destination, key.public_key(SECP256K1).to_string());
-        assert_eq!(decoded.payment_hash, hex::encode([2; 32]));
-        assert_eq!((decoded.num_satoshis, decoded.num_msat), (1234, 1_234_000));
-        assert_eq!(
-            (decoded.timestamp, decoded.expiry, decoded.cltv_expiry),
-            (1_700_000_000, 3600, 80)
-        );
-        assert_eq!(decoded.description, "coffee");
-        assert_eq!(decoded.payment_addr, vec![3; 32]);
-        let err = parse_invoice(&invoice, Currency::Bitcoin).unwrap_err();
-        assert_eq!(err.code(), tonic::Code::InvalidArgument);
-    }
-
-    #[test]
-    fn description_hash_replaces_memo() {
-        let key = SecretKey::from_slice(&[0x11; 32]).unwrap();
-        let params = InvoiceParams {
-            currency: Currency::BitcoinTestnet,
-            payment_hash: [2; 32],
-            payment_secret: [3; 32],
-            amount_msat: 0,
-            memo: "ignored",
-            description_hash: Some([9; 32]),
-            expiry: Duration::from_secs(60),
-            cltv_expiry: 18,
-            timestamp: SystemTime::now(),
-        };
-        let invoice = sign_invoice(&key, &params).unwrap();
-        let decoded = to_pay_req(&invoice);
-        assert_eq!(decoded.description, "");
-        assert_eq!(decoded.description_hash, hex::encode([9; 32]));
-        assert_eq!(decoded.num_msat, 0);
-        assert!(invoice.to_string().starts_with("lntb1"));
     }
 }

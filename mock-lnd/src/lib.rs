@@ -8,8 +8,10 @@
 //!
 //! Tour of the crate:
 //! - [`network`]: [`MockNetwork`] builder and [`NodeHandle`] (addresses, files, test hooks);
-//! - `ledger`: balances, invoices, payments and subscriptions of all nodes behind one lock;
-//! - [`rpc`]: the three gRPC services, thin translations onto the ledger;
+//! - `ledger`: balances, invoices, payments, hold invoices and subscriptions of all nodes behind one
+//!   lock, in domain types;
+//! - [`rpc`]: the three gRPC services, thin translations onto the ledger (proto conversion and the
+//!   domain error → gRPC status mapping live there);
 //! - [`auth`] and [`macaroon`]: lnd-format macaroons and per-call permission checks;
 //! - [`files`] and [`invoice`]: node files (TLS, keys) and BOLT11 signing/decoding;
 //! - [`control`]: an HTTP control endpoint exposing the test hooks to other processes;

@@ -3,9 +3,10 @@
 //! The format is what lnd writes: go-macaroon's V2 binary encoding, location `lnd`, and an identifier
 //! made of the version byte `3` followed by macaroon-bakery's protobuf `MacaroonId { nonce,
 //! storageId, ops }`, where `ops` lists the granted `entity: actions` permissions (lnd's
-//! `printmacaroon` shows them). The signature chain is go-macaroon's:
-//! `k = HMAC-SHA256("macaroons-key-generator", root_key)`, `sig0 = HMAC(k, id)`,
-//! `sig_i = HMAC(sig_{i-1}, caveat_i)`.
+//! `printmacaroon` shows them). The V2 encoding and go-macaroon's signature chain
+//! (`k = HMAC-SHA256("macaroons-key-generator", root_key)`, `sig0 = HMAC(k, id)`,
+//! `sig_i = HMAC(sig_{i-1}, caveat_i)`) are the `libmacaroon` crate's; this module adds lnd's
+//! identifier and permissions on top.
 //!
 //! Verification checks, in order: the V2 encoding, the signature (constant time), the identifier's
 //! version and storage id, every first-party caveat (only lnd's `time-before <RFC 3339>` is
@@ -13,13 +14,11 @@
 
 use std::time::SystemTime;
 
-use hmac::{Hmac, Mac};
+use base64::engine::general_purpose::URL_SAFE;
+use base64::Engine as _;
+use libmacaroon::{Format, MacaroonKey, Verifier};
 use prost::Message as _;
 use rand::RngCore;
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// The location lnd writes into its macaroons.
 pub const LOCATION: &str = "lnd";
@@ -27,8 +26,6 @@ pub const LOCATION: &str = "lnd";
 const ID_VERSION: u8 = 3;
 /// The root key id lnd uses for its default macaroons.
 const DEFAULT_ROOT_KEY_ID: &[u8] = b"0";
-/// go-macaroon's key-derivation constant.
-const KEY_GENERATOR: &[u8] = b"macaroons-key-generator";
 
 /// A permission as lnd names them: an entity (`invoices`, `offchain`, ...) and an action (`read`, `write`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +99,7 @@ pub fn required_permission(path: &str) -> Option<Permission> {
     Some(permission)
 }
 
-/// Why a presented macaroon was refused.
+/// Why a presented macaroon was refused, or a macaroon could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MacaroonError {
     /// No `macaroon` metadata, or more than one value.
@@ -110,7 +107,7 @@ pub enum MacaroonError {
     Count(usize),
     /// The metadata is not hex or the bytes are not a V2 macaroon.
     #[error("malformed macaroon: {0}")]
-    Malformed(&'static str),
+    Malformed(String),
     /// The signature does not verify against this node's root key.
     #[error("verification failed: signature mismatch")]
     BadSignature,
@@ -120,6 +117,9 @@ pub enum MacaroonError {
     /// A first-party caveat is not satisfied (or not understood).
     #[error("caveat not satisfied: {0}")]
     Caveat(String),
+    /// An identifier, location or caveat too large (or too many caveats) to build a macaroon with.
+    #[error("cannot build macaroon: {0}")]
+    Unbuildable(String),
     /// The macaroon is valid but does not grant what the call needs.
     #[error("permission denied: macaroon lacks {entity}:{action}")]
     PermissionDenied {
@@ -130,233 +130,98 @@ pub enum MacaroonError {
     },
 }
 
-impl From<MacaroonError> for tonic::Status {
-    fn from(error: MacaroonError) -> Self {
-        match error {
-            MacaroonError::PermissionDenied { .. } => {
-                tonic::Status::permission_denied(error.to_string())
-            }
-            _ => tonic::Status::unauthenticated(error.to_string()),
-        }
-    }
-}
-
 /// A decoded V2 macaroon (first-party caveats only, as lnd bakes them).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Macaroon {
-    location: String,
-    identifier: Vec<u8>,
-    caveats: Vec<Vec<u8>>,
-    signature: [u8; 32],
+    inner: libmacaroon::Macaroon,
 }
 
 impl std::fmt::Debug for Macaroon {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The signature makes a macaroon a bearer credential: never print it.
         f.debug_struct("Macaroon")
-            .field("location", &self.location)
-            .field("caveats", &self.caveats.len())
+            .field("location", &self.inner.location())
+            .field("caveats", &self.inner.caveats().len())
             .finish_non_exhaustive()
     }
 }
 
-/// go-macaroon V2 field types.
-mod field {
-    pub const EOS: u8 = 0;
-    pub const LOCATION: u8 = 1;
-    pub const IDENTIFIER: u8 = 2;
-    pub const VERIFICATION_ID: u8 = 4;
-    pub const SIGNATURE: u8 = 6;
-}
-
 impl Macaroon {
-    /// Mints a macaroon for `identifier` signed with `root_key`.
-    pub fn new(root_key: &[u8], identifier: Vec<u8>, location: &str) -> Self {
-        let signature = hmac(&derive_key(root_key), &identifier);
-        Self {
-            location: location.to_owned(),
-            identifier,
-            caveats: Vec::new(),
-            signature,
-        }
+    /// Mints a macaroon for `identifier` signed with `root_key` (go-macaroon's key derivation);
+    /// an empty `location` is left out.
+    pub fn new(
+        root_key: &[u8],
+        identifier: Vec<u8>,
+        location: &str,
+    ) -> Result<Self, MacaroonError> {
+        let location = (!location.is_empty()).then_some(location);
+        let inner =
+            libmacaroon::Macaroon::create(location, &MacaroonKey::generate(root_key), identifier)
+                .map_err(|e| MacaroonError::Unbuildable(e.to_string()))?;
+        Ok(Self { inner })
     }
 
     /// Adds a first-party caveat, extending the signature chain.
-    pub fn add_first_party_caveat(&mut self, caveat: &str) {
-        self.signature = hmac(&self.signature, caveat.as_bytes());
-        self.caveats.push(caveat.as_bytes().to_vec());
+    pub fn add_first_party_caveat(&mut self, caveat: &str) -> Result<(), MacaroonError> {
+        self.inner
+            .add_first_party_caveat(caveat)
+            .map_err(|e| MacaroonError::Unbuildable(e.to_string()))?;
+        Ok(())
     }
 
     /// The identifier bytes.
     pub fn identifier(&self) -> &[u8] {
-        &self.identifier
+        self.inner.identifier()
+    }
+
+    /// The signature: the last value of the HMAC chain.
+    pub fn signature(&self) -> [u8; 32] {
+        *AsRef::<[u8; 32]>::as_ref(self.inner.signature())
     }
 
     /// Serialises in go-macaroon's V2 binary format.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![2u8];
-        if !self.location.is_empty() {
-            put_field(&mut out, field::LOCATION, self.location.as_bytes());
-        }
-        put_field(&mut out, field::IDENTIFIER, &self.identifier);
-        out.push(field::EOS);
-        for caveat in &self.caveats {
-            put_field(&mut out, field::IDENTIFIER, caveat);
-            out.push(field::EOS);
-        }
-        out.push(field::EOS);
-        put_field(&mut out, field::SIGNATURE, &self.signature);
-        out
+        // libmacaroon hands out V2 only as URL-safe base64 of the binary form.
+        let base64 = self
+            .inner
+            .serialize(Format::V2)
+            .expect("V2 serialisation of a first-party macaroon cannot fail");
+        URL_SAFE
+            .decode(base64)
+            .expect("libmacaroon writes valid URL-safe base64")
     }
 
     /// Parses go-macaroon's V2 binary format. Third-party caveats are refused.
     pub fn decode(bytes: &[u8]) -> Result<Self, MacaroonError> {
-        let mut reader = Reader { bytes, pos: 0 };
-        if reader.byte()? != 2 {
-            return Err(MacaroonError::Malformed("not a V2 macaroon"));
+        if bytes.first() != Some(&2) {
+            return Err(MacaroonError::Malformed("not a V2 macaroon".into()));
         }
-        let header = reader.section()?;
-        let mut location = String::new();
-        let mut identifier = None;
-        for (kind, data) in header {
-            match kind {
-                field::LOCATION => {
-                    location = String::from_utf8(data.to_vec())
-                        .map_err(|_| MacaroonError::Malformed("location is not UTF-8"))?
-                }
-                field::IDENTIFIER => identifier = Some(data.to_vec()),
-                _ => return Err(MacaroonError::Malformed("unexpected field in header")),
-            }
+        let inner = libmacaroon::Macaroon::deserialize_binary(bytes)
+            .map_err(|e| MacaroonError::Malformed(e.to_string()))?;
+        if !inner.third_party_caveats().is_empty() {
+            return Err(MacaroonError::Malformed(
+                "third-party caveats are not supported".into(),
+            ));
         }
-        let identifier = identifier.ok_or(MacaroonError::Malformed("missing identifier"))?;
-        let mut caveats = Vec::new();
-        loop {
-            let section = reader.section()?;
-            if section.is_empty() {
-                break;
-            }
-            let mut id = None;
-            for (kind, data) in section {
-                match kind {
-                    field::IDENTIFIER => id = Some(data.to_vec()),
-                    field::LOCATION => {}
-                    field::VERIFICATION_ID => {
-                        return Err(MacaroonError::Malformed(
-                            "third-party caveats are not supported",
-                        ))
-                    }
-                    _ => return Err(MacaroonError::Malformed("unexpected field in caveat")),
-                }
-            }
-            caveats.push(id.ok_or(MacaroonError::Malformed("caveat without identifier"))?);
-        }
-        let (kind, data) = reader.field()?;
-        if kind != field::SIGNATURE || data.len() != 32 {
-            return Err(MacaroonError::Malformed("missing or invalid signature"));
-        }
-        if reader.pos != bytes.len() {
-            return Err(MacaroonError::Malformed("trailing bytes"));
-        }
-        let mut signature = [0u8; 32];
-        signature.copy_from_slice(data);
-        Ok(Self {
-            location,
-            identifier,
-            caveats,
-            signature,
-        })
+        Ok(Self { inner })
     }
 
-    /// Checks the signature chain against `root_key` in constant time.
+    /// The first-party caveats, in order.
+    fn caveats(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.inner
+            .caveats()
+            .iter()
+            .filter_map(|caveat| caveat.as_first_party().map(|fp| fp.predicate()))
+    }
+
+    /// Checks the signature chain against `root_key` (libmacaroon compares in constant time).
+    /// Caveats are not interpreted here: [`check_caveat`] does that with its own answers.
     fn signature_matches(&self, root_key: &[u8]) -> bool {
-        let mut signature = hmac(&derive_key(root_key), &self.identifier);
-        for caveat in &self.caveats {
-            signature = hmac(&signature, caveat);
-        }
-        bool::from(signature.ct_eq(&self.signature))
-    }
-}
-
-fn derive_key(root_key: &[u8]) -> [u8; 32] {
-    hmac(KEY_GENERATOR, root_key)
-}
-
-fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length");
-    mac.update(message);
-    mac.finalize().into_bytes().into()
-}
-
-fn put_varint(out: &mut Vec<u8>, mut value: usize) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-fn put_field(out: &mut Vec<u8>, kind: u8, data: &[u8]) {
-    out.push(kind);
-    put_varint(out, data.len());
-    out.extend_from_slice(data);
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Result<u8, MacaroonError> {
-        let byte = *self
-            .bytes
-            .get(self.pos)
-            .ok_or(MacaroonError::Malformed("truncated"))?;
-        self.pos += 1;
-        Ok(byte)
-    }
-
-    fn varint(&mut self) -> Result<usize, MacaroonError> {
-        let mut value = 0usize;
-        for shift in (0..35).step_by(7) {
-            let byte = self.byte()?;
-            value |= usize::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(MacaroonError::Malformed("varint too long"))
-    }
-
-    /// One field; type `EOS` has no length and no data.
-    fn field(&mut self) -> Result<(u8, &'a [u8]), MacaroonError> {
-        let kind = self.varint()?;
-        let kind =
-            u8::try_from(kind).map_err(|_| MacaroonError::Malformed("unknown field type"))?;
-        if kind == field::EOS {
-            return Ok((kind, &[]));
-        }
-        let len = self.varint()?;
-        let end = self
-            .pos
-            .checked_add(len)
-            .filter(|end| *end <= self.bytes.len());
-        let end = end.ok_or(MacaroonError::Malformed("truncated field"))?;
-        let data = &self.bytes[self.pos..end];
-        self.pos = end;
-        Ok((kind, data))
-    }
-
-    /// Fields up to (and consuming) the next end-of-section marker.
-    fn section(&mut self) -> Result<Vec<(u8, &'a [u8])>, MacaroonError> {
-        let mut fields = Vec::new();
-        loop {
-            let (kind, data) = self.field()?;
-            if kind == field::EOS {
-                return Ok(fields);
-            }
-            fields.push((kind, data));
-        }
+        let mut verifier = Verifier::default();
+        verifier.satisfy_general(|_| true);
+        verifier
+            .verify(&self.inner, &MacaroonKey::generate(root_key), &[])
+            .is_ok()
     }
 }
 
@@ -420,6 +285,7 @@ impl MacaroonService {
         let mut identifier = vec![ID_VERSION];
         identifier.extend_from_slice(&id.encode_to_vec());
         Macaroon::new(&self.root_key, identifier, LOCATION)
+            .expect("lnd identifiers are short and never empty")
     }
 
     /// Verifies a hex-encoded macaroon (the `macaroon` metadata value) for a call needing `required`.
@@ -428,8 +294,8 @@ impl MacaroonService {
         hex_macaroon: &str,
         required: Option<Permission>,
     ) -> Result<(), MacaroonError> {
-        let bytes =
-            hex::decode(hex_macaroon.trim()).map_err(|_| MacaroonError::Malformed("not hex"))?;
+        let bytes = hex::decode(hex_macaroon.trim())
+            .map_err(|_| MacaroonError::Malformed("not hex".into()))?;
         self.verify(&bytes, required)
     }
 
@@ -440,7 +306,7 @@ impl MacaroonService {
             return Err(MacaroonError::BadSignature);
         }
         let (&version, rest) = macaroon
-            .identifier
+            .identifier()
             .split_first()
             .ok_or(MacaroonError::BadIdentifier("empty"))?;
         if version != ID_VERSION {
@@ -451,7 +317,7 @@ impl MacaroonService {
         if id.storage_id != DEFAULT_ROOT_KEY_ID {
             return Err(MacaroonError::BadIdentifier("unknown root key id"));
         }
-        for caveat in &macaroon.caveats {
+        for caveat in macaroon.caveats() {
             check_caveat(caveat)?;
         }
         let Some(required) = required else {
@@ -504,20 +370,37 @@ mod tests {
     fn vector_b_signature_chain_matches_go_macaroon() {
         // PROTOCOL.md vector B: root key of 32 zero bytes, location `lsat`.
         let identifier = hex::decode("0000630dcd2966c4336691125448bbb25b4ff412a49c732db2c8abc1b8581bd710dd201f1e1d1c1b1a191817161514131211100f0e0d0c0b0a090807060504030201").unwrap();
-        let mut macaroon = Macaroon::new(&[0u8; 32], identifier, "lsat");
+        let mut macaroon = Macaroon::new(&[0u8; 32], identifier, "lsat").unwrap();
         for caveat in [
             "services=loop:0",
             "loop_capabilities=",
             "loop_valid_until=1700000000",
         ] {
-            macaroon.add_first_party_caveat(caveat);
+            macaroon.add_first_party_caveat(caveat).unwrap();
         }
         assert_eq!(
-            hex::encode(macaroon.signature),
+            hex::encode(macaroon.signature()),
             "4e0d8d4a9812ba03ea609631a9d83ad64824f77cdb0f3341796ce9fe30fef59d"
         );
         let decoded = Macaroon::decode(&macaroon.encode()).unwrap();
         assert_eq!(decoded, macaroon);
+    }
+
+    #[test]
+    fn baked_macaroon_has_go_macaroons_v2_layout() {
+        let macaroon = MacaroonService::new([7u8; 32]).bake(INVOICE_PERMISSIONS);
+        let identifier = macaroon.identifier();
+        assert_eq!(identifier[0], ID_VERSION);
+        let id_len = u8::try_from(identifier.len()).unwrap();
+        assert!(id_len < 0x80, "one-byte varint expected");
+        // version, location field, identifier field, end of header, end of caveats, signature field
+        let mut expected = vec![2, 1, 3];
+        expected.extend_from_slice(LOCATION.as_bytes());
+        expected.extend_from_slice(&[2, id_len]);
+        expected.extend_from_slice(identifier);
+        expected.extend_from_slice(&[0, 0, 6, 32]);
+        expected.extend_from_slice(&macaroon.signature());
+        assert_eq!(macaroon.encode(), expected);
     }
 
     #[test]
@@ -578,16 +461,20 @@ mod tests {
     fn caveats_are_enforced() {
         let service = MacaroonService::new([7u8; 32]);
         let mut expired = service.bake(ADMIN_PERMISSIONS);
-        expired.add_first_party_caveat("time-before 2001-01-01T00:00:00Z");
+        expired
+            .add_first_party_caveat("time-before 2001-01-01T00:00:00Z")
+            .unwrap();
         assert!(matches!(
             service.verify(&expired.encode(), None),
             Err(MacaroonError::Caveat(_))
         ));
         let mut valid = service.bake(ADMIN_PERMISSIONS);
-        valid.add_first_party_caveat("time-before 2999-01-01T00:00:00Z");
+        valid
+            .add_first_party_caveat("time-before 2999-01-01T00:00:00Z")
+            .unwrap();
         service.verify(&valid.encode(), None).unwrap();
         let mut unknown = service.bake(ADMIN_PERMISSIONS);
-        unknown.add_first_party_caveat("ipaddr 10.0.0.1");
+        unknown.add_first_party_caveat("ipaddr 10.0.0.1").unwrap();
         assert!(matches!(
             service.verify(&unknown.encode(), None),
             Err(MacaroonError::Caveat(_))

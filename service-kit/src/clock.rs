@@ -4,7 +4,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Seconds since the Unix epoch (0 for a clock set before 1970).
-pub fn now_unix() -> i64 {
+pub fn now_unix() -> u64 {
     unix_secs(SystemTime::now())
 }
 
@@ -17,8 +17,8 @@ pub fn now_unix_nanos() -> i64 {
 }
 
 /// `time` as seconds since the Unix epoch (0 before 1970).
-pub fn unix_secs(time: SystemTime) -> i64 {
+pub fn unix_secs(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .map(|d| d.as_secs())
         .unwrap_or(0)
 }

@@ -177,7 +177,7 @@ impl Store {
 
     /// Stores a minted token's root key and record (one transaction) and caches the key.
     pub async fn insert(&self, token: &NewToken) -> Result<(), StoreError> {
-        let now = service_kit::clock::now_unix();
+        let now = service_kit::clock::now_unix() as i64;
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO auth_proxy_root_keys (identifier_hash, root_key, created_at) VALUES ($1, $2, $3)")
             .bind(token.identifier_hash.as_bytes().to_vec())
@@ -259,7 +259,7 @@ impl Store {
             "UPDATE auth_proxy_tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL \
              RETURNING identifier_hash",
         )
-        .bind(service_kit::clock::now_unix())
+        .bind(service_kit::clock::now_unix() as i64)
         .bind(token_id.to_hex())
         .fetch_optional(&mut *tx)
         .await?;
@@ -308,7 +308,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE auth_proxy_tokens SET settled_at = $1 WHERE payment_hash = $2 AND settled_at IS NULL")
-            .bind(service_kit::clock::now_unix())
+            .bind(service_kit::clock::now_unix() as i64)
             .bind(payment_hash.to_hex())
             .execute(&mut *tx)
             .await?;

@@ -7,7 +7,7 @@ use proto::invoicesrpc::{
 use proto::lnrpc;
 use tonic::{Request, Response, Status};
 
-use super::{bytes32, invoice_stream, InvoiceFields, NodeContext, ResponseStream};
+use super::{bytes32, invoice_fields, invoice_stream, NodeContext, ResponseStream};
 use crate::ledger::InvoiceSecret;
 
 /// The `Invoices` service of one node.
@@ -51,14 +51,7 @@ impl Invoices for InvoicesService {
     ) -> Result<Response<AddHoldInvoiceResp>, Status> {
         let request = request.into_inner();
         let hash = bytes32(&request.hash, "hash")?;
-        let fields = InvoiceFields {
-            memo: request.memo,
-            value: request.value,
-            value_msat: request.value_msat,
-            expiry: request.expiry,
-            cltv_expiry: request.cltv_expiry,
-            description_hash: request.description_hash,
-        };
+        let fields = invoice_fields!(request);
         let added = self
             .ctx
             .add_invoice(fields, InvoiceSecret::HoldHash(hash))?;

@@ -4,18 +4,19 @@ use std::time::Duration;
 
 use bitcoin_hashes::{sha256, Hash};
 use proto::lnrpc::{
-    self, fee_limit::Limit, lightning_server::Lightning, payment::PaymentStatus, Amount,
-    ChannelBalanceRequest, ChannelBalanceResponse, GetInfoRequest, GetInfoResponse, PayReq,
-    PayReqString, SendRequest, SendResponse,
+    self, fee_limit::Limit, lightning_server::Lightning, Amount, ChannelBalanceRequest,
+    ChannelBalanceResponse, GetInfoRequest, GetInfoResponse, PayReq, PayReqString, SendRequest,
+    SendResponse,
 };
 use rand::RngCore;
 use tonic::{Request, Response, Status};
 
+use super::convert::{invoice_to_proto, pay_req_to_proto, to_i64};
 use super::{
-    amount_msat, bytes32, invoice_stream, FeeLimit, InvoiceFields, NodeContext, ResponseStream,
+    amount_msat, bytes32, invoice_fields, invoice_stream, FeeLimit, NodeContext, ResponseStream,
 };
 use crate::invoice;
-use crate::ledger::{is_final, InvoiceSecret};
+use crate::ledger::{InvoiceQuery, InvoiceSecret, Payment, PaymentStatus};
 
 /// The version string mock-lnd reports, shaped like lnd's.
 pub const VERSION: &str = concat!("0.18.5-beta commit=mock-lnd-", env!("CARGO_PKG_VERSION"));
@@ -79,7 +80,7 @@ impl Lightning for LightningService {
             })
         };
         Ok(Response::new(ChannelBalanceResponse {
-            balance: invoice::to_i64(local / 1000),
+            balance: to_i64(local / 1000),
             local_balance: amount(local),
             remote_balance: amount(remote),
         }))
@@ -98,14 +99,7 @@ impl Lightning for LightningService {
             }
             _ => bytes32(&request.r_preimage, "r_preimage")?,
         };
-        let fields = InvoiceFields {
-            memo: request.memo,
-            value: request.value,
-            value_msat: request.value_msat,
-            expiry: request.expiry,
-            cltv_expiry: request.cltv_expiry,
-            description_hash: request.description_hash,
-        };
+        let fields = invoice_fields!(request);
         let added = self
             .ctx
             .add_invoice(fields, InvoiceSecret::Preimage(preimage))?;
@@ -136,7 +130,7 @@ impl Lightning for LightningService {
         self.ctx
             .ledger
             .lookup_invoice(self.ctx.id, &hash)
-            .map(Response::new)
+            .map(|invoice| Response::new(invoice_to_proto(&invoice)))
             .ok_or_else(|| Status::not_found("there are no existing invoices"))
     }
 
@@ -144,11 +138,25 @@ impl Lightning for LightningService {
         &self,
         request: Request<lnrpc::ListInvoiceRequest>,
     ) -> Result<Response<lnrpc::ListInvoiceResponse>, Status> {
-        Ok(Response::new(
-            self.ctx
-                .ledger
-                .list_invoices(self.ctx.id, request.get_ref()),
-        ))
+        let request = request.into_inner();
+        let query = InvoiceQuery {
+            index_offset: request.index_offset,
+            max_invoices: request.num_max_invoices,
+            pending_only: request.pending_only,
+            reversed: request.reversed,
+        };
+        let invoices: Vec<lnrpc::Invoice> = self
+            .ctx
+            .ledger
+            .list_invoices(self.ctx.id, &query)
+            .iter()
+            .map(invoice_to_proto)
+            .collect();
+        Ok(Response::new(lnrpc::ListInvoiceResponse {
+            first_index_offset: invoices.first().map(|i| i.add_index).unwrap_or(0),
+            last_index_offset: invoices.last().map(|i| i.add_index).unwrap_or(0),
+            invoices,
+        }))
     }
 
     type SubscribeInvoicesStream = ResponseStream<lnrpc::Invoice>;
@@ -172,7 +180,7 @@ impl Lightning for LightningService {
     ) -> Result<Response<PayReq>, Status> {
         let bolt11 =
             invoice::parse_invoice(&request.get_ref().pay_req, self.ctx.ledger.currency.clone())?;
-        Ok(Response::new(invoice::to_pay_req(&bolt11)))
+        Ok(Response::new(pay_req_to_proto(&bolt11)))
     }
 
     async fn send_payment_sync(
@@ -198,32 +206,24 @@ impl Lightning for LightningService {
                 .invoice_order(&request.payment_request, 0, fee_limit, SEND_SYNC_TIMEOUT)?;
         let hash = order.hash;
         let mut watch = self.ctx.ledger.start_payment(self.ctx.id, order)?;
-        let payment = watch
+        let status = watch
             .updates
-            .wait_for(is_final)
+            .wait_for(Payment::is_final)
             .await
             .map_err(|_| Status::unavailable("node shutting down"))?
-            .clone();
-        let response = if payment.status == PaymentStatus::Succeeded as i32 {
-            let preimage = hex::decode(&payment.payment_preimage)
-                .map_err(|_| Status::internal("bad preimage"))?;
-            SendResponse {
+            .status;
+        let response = match status {
+            PaymentStatus::Succeeded { preimage, .. } => SendResponse {
                 payment_error: String::new(),
-                payment_preimage: preimage,
+                payment_preimage: preimage.to_vec(),
                 payment_hash: hash.to_vec(),
-            }
-        } else {
-            let reason = lnrpc::PaymentFailureReason::try_from(payment.failure_reason)
-                .unwrap_or(lnrpc::PaymentFailureReason::FailureReasonError);
-            let name = reason
-                .as_str_name()
-                .trim_start_matches("FAILURE_REASON_")
-                .to_ascii_lowercase();
-            SendResponse {
-                payment_error: format!("payment failed: {name}"),
+            },
+            PaymentStatus::Failed(reason) => SendResponse {
+                payment_error: format!("payment failed: {}", reason.short_name()),
                 payment_preimage: Vec::new(),
                 payment_hash: hash.to_vec(),
-            }
+            },
+            PaymentStatus::InFlight => unreachable!("waited for a final state"),
         };
         Ok(Response::new(response))
     }

@@ -1,9 +1,10 @@
 //! The gRPC services of one node: `lnrpc.Lightning`, `routerrpc.Router` and `invoicesrpc.Invoices`.
 //!
-//! Each service is a thin translation between protobuf messages and [`crate::ledger::Ledger`]
+//! Each service is a thin translation between protobuf messages and `crate::ledger::Ledger`
 //! calls; argument validation follows lnd's rules (and its `InvalidArgument` answers) for the
-//! fields we support. Authentication happens before a call reaches these services, in
-//! [`crate::auth`].
+//! fields we support. The ledger's types become protobuf messages in [`convert`] and its errors
+//! become gRPC statuses in [`status`]. Authentication happens before a call reaches these
+//! services, in [`crate::auth`].
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -19,12 +20,15 @@ use tonic::Status;
 
 use crate::invoice;
 use crate::ledger::{
-    is_final, AddedInvoice, Hash32, InvoiceSecret, Ledger, NewInvoice, NodeId, PaymentOrder,
+    AddedInvoice, Hash32, Invoice, InvoiceSecret, Ledger, NewInvoice, NodeId, Payment, PaymentOrder,
 };
+use convert::{invoice_to_proto, payment_to_proto};
 
+pub(crate) mod convert;
 pub mod invoices;
 pub mod lightning;
 pub mod router;
+mod status;
 
 /// The default invoice expiry (lnd's: one day).
 pub const DEFAULT_EXPIRY_SECS: u64 = 86_400;
@@ -54,6 +58,22 @@ pub(crate) struct InvoiceFields {
     pub cltv_expiry: u64,
     pub description_hash: Vec<u8>,
 }
+
+/// The [`InvoiceFields`] of an `lnrpc.Invoice` or `invoicesrpc.AddHoldInvoiceRequest`, which name
+/// them alike.
+macro_rules! invoice_fields {
+    ($request:expr) => {
+        $crate::rpc::InvoiceFields {
+            memo: $request.memo,
+            value: $request.value,
+            value_msat: $request.value_msat,
+            expiry: $request.expiry,
+            cltv_expiry: $request.cltv_expiry,
+            description_hash: $request.description_hash,
+        }
+    };
+}
+pub(crate) use invoice_fields;
 
 impl NodeContext {
     /// Validates `fields` with lnd's rules and defaults, then creates the invoice.
@@ -85,7 +105,7 @@ impl NodeContext {
             description_hash,
             secret,
         };
-        self.ledger.add_invoice(self.id, new)
+        Ok(self.ledger.add_invoice(self.id, new)?)
     }
 
     /// Builds a payment order for a BOLT11 request, applying lnd's amount rules.
@@ -165,28 +185,28 @@ pub(crate) fn bytes32(bytes: &[u8], what: &str) -> Result<Hash32, Status> {
 
 /// Streams invoice events from a ledger subscription.
 pub(crate) fn invoice_stream(
-    rx: mpsc::UnboundedReceiver<lnrpc::Invoice>,
+    rx: mpsc::UnboundedReceiver<Invoice>,
 ) -> ResponseStream<lnrpc::Invoice> {
-    Box::pin(UnboundedReceiverStream::new(rx).map(Ok))
+    Box::pin(UnboundedReceiverStream::new(rx).map(|invoice| Ok(invoice_to_proto(&invoice))))
 }
 
 /// Streams a payment: `first` (if any), then its final state, then ends — as lnd's router does
 /// for a single-shot payment. Stops early when the client goes away.
 pub(crate) fn payment_stream(
-    first: Option<lnrpc::Payment>,
-    mut updates: watch::Receiver<lnrpc::Payment>,
+    first: Option<Payment>,
+    mut updates: watch::Receiver<Payment>,
 ) -> ResponseStream<lnrpc::Payment> {
     let (tx, rx) = mpsc::channel(2);
     tokio::spawn(async move {
-        let first_was_final = first.as_ref().is_some_and(is_final);
+        let first_was_final = first.as_ref().is_some_and(Payment::is_final);
         if let Some(first) = first {
-            if tx.send(Ok(first)).await.is_err() || first_was_final {
+            if tx.send(Ok(payment_to_proto(&first))).await.is_err() || first_was_final {
                 return;
             }
         }
         let last = tokio::select! {
             _ = tx.closed() => return,
-            last = updates.wait_for(is_final) => last.map(|p| p.clone()),
+            last = updates.wait_for(Payment::is_final) => last.map(|p| payment_to_proto(&p)),
         };
         let item = last.map_err(|_| Status::unavailable("node shutting down"));
         let _ = tx.send(item).await;

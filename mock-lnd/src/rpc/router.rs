@@ -8,7 +8,7 @@ use secp256k1::PublicKey;
 use tonic::{Request, Response, Status};
 
 use super::{amount_msat, bytes32, payment_stream, FeeLimit, NodeContext, ResponseStream};
-use crate::ledger::{is_final, PaymentOrder};
+use crate::ledger::PaymentOrder;
 
 /// The `Router` service of one node.
 #[derive(Clone)]
@@ -88,7 +88,7 @@ impl Router for RouterService {
             .track_payment(self.ctx.id, &hash)
             .ok_or_else(|| Status::not_found("payment isn't initiated"))?;
         let current = updates.borrow().clone();
-        let first = (!request.no_inflight_updates || is_final(&current)).then_some(current);
+        let first = (!request.no_inflight_updates || current.is_final()).then_some(current);
         Ok(Response::new(payment_stream(first, updates)))
     }
 }

@@ -2,7 +2,7 @@
 
 use bitcoin_hashes::{sha256, Hash};
 use proto::invoicesrpc::{AddHoldInvoiceRequest, CancelInvoiceMsg, SettleInvoiceMsg};
-use proto::lnrpc::{invoice::InvoiceState, payment::PaymentStatus, PaymentFailureReason};
+use proto::lnrpc::{self, invoice::InvoiceState, payment::PaymentStatus, PaymentFailureReason};
 use proto::routerrpc::TrackPaymentRequest;
 
 use crate::support::{
@@ -13,6 +13,42 @@ struct Hold {
     preimage: [u8; 32],
     hash: Vec<u8>,
     payment_request: String,
+}
+
+impl Hold {
+    /// `SendPaymentV2` of this invoice by `payer` (fee limit 100 sat).
+    async fn pay(
+        &self,
+        payer: &mut lnd_client::LndClient,
+    ) -> Result<tonic::Streaming<lnrpc::Payment>, tonic::Status> {
+        payer
+            .router
+            .send_payment_v2(send_request(&self.payment_request, 100))
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// `SettleInvoice` with this invoice's preimage, by its `payee`.
+    async fn settle(&self, payee: &mut lnd_client::LndClient) -> Result<(), tonic::Status> {
+        payee
+            .invoices
+            .settle_invoice(SettleInvoiceMsg {
+                preimage: self.preimage.to_vec(),
+            })
+            .await
+            .map(drop)
+    }
+
+    /// `CancelInvoice` of this invoice, by its `payee`.
+    async fn cancel(&self, payee: &mut lnd_client::LndClient) -> Result<(), tonic::Status> {
+        payee
+            .invoices
+            .cancel_invoice(CancelInvoiceMsg {
+                payment_hash: self.hash.clone(),
+            })
+            .await
+            .map(drop)
+    }
 }
 
 async fn add_hold(node: &mut lnd_client::LndClient, seed: u8, sat: i64) -> Hold {
@@ -51,12 +87,7 @@ async fn hold_invoice_accept_then_settle() {
     assert_eq!(next(&mut single).await.state(), InvoiceState::Open);
     let mut all = subscribe_all(&mut s, 0, 0).await;
 
-    let mut payment = c
-        .router
-        .send_payment_v2(send_request(&hold.payment_request, 100))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut payment = hold.pay(&mut c).await.unwrap();
     assert_eq!(status(&next(&mut payment).await), PaymentStatus::InFlight);
     let accepted = next(&mut single).await;
     assert_eq!(
@@ -80,19 +111,10 @@ async fn hold_invoice_accept_then_settle() {
         .unwrap()
         .into_inner();
     assert_eq!(status(&next(&mut track).await), PaymentStatus::InFlight);
-    let again = c
-        .router
-        .send_payment_v2(send_request(&hold.payment_request, 100))
-        .await
-        .unwrap_err();
+    let again = hold.pay(&mut c).await.unwrap_err();
     assert_eq!(again.code(), tonic::Code::AlreadyExists);
 
-    s.invoices
-        .settle_invoice(SettleInvoiceMsg {
-            preimage: hold.preimage.to_vec(),
-        })
-        .await
-        .unwrap();
+    hold.settle(&mut s).await.unwrap();
     let settled = next(&mut single).await;
     assert_eq!(
         (settled.state(), settled.r_preimage.as_slice()),
@@ -112,12 +134,7 @@ async fn hold_invoice_accept_then_settle() {
     assert_eq!(payee.balance_msat(), payee_before + 50_000_000);
     assert_eq!(net.total_balance_msat(), total);
     // Settling twice is harmless, as in lnd.
-    s.invoices
-        .settle_invoice(SettleInvoiceMsg {
-            preimage: hold.preimage.to_vec(),
-        })
-        .await
-        .unwrap();
+    hold.settle(&mut s).await.unwrap();
 }
 
 #[tokio::test]
@@ -130,12 +147,7 @@ async fn hold_invoice_accept_then_cancel_refunds_the_payer() {
     let mut single = subscribe_single(&mut s, &hold.hash).await;
     assert_eq!(next(&mut single).await.state(), InvoiceState::Open);
 
-    let mut payment = c
-        .router
-        .send_payment_v2(send_request(&hold.payment_request, 100))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut payment = hold.pay(&mut c).await.unwrap();
     assert_eq!(status(&next(&mut payment).await), PaymentStatus::InFlight);
     assert_eq!(next(&mut single).await.state(), InvoiceState::Accepted);
     // Settling with a wrong preimage finds no invoice.
@@ -148,12 +160,7 @@ async fn hold_invoice_accept_then_cancel_refunds_the_payer() {
         .unwrap_err();
     assert_eq!(wrong.code(), tonic::Code::NotFound);
 
-    s.invoices
-        .cancel_invoice(CancelInvoiceMsg {
-            payment_hash: hold.hash.clone(),
-        })
-        .await
-        .unwrap();
+    hold.cancel(&mut s).await.unwrap();
     assert_eq!(next(&mut single).await.state(), InvoiceState::Canceled);
     let failed = next(&mut payment).await;
     assert_eq!(
@@ -167,13 +174,7 @@ async fn hold_invoice_accept_then_cancel_refunds_the_payer() {
         (payer.balance_msat(), payee.balance_msat()),
         (payer_before, payee_before)
     );
-    let settle = s
-        .invoices
-        .settle_invoice(SettleInvoiceMsg {
-            preimage: hold.preimage.to_vec(),
-        })
-        .await
-        .unwrap_err();
+    let settle = hold.settle(&mut s).await.unwrap_err();
     assert_eq!(settle.code(), tonic::Code::FailedPrecondition);
 }
 
@@ -182,20 +183,9 @@ async fn settling_an_open_hold_invoice_is_refused_and_cancel_of_open_works() {
     let net = network(&["server"]).await;
     let mut s = client(&net.node("server")).await;
     let hold = add_hold(&mut s, 3, 1).await;
-    let err = s
-        .invoices
-        .settle_invoice(SettleInvoiceMsg {
-            preimage: hold.preimage.to_vec(),
-        })
-        .await
-        .unwrap_err();
+    let err = hold.settle(&mut s).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::FailedPrecondition);
-    s.invoices
-        .cancel_invoice(CancelInvoiceMsg {
-            payment_hash: hold.hash.clone(),
-        })
-        .await
-        .unwrap();
+    hold.cancel(&mut s).await.unwrap();
     let invoice = lookup(&mut s, &hold.hash).await;
     assert_eq!(invoice.state(), InvoiceState::Canceled);
 }

@@ -65,7 +65,7 @@ fn rpc_token(stored: &StoredToken) -> L402Token {
             .unwrap_or_else(|| vec![0; 32]),
         amount_paid_msat: token.amount_paid_msat as i64,
         routing_fee_paid_msat: token.routing_fee_paid_msat as i64,
-        time_created: service_kit::clock::unix_secs(token.created),
+        time_created: service_kit::clock::unix_secs(token.created) as i64,
         expired: stored.rejected,
         storage_name: stored.path.display().to_string(),
         id: token.token_id().to_hex(),

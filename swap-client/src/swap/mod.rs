@@ -399,7 +399,7 @@ pub fn parse_swap_id(id: &[u8]) -> Result<[u8; 32], SwapError> {
 /// The publication deadline Loop asks the server for: now for a fast swap, else
 /// [`DEFAULT_SWAP_WAIT_TIME`] from now (the server may batch the HTLC until then).
 pub fn publication_deadline(fast: bool) -> u64 {
-    let now = service_kit::clock::now_unix().unsigned_abs();
+    let now = service_kit::clock::now_unix();
     if fast {
         now
     } else {

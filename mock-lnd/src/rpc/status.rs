@@ -1,0 +1,38 @@
+//! The one place where domain errors become gRPC statuses, with lnd's codes and messages.
+
+use tonic::Status;
+
+use crate::invoice::InvoiceError;
+use crate::ledger::LedgerError;
+use crate::macaroon::MacaroonError;
+
+impl From<LedgerError> for Status {
+    fn from(error: LedgerError) -> Self {
+        let message = error.to_string();
+        match error {
+            LedgerError::InvoiceExists
+            | LedgerError::AlreadyPaid
+            | LedgerError::PaymentInFlight => Status::already_exists(message),
+            LedgerError::InvoiceNotFound => Status::not_found(message),
+            LedgerError::InvoiceStillOpen
+            | LedgerError::InvoiceAlreadyCanceled
+            | LedgerError::InvoiceAlreadySettled => Status::failed_precondition(message),
+            LedgerError::Invoice(error) => error.into(),
+        }
+    }
+}
+
+impl From<InvoiceError> for Status {
+    fn from(error: InvoiceError) -> Self {
+        Status::invalid_argument(error.to_string())
+    }
+}
+
+impl From<MacaroonError> for Status {
+    fn from(error: MacaroonError) -> Self {
+        match error {
+            MacaroonError::PermissionDenied { .. } => Status::permission_denied(error.to_string()),
+            _ => Status::unauthenticated(error.to_string()),
+        }
+    }
+}
