@@ -15,7 +15,9 @@ use tokio::process::Command;
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.expect("timed out")
+    testkit::within("the mock-lnd binary", WAIT, future)
+        .await
+        .expect("in time")
 }
 
 fn lnd_config(node: &NodeInfo) -> LndConfig {

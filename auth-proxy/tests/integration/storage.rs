@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use l402::Credential;
 
-use crate::support::{eventually, get, get_with, postgres, unpaid_grpc_call, TestEnv, TestProxy};
+use crate::support::{eventually, get, get_with, unpaid_grpc_call, TestEnv, TestProxy};
 
 async fn status_with(proxy: &TestProxy, credential: &Credential) -> u16 {
     let authorization = credential.to_authorization();
@@ -52,12 +52,12 @@ async fn restart_on_the_same_sqlite_file_keeps_tokens() {
 
 #[tokio::test]
 async fn two_proxies_share_one_postgres() {
-    let Some(db) = postgres::database().await else {
+    let Some(db) = testkit::fresh_database("auth_proxy_test").await else {
         return;
     };
     let env = TestEnv::start().await;
-    let a = TestProxy::start(&env.yaml(&env.dir.path().join("a"), &db.yaml())).await;
-    let b = TestProxy::start(&env.yaml(&env.dir.path().join("b"), &db.yaml())).await;
+    let a = TestProxy::start(&env.yaml(&env.dir.path().join("a"), &db.aperture_yaml())).await;
+    let b = TestProxy::start(&env.yaml(&env.dir.path().join("b"), &db.aperture_yaml())).await;
 
     // Minted on A, verified on B.
     let credential = env.paid_http(&a, "/http/data").await;
@@ -73,16 +73,10 @@ async fn two_proxies_share_one_postgres() {
         .revoke(&credential.token_id().to_hex())
         .await
         .unwrap());
-    loop {
-        if status_with(&a, &credential).await == 402 {
-            break;
-        }
-        assert!(
-            revoked_at.elapsed() < Duration::from_secs(1),
-            "revocation reached A within 1 s"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(Duration::from_secs(1), "revocation to reach A", || async {
+        status_with(&a, &credential).await == 402
+    })
+    .await;
     let elapsed = revoked_at.elapsed();
     eprintln!("revocation propagated from B to A in {elapsed:?}");
     assert_eq!(a.last_decision("/http/data").reason, Some("revoked"));
@@ -101,12 +95,12 @@ async fn two_proxies_share_one_postgres() {
 
 #[tokio::test]
 async fn database_down_answers_503_and_recovers() {
-    let Some(db) = postgres::database().await else {
+    let Some(db) = testkit::fresh_database("auth_proxy_test").await else {
         return;
     };
     let env = TestEnv::start().await;
-    let a = TestProxy::start(&env.yaml(&env.dir.path().join("a"), &db.yaml())).await;
-    let b = TestProxy::start(&env.yaml(&env.dir.path().join("b"), &db.yaml())).await;
+    let a = TestProxy::start(&env.yaml(&env.dir.path().join("a"), &db.aperture_yaml())).await;
+    let b = TestProxy::start(&env.yaml(&env.dir.path().join("b"), &db.aperture_yaml())).await;
     // Paid through A: B has never seen this token, so B must read its root key from the database.
     let credential = env.paid_http(&a, "/http/data").await;
     let http_before = env.http.count();

@@ -1,7 +1,6 @@
 //! Helpers shared by the tests: a network on ephemeral ports, clients, and bounded waits.
 
 use std::future::Future;
-use std::time::Duration;
 
 use lnd_client::LndClient;
 use mock_lnd::{MockNetwork, NodeHandle};
@@ -10,7 +9,7 @@ use proto::routerrpc::SendPaymentRequest;
 use tonic::Streaming;
 
 /// Upper bound for any single wait in these tests.
-pub const WAIT: Duration = Duration::from_secs(20);
+pub use testkit::WAIT;
 
 /// A TLS network with the given nodes on ephemeral ports.
 pub async fn network(names: &[&str]) -> MockNetwork {
@@ -30,7 +29,9 @@ pub async fn client(node: &NodeHandle) -> LndClient {
 
 /// Awaits `future` for at most [`WAIT`].
 pub async fn within<F: Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.expect("timed out")
+    testkit::within("a mock-lnd call", WAIT, future)
+        .await
+        .expect("in time")
 }
 
 /// The next message of a server stream.
@@ -96,10 +97,9 @@ pub fn reason(payment: &lnrpc::Payment) -> lnrpc::PaymentFailureReason {
 
 /// Polls `check` until it returns true, failing after [`WAIT`].
 pub async fn eventually(mut check: impl FnMut() -> bool) {
-    within(async {
-        while !check() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    testkit::eventually(WAIT, "the condition", || {
+        let holds = check();
+        async move { holds }
     })
     .await
 }

@@ -1,7 +1,6 @@
 //! swap-client's integration tests: one binary, every test in-process on
 //! ephemeral ports.
 
-mod e2e;
 mod l402_grpc;
 mod l402_http;
 mod support;

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{bail, Context};
 use futures::StreamExt;
 use lnd_client::LndClient;
 use mock_lnd::MockNetwork;
@@ -23,30 +23,20 @@ use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
 /// Upper bound for any single wait in the tests.
-pub const WAIT: Duration = Duration::from_secs(20);
+pub use testkit::WAIT;
 
 /// Awaits `fut`, failing the test after [`WAIT`].
 pub async fn within<T>(what: &str, fut: impl Future<Output = T>) -> anyhow::Result<T> {
-    tokio::time::timeout(WAIT, fut)
-        .await
-        .map_err(|_| anyhow!("timed out waiting for {what}"))
+    Ok(testkit::within(what, WAIT, fut).await?)
 }
 
 /// Polls `check` until it returns `Some`, failing after [`WAIT`].
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    within(what, async {
-        loop {
-            if let Some(value) = check().await {
-                return value;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
+    Ok(testkit::until(what, WAIT, check).await?)
 }
 
 /// Timings that make a swap run in well under a second, but whose deadlines

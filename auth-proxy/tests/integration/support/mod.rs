@@ -3,9 +3,7 @@
 
 pub mod backends;
 pub mod forge;
-pub mod postgres;
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,24 +21,7 @@ use tonic::transport::Channel;
 
 pub use backends::{GrpcBackend, HttpBackend};
 
-/// Waits for `condition` to hold, polling, for at most `timeout`.
-pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if condition().await {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+pub use testkit::eventually;
 
 /// The standard services: `http` (HTTP backend, paths `/http/…`, capability rule on `/http/admin`, free
 /// `/http/free`), `other` (HTTP backend, `/other/…`), `loop` (gRPC backend, `/looprpc.…`).

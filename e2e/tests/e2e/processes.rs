@@ -2,7 +2,7 @@
 //! loopd as separate processes, driven by the `loop` CLI as a user would.
 
 use l402::Token;
-use loop_demo::process::ProcessStack;
+use testkit::process::ProcessStack;
 
 const PRICE_SAT: u64 = 100;
 

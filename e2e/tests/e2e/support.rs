@@ -3,9 +3,30 @@
 use auth_proxy::Outcome;
 use l402::Token;
 use loop_demo::demo::{self, LoopReport, Narrator};
-use loop_demo::stack::Stack;
 use proto::looprpc::{LoopOutRequest, SwapResponse};
 use sha2::{Digest, Sha256};
+use testkit::stack::{Stack, StackOptions};
+
+/// What the proxy charges for a token in the loopd tests, satoshis.
+pub const PRICE_SAT: u64 = 100;
+
+/// The stack for the tests of loopd and the `loop` CLI: no payment latency,
+/// the swap server's default confirmation delay, loopd paying at most
+/// `max_cost_sat` per token; `tls: false` runs the proxy in plaintext and
+/// loopd with `--server.notls`.
+pub async fn loopd_stack(max_cost_sat: u64, tls: bool) -> Stack {
+    testkit::init_test_logging();
+    Stack::start(StackOptions {
+        token_price_sat: PRICE_SAT,
+        max_token_cost_sat: max_cost_sat,
+        proxy_tls: tls,
+        payment_latency: std::time::Duration::ZERO,
+        confirmation_delay: swap_server::Timings::default().confirmation_delay,
+        ..StackOptions::default()
+    })
+    .await
+    .expect("the stack starts")
+}
 
 /// Plays one loop out silently and waits for the swap to finish.
 pub async fn play(stack: &Stack, amount_sat: u64) -> LoopReport {

@@ -2,7 +2,7 @@
 //! every failure is reported precisely, never pays twice, and the system
 //! recovers once the cause is gone.
 
-use loop_demo::stack::{Stack, StackOptions, CLIENT_NODE, PROXY_NODE};
+use testkit::stack::{Stack, StackOptions, CLIENT_NODE, PROXY_NODE};
 
 use crate::support::{loop_out, paid_token_file, play};
 
@@ -130,7 +130,7 @@ async fn the_proxys_lnd_down_is_reported_and_recovers() {
 async fn the_swap_server_down_is_reported_and_recovers() {
     let mut stack = stack().await;
     let first = play(&stack, 250_000).await;
-    stack.stop_swap_server().await;
+    stack.stop_swap_server().await.expect("swap-server stops");
 
     let status = loop_out(&stack, 100_000).await.expect_err("backend down");
     assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");

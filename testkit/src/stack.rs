@@ -13,6 +13,9 @@
 //! ```
 //!
 //! Tests and the demo use it to play loops, and to stop or restart a part.
+//! [`StackOptions`] says what differs between them: prices and limits, the
+//! proxy's store (SQLite or PostgreSQL), TLS on the proxy's listener, the
+//! simulated payment latency and the swap server's confirmation delay.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,15 +23,18 @@ use std::time::Duration;
 
 use anyhow::Context;
 use auth_proxy::ProxyHandle;
+use l402_client::TokenStore;
 use l402_client::{L402Client, L402Config};
 use mock_lnd::{MockNetwork, NodeHandle};
 use proto::looprpc::swap_client_client::SwapClientClient;
+use swap_client::cli::{self, CliError, Io, LoopArgs};
 use swap_client::config::{DaemonConfig, ServerTls};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tonic::transport::Channel;
 
 use crate::component::Component;
+pub use crate::proxy_config::{HTTP_SERVICE_NAME, SERVICE_NAME};
 
 /// Names of the simulated lnd nodes, one per party.
 pub const CLIENT_NODE: &str = "client";
@@ -36,9 +42,6 @@ pub const CLIENT_NODE: &str = "client";
 pub const PROXY_NODE: &str = "proxy";
 /// The swap server's node: it creates the swap and prepay hold invoices.
 pub const SERVER_NODE: &str = "server";
-
-/// The name of the protected service in the proxy's configuration.
-pub const SERVICE_NAME: &str = "loop";
 
 /// How the stack is set up.
 #[derive(Debug, Clone)]
@@ -48,8 +51,12 @@ pub struct StackOptions {
     /// The most loopd pays for a token automatically (`--maxl402cost`).
     pub max_token_cost_sat: u64,
     /// The proxy's database: `None` for SQLite in the stack's directory,
-    /// else a PostgreSQL URL.
+    /// else a PostgreSQL URL (see [`crate::postgres::fresh_database`]).
     pub proxy_postgres_url: Option<String>,
+    /// TLS on the proxy's listener, its certificate pinned by loopd; `false`
+    /// runs the proxy in plaintext (`insecure: true`) and loopd with
+    /// `--server.notls`.
+    pub proxy_tls: bool,
     /// Delay of the simulated HTLC confirmation at the swap server.
     pub confirmation_delay: Duration,
     /// How long every Lightning payment takes in mock-lnd (real ones take
@@ -63,6 +70,7 @@ impl Default for StackOptions {
             token_price_sat: 100,
             max_token_cost_sat: l402_client::DEFAULT_MAX_COST_SAT,
             proxy_postgres_url: None,
+            proxy_tls: true,
             confirmation_delay: Duration::from_millis(200),
             payment_latency: Duration::from_millis(100),
         }
@@ -191,9 +199,54 @@ impl Stack {
         Ok(SwapClientClient::new(channel))
     }
 
+    /// The proxy's TLS certificate, which loopd pins (`None`: plaintext proxy).
+    pub fn proxy_cert(&self) -> Option<PathBuf> {
+        self.options.proxy_tls.then(|| proxy_cert(self.dir.path()))
+    }
+
+    /// loopd's token store (`l402.token`, `l402.token.pending`, …).
+    pub fn token_store(&self) -> anyhow::Result<TokenStore> {
+        TokenStore::open(self.loopd_data_dir()).context("opening loopd's token store")
+    }
+
+    /// How many payments loopd's lnd node has sent.
+    pub fn client_payments(&self) -> usize {
+        self.network.node(CLIENT_NODE).payment_count()
+    }
+
+    /// Runs `loop <args>` in this process against loopd, answering `y` to
+    /// any confirmation; returns the result and what it printed.
+    pub async fn loop_cli(&self, args: &[&str]) -> (Result<(), CliError>, String) {
+        self.loop_cli_with_input(args, "y\n").await
+    }
+
+    /// Runs `loop <args>` in this process with `input` on its stdin.
+    pub async fn loop_cli_with_input(
+        &self,
+        args: &[&str],
+        input: &str,
+    ) -> (Result<(), CliError>, String) {
+        let addr = self.loopd.addr().to_string();
+        let mut argv = vec!["loop", "--rpcserver", &addr];
+        argv.extend_from_slice(args);
+        let args = <LoopArgs as clap::Parser>::try_parse_from(argv).expect("valid arguments");
+        let mut out = Vec::new();
+        let mut input = std::io::Cursor::new(input.as_bytes().to_vec());
+        let result = cli::run(
+            args,
+            Io {
+                out: &mut out,
+                input: &mut input,
+                tty: false,
+            },
+        )
+        .await;
+        (result, String::from_utf8_lossy(&out).into_owned())
+    }
+
     /// Stops the auth proxy and starts it again on the same address and database.
     pub async fn restart_proxy(&mut self) -> anyhow::Result<()> {
-        self.proxy.stop().await;
+        self.proxy.stop().await?;
         let (proxy, handle) = start_proxy(
             &self.network.node(PROXY_NODE),
             self.swap_server.addr(),
@@ -209,7 +262,18 @@ impl Stack {
 
     /// Stops loopd and starts it again on the same address and data directory.
     pub async fn restart_loopd(&mut self) -> anyhow::Result<()> {
-        self.loopd.stop().await;
+        self.stop_loopd().await?;
+        self.start_loopd().await
+    }
+
+    /// Stops loopd (its running swaps' tasks are cancelled, as in a crash
+    /// between two states); fails if loopd had stopped with an error.
+    pub async fn stop_loopd(&mut self) -> anyhow::Result<()> {
+        self.loopd.stop().await
+    }
+
+    /// Starts loopd again on its address and data directory.
+    pub async fn start_loopd(&mut self) -> anyhow::Result<()> {
         let (loopd, l402) = start_loopd(
             &self.network.node(CLIENT_NODE),
             self.proxy.addr(),
@@ -224,8 +288,8 @@ impl Stack {
     }
 
     /// Stops the swap server (the proxy's backend goes down).
-    pub async fn stop_swap_server(&mut self) {
-        self.swap_server.stop().await;
+    pub async fn stop_swap_server(&mut self) -> anyhow::Result<()> {
+        self.swap_server.stop().await
     }
 
     /// Starts the swap server again on its address, with its database.
@@ -240,13 +304,21 @@ impl Stack {
         Ok(())
     }
 
-    /// Stops every part (also done, less gracefully, on drop).
+    /// Stops every part (also done, less gracefully, on drop), logging the
+    /// errors any of them stopped with.
     pub async fn shutdown(mut self) {
-        self.loopd.stop().await;
-        self.proxy.stop().await;
-        self.swap_server.stop().await;
+        for component in [&mut self.loopd, &mut self.proxy, &mut self.swap_server] {
+            if let Err(error) = component.stop().await {
+                tracing::error!(component = component.name(), "{error:#}");
+            }
+        }
         self.network.shutdown().await;
     }
+}
+
+/// Where the proxy writes its TLS certificate in the stack's directory.
+fn proxy_cert(dir: &Path) -> PathBuf {
+    dir.join("auth-proxy").join("tls.cert")
 }
 
 /// Binds `addr`, or an ephemeral loopback port when `None`.
@@ -276,9 +348,7 @@ async fn start_swap_server(
     let swaps = server.manager().clone();
     let (listener, addr) = bind(addr).await?;
     let component = Component::spawn("swap-server", addr, move |shutdown| async move {
-        if let Err(error) = server.serve(listener, shutdown).await {
-            tracing::error!(%error, "swap-server stopped with an error");
-        }
+        Ok(server.serve(listener, shutdown).await?)
     });
     Ok((component, swaps))
 }
@@ -294,6 +364,7 @@ async fn start_proxy(
     std::fs::create_dir_all(&base_dir)?;
     let yaml = crate::proxy_config::yaml(&crate::proxy_config::ProxySetup {
         listen: "127.0.0.1:0".into(),
+        tls: options.proxy_tls,
         base_dir: base_dir.clone(),
         lnd_host: node.host(),
         lnd_dir: node.dir().to_owned(),
@@ -315,6 +386,7 @@ async fn start_proxy(
     };
     let component = Component::spawn("auth-proxy", addr, move |shutdown| async move {
         proxy.run(listeners, shutdown).await;
+        Ok(())
     });
     Ok((component, handle))
 }
@@ -332,7 +404,11 @@ async fn start_loopd(
         data_dir: dir.join("loopd").join("regtest"),
         rpc_listen: addr.to_string(),
         server_host: proxy.to_string(),
-        server_tls: ServerTls::Pinned(dir.join("auth-proxy").join("tls.cert")),
+        server_tls: if options.proxy_tls {
+            ServerTls::Pinned(proxy_cert(dir))
+        } else {
+            ServerTls::Disabled
+        },
         lnd: node.lnd_config(),
         l402: L402Config {
             max_cost_sat: options.max_token_cost_sat,
@@ -344,9 +420,7 @@ async fn start_loopd(
         .context("building loopd")?;
     let l402 = daemon.l402().clone();
     let component = Component::spawn("loopd", addr, move |shutdown| async move {
-        if let Err(error) = daemon.serve(listener, shutdown).await {
-            tracing::error!(%error, "loopd stopped with an error");
-        }
+        Ok(daemon.serve(listener, shutdown).await?)
     });
     Ok((component, l402))
 }

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::env::{eventually, Env, PRICE_SAT};
+use testkit::eventually;
+
+use crate::support::{loopd_stack, PRICE_SAT};
 
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
@@ -12,9 +14,9 @@ fn json(text: &str) -> Value {
 
 #[tokio::test]
 async fn first_loop_pays_for_the_token_and_a_repeat_loop_does_not() {
-    let env = Env::start(1000).await;
+    let env = loopd_stack(1000, true).await;
 
-    let (result, out) = env.cli(&["out", "250000", "--force"]).await;
+    let (result, out) = env.loop_cli(&["out", "250000", "--force"]).await;
     result.unwrap_or_else(|e| panic!("loop out failed: {e}\n{out}"));
     assert!(out.contains("Swap initiated"), "{out}");
     assert!(
@@ -25,7 +27,7 @@ async fn first_loop_pays_for_the_token_and_a_repeat_loop_does_not() {
     // The token payment, the prepay and the swap payment.
     assert_eq!(env.client_payments(), 3);
 
-    let store = env.store();
+    let store = env.token_store().unwrap();
     let token = store.paid_token().unwrap().expect("paid token file");
     assert!(store.pending_token().unwrap().is_none());
     assert_eq!(token.amount_paid_msat, PRICE_SAT * 1000);
@@ -33,7 +35,7 @@ async fn first_loop_pays_for_the_token_and_a_repeat_loop_does_not() {
 
     // Repeat loop: asks for confirmation, no challenge, no token payment.
     let (result, out) = env
-        .cli_with_input(&["out", "--amt", "100000", "--fast"], "y\n")
+        .loop_cli_with_input(&["out", "--amt", "100000", "--fast"], "y\n")
         .await;
     result.unwrap_or_else(|e| panic!("repeat loop out failed: {e}\n{out}"));
     assert!(
@@ -47,13 +49,13 @@ async fn first_loop_pays_for_the_token_and_a_repeat_loop_does_not() {
         "only the prepay and swap payments"
     );
     assert_eq!(
-        env.proxy.tokens().await.unwrap().len(),
+        env.proxy().tokens().await.unwrap().len(),
         1,
         "one token minted"
     );
 
     // listswaps / swapinfo / listauth.
-    let (result, out) = env.cli(&["listswaps"]).await;
+    let (result, out) = env.loop_cli(&["listswaps"]).await;
     result.unwrap();
     let list = json(&out);
     let swaps = list["swaps"].as_array().unwrap();
@@ -64,7 +66,7 @@ async fn first_loop_pays_for_the_token_and_a_repeat_loop_does_not() {
     assert_eq!(swaps[0]["amt"], "250000");
     let id = swaps[0]["id"].as_str().unwrap().to_owned();
 
-    let (result, out) = env.cli(&["swapinfo", &id]).await;
+    let (result, out) = env.loop_cli(&["swapinfo", &id]).await;
     result.unwrap();
     let info = json(&out);
     assert_eq!(info["id"], id.as_str());
@@ -72,7 +74,7 @@ async fn first_loop_pays_for_the_token_and_a_repeat_loop_does_not() {
     let cost_server: i64 = info["cost_server"].as_str().unwrap().parse().unwrap();
     assert!(cost_server > 0, "{out}");
 
-    let (result, out) = env.cli(&["listauth"]).await;
+    let (result, out) = env.loop_cli(&["listauth"]).await;
     result.unwrap();
     let tokens = json(&out);
     let tokens = tokens.as_array().unwrap();
@@ -88,15 +90,15 @@ async fn first_loop_pays_for_the_token_and_a_repeat_loop_does_not() {
     // The server saw the same token for both swaps.
     for swap in swaps {
         let hash: swap_server::swap::Hash32 = swap["id"].as_str().unwrap().parse().unwrap();
-        let status = env.swap_server.status(&hash).await.unwrap();
+        let status = env.swap_server().status(&hash).await.unwrap();
         assert_eq!(status.swap.token_id.as_deref(), Some(token_id.as_str()));
     }
 }
 
 #[tokio::test]
 async fn json_output_and_declined_confirmation() {
-    let env = Env::start(1000).await;
-    let (result, out) = env.cli_with_input(&["out", "250000"], "n\n").await;
+    let env = loopd_stack(1000, true).await;
+    let (result, out) = env.loop_cli_with_input(&["out", "250000"], "n\n").await;
     assert!(
         matches!(result, Err(swap_client::cli::CliError::Canceled)),
         "{out}"
@@ -107,11 +109,11 @@ async fn json_output_and_declined_confirmation() {
         .find("L402 token: paid")
         .expect("token payment reported");
     assert!(paid < out.find("CONTINUE SWAP? (y/n): ").unwrap(), "{out}");
-    let (result, out) = env.cli(&["listswaps"]).await;
+    let (result, out) = env.loop_cli(&["listswaps"]).await;
     result.unwrap();
     assert_eq!(json(&out)["swaps"].as_array().unwrap().len(), 0);
 
-    let (result, out) = env.cli(&["out", "250000", "--force", "--json"]).await;
+    let (result, out) = env.loop_cli(&["out", "250000", "--force", "--json"]).await;
     result.unwrap();
     let swap = json(&out);
     assert_eq!(swap["state"], "SUCCESS");
@@ -120,30 +122,30 @@ async fn json_output_and_declined_confirmation() {
 
 #[tokio::test]
 async fn terms_quote_and_getinfo() {
-    let env = Env::start(1000).await;
-    let (result, out) = env.cli(&["terms"]).await;
+    let env = loopd_stack(1000, true).await;
+    let (result, out) = env.loop_cli(&["terms"]).await;
     result.unwrap();
     assert!(
         out.starts_with("Loop Out\n--------\nAmount: 10000 - 5000000\n"),
         "{out}"
     );
 
-    let (result, out) = env.cli(&["quote", "out", "250000"]).await;
+    let (result, out) = env.loop_cli(&["quote", "out", "250000"]).await;
     result.unwrap();
     assert!(
         out.starts_with("Send off-chain:                            250000 sat\n"),
         "{out}"
     );
 
-    let (result, out) = env.cli(&["getinfo"]).await;
+    let (result, out) = env.loop_cli(&["getinfo"]).await;
     result.unwrap();
     assert_eq!(json(&out)["network"], "regtest");
 }
 
 #[tokio::test]
 async fn over_priced_token_is_refused_without_paying() {
-    let env = Env::start(10).await;
-    let (result, out) = env.cli(&["out", "250000", "--force"]).await;
+    let env = loopd_stack(10, true).await;
+    let (result, out) = env.loop_cli(&["out", "250000", "--force"]).await;
     let message = result.expect_err("must fail").to_string();
     assert!(
         message.contains("100000 msat") && message.contains("10000 msat"),
@@ -151,16 +153,17 @@ async fn over_priced_token_is_refused_without_paying() {
     );
     assert!(!message.contains('\n'));
     assert_eq!(env.client_payments(), 0);
-    assert!(env.store().all_tokens().unwrap().is_empty());
+    assert!(env.token_store().unwrap().all_tokens().unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn a_restarted_loopd_resumes_an_unfinished_swap() {
-    let mut env = Env::start(1000).await;
+    let mut env = loopd_stack(1000, true).await;
     // Token first, so the swap's own payments are what is in flight.
-    env.cli(&["terms"]).await.0.unwrap();
-    env.net.set_payment_latency(Duration::from_millis(400));
-    let mut client = env.client().await;
+    env.loop_cli(&["terms"]).await.0.unwrap();
+    env.network()
+        .set_payment_latency(Duration::from_millis(400));
+    let mut client = env.loop_client().await.unwrap();
     let response = client
         .loop_out(proto::looprpc::LoopOutRequest {
             amt: 250_000,
@@ -169,10 +172,10 @@ async fn a_restarted_loopd_resumes_an_unfinished_swap() {
         .await
         .unwrap()
         .into_inner();
-    env.stop_loopd().await;
+    env.stop_loopd().await.expect("loopd ran without error");
     let id = hex::encode(&response.id_bytes);
     {
-        let db = swap_client::db::SwapDb::open(&env.loop_dir().join("loop_sqlite.db"))
+        let db = swap_client::db::SwapDb::open(&env.loopd_data_dir().join("loop_sqlite.db"))
             .await
             .unwrap();
         let swap = db
@@ -184,8 +187,8 @@ async fn a_restarted_loopd_resumes_an_unfinished_swap() {
         db.close().await;
     }
 
-    env.start_loopd().await;
-    let mut client = env.client().await;
+    env.start_loopd().await.expect("loopd starts");
+    let mut client = env.loop_client().await.unwrap();
     eventually(Duration::from_secs(20), "swap resumed to SUCCESS", || {
         let mut client = client.clone();
         let id = response.id_bytes.clone();
@@ -203,7 +206,7 @@ async fn a_restarted_loopd_resumes_an_unfinished_swap() {
         3,
         "token, prepay and swap paid once each"
     );
-    let (result, out) = env.cli(&["swapinfo", &id]).await;
+    let (result, out) = env.loop_cli(&["swapinfo", &id]).await;
     result.unwrap();
     assert!(out.contains("\"SUCCESS\""));
     let _ = client
@@ -214,7 +217,7 @@ async fn a_restarted_loopd_resumes_an_unfinished_swap() {
 
 #[tokio::test]
 async fn errors_are_one_clear_line() {
-    let env = Env::start(1000).await;
+    let env = loopd_stack(1000, true).await;
     // loopd not running.
     let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = unused.local_addr().unwrap().to_string();
@@ -245,8 +248,8 @@ async fn errors_are_one_clear_line() {
     );
 
     // lnd down: the token cannot be paid.
-    env.net.node("client").set_offline(true).await;
-    let (result, _) = env.cli(&["out", "250000", "--force"]).await;
+    env.network().node("client").set_offline(true).await;
+    let (result, _) = env.loop_cli(&["out", "250000", "--force"]).await;
     let message = result.unwrap_err().to_string();
     assert!(
         message.contains("L402") && !message.contains('\n'),
@@ -254,8 +257,8 @@ async fn errors_are_one_clear_line() {
     );
 
     // Amount outside the terms.
-    env.net.node("client").set_offline(false).await;
-    let (result, _) = env.cli(&["out", "5", "--force"]).await;
+    env.network().node("client").set_offline(false).await;
+    let (result, _) = env.loop_cli(&["out", "5", "--force"]).await;
     let message = result.unwrap_err().to_string();
     assert!(
         message.contains("out of terms") && message.contains("10000"),
@@ -286,12 +289,12 @@ async fn next_output(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> S
 
 #[tokio::test]
 async fn monitor_shows_every_state_of_a_swap() {
-    let env = Env::start(1000).await;
+    let env = loopd_stack(1000, true).await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let args = <swap_client::cli::LoopArgs as clap::Parser>::try_parse_from([
         "loop",
         "--rpcserver",
-        &env.loopd_addr.to_string(),
+        &env.loopd_addr().to_string(),
         "monitor",
     ])
     .unwrap();
@@ -311,7 +314,7 @@ async fn monitor_shows_every_state_of_a_swap() {
         while !seen.contains("Note:") {
             seen.push_str(&next_output(&mut rx).await);
         }
-        env.cli(&["out", "250000", "--force"]).await.0.unwrap();
+        env.loop_cli(&["out", "250000", "--force"]).await.0.unwrap();
         while !seen.contains("LOOP_OUT SUCCESS") {
             seen.push_str(&next_output(&mut rx).await);
         }
@@ -335,8 +338,8 @@ async fn monitor_shows_every_state_of_a_swap() {
 
 #[tokio::test]
 async fn a_contract_outside_the_limits_is_refused_and_nothing_is_paid() {
-    let env = Env::start(1000).await;
-    let mut client = env.client().await;
+    let env = loopd_stack(1000, true).await;
+    let mut client = env.loop_client().await.unwrap();
     let status = client
         .loop_out(proto::looprpc::LoopOutRequest {
             amt: 250_000,
@@ -355,15 +358,15 @@ async fn a_contract_outside_the_limits_is_refused_and_nothing_is_paid() {
         status.message()
     );
     assert_eq!(env.client_payments(), 1, "only the token");
-    let (result, out) = env.cli(&["listswaps"]).await;
+    let (result, out) = env.loop_cli(&["listswaps"]).await;
     result.unwrap();
     assert_eq!(json(&out)["swaps"].as_array().unwrap().len(), 0);
 }
 
 #[tokio::test]
 async fn loop_out_through_a_plaintext_proxy_with_server_notls() {
-    let env = Env::start_with(1000, false).await;
-    let (result, out) = env.cli(&["out", "250000", "--force"]).await;
+    let env = loopd_stack(1000, false).await;
+    let (result, out) = env.loop_cli(&["out", "250000", "--force"]).await;
     result.unwrap_or_else(|e| panic!("loop out failed: {e}\n{out}"));
     assert!(out.contains("SUCCESS"), "{out}");
     assert_eq!(env.client_payments(), 3);

@@ -4,7 +4,7 @@
 //! talking over TCP — to catch what in-process tests cannot: flags, env vars,
 //! files on disk, exit codes. Binaries are found next to the test executable
 //! (`cargo test --workspace` builds them); if one is missing it is built with
-//! the same cargo, so `cargo test -p loop-demo` works on its own too.
+//! the same cargo, so `cargo test -p e2e` works on its own too.
 
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener};
@@ -279,6 +279,7 @@ impl ProcessStack {
         std::fs::create_dir_all(&base_dir)?;
         let config = crate::proxy_config::yaml(&crate::proxy_config::ProxySetup {
             listen: self.proxy.to_string(),
+            tls: true,
             base_dir: base_dir.clone(),
             lnd_host: self.lnd[1].to_string(),
             lnd_dir: self.lnd_dir("proxy"),

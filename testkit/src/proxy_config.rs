@@ -4,13 +4,19 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::stack::SERVICE_NAME;
+/// The name of the protected gRPC service (`looprpc.*`).
+pub const SERVICE_NAME: &str = "loop";
+/// The name of the protected JSON-over-HTTP service (`/v1/loop/*`).
+pub const HTTP_SERVICE_NAME: &str = "loophttp";
 
 /// What differs between the proxies we start.
 #[derive(Debug, Clone)]
 pub struct ProxySetup {
     /// `listenaddr`.
     pub listen: String,
+    /// TLS on the proxy's listener (`insecure: false`), with its certificate
+    /// in `base_dir`.
+    pub tls: bool,
     /// `basedir` (TLS certificate, SQLite file).
     pub base_dir: PathBuf,
     /// `host:port` of the proxy's lnd.
@@ -25,18 +31,19 @@ pub struct ProxySetup {
     pub postgres_url: Option<String>,
 }
 
-/// The YAML text of the configuration.
+/// The YAML text of the configuration: the swap server's gRPC API and its
+/// HTTP API, both behind L402 at the same price.
 pub fn yaml(setup: &ProxySetup) -> String {
     let database = match &setup.postgres_url {
         None => format!(
             "dbbackend: sqlite\nsqlite:\n  dbfile: {}\n",
             setup.base_dir.join("auth-proxy.db").display()
         ),
-        Some(url) => postgres_section(url),
+        Some(url) => crate::postgres::aperture_yaml(url),
     };
     format!(
         r#"listenaddr: "{listen}"
-insecure: false
+insecure: {insecure}
 basedir: {base_dir}
 {database}
 authenticator:
@@ -52,26 +59,21 @@ services:
     protocol: http
     price: {price}
     timeout: 86400
+  - name: {HTTP_SERVICE_NAME}
+    hostregexp: ".*"
+    pathregexp: "^/v1/loop/.*$"
+    address: "{backend}"
+    protocol: http
+    price: {price}
+    timeout: 86400
 "#,
         listen = setup.listen,
+        insecure = !setup.tls,
         base_dir = setup.base_dir.display(),
         lnd_host = setup.lnd_host,
         tls_cert = setup.lnd_dir.join("tls.cert").display(),
         macdir = setup.lnd_dir.display(),
         backend = setup.backend,
         price = setup.price_sat,
-    )
-}
-
-/// The `postgres:` section for a URL such as `postgres://user:pw@host:port/db`.
-fn postgres_section(url: &str) -> String {
-    let url = reqwest::Url::parse(url).expect("a valid PostgreSQL URL");
-    format!(
-        "dbbackend: postgres\npostgres:\n  host: {}\n  port: {}\n  user: {}\n  password: \"{}\"\n  dbname: {}\n  requiressl: false\n",
-        url.host_str().unwrap_or("127.0.0.1"),
-        url.port().unwrap_or(5432),
-        url.username(),
-        url.password().unwrap_or(""),
-        url.path().trim_start_matches('/'),
     )
 }

@@ -9,12 +9,14 @@ use mock_lnd::FailureReason;
 use proto::looprpc::swap_server_client::SwapServerClient;
 use proto::looprpc::{ServerLoopOutTermsRequest, TermsRequest};
 
-use super::env::Env;
+use testkit::stack::Stack;
+
+use crate::support::{loopd_stack, PRICE_SAT};
 
 /// A challenge straight from the proxy (no token attached).
-async fn challenge(env: &Env) -> Challenge {
-    let pem = std::fs::read(env.proxy_cert.as_ref().unwrap()).unwrap();
-    let channel = lnd_client::pinned_tls_channel(&env.proxy_addr.to_string(), &pem).unwrap();
+async fn challenge(env: &Stack) -> Challenge {
+    let pem = std::fs::read(env.proxy_cert().unwrap()).unwrap();
+    let channel = lnd_client::pinned_tls_channel(&env.proxy_addr().to_string(), &pem).unwrap();
     let status = SwapServerClient::new(channel)
         .loop_out_terms(ServerLoopOutTermsRequest::default())
         .await
@@ -26,35 +28,35 @@ async fn challenge(env: &Env) -> Challenge {
 
 #[tokio::test]
 async fn failed_payment_drops_the_pending_token_and_the_next_call_pays() {
-    let env = Env::start(1000).await;
-    env.net
+    let env = loopd_stack(1000, true).await;
+    env.network()
         .node("client")
         .fail_next_payments(1, FailureReason::NoRoute);
-    let (result, _) = env.cli(&["terms"]).await;
+    let (result, _) = env.loop_cli(&["terms"]).await;
     let message = result.unwrap_err().to_string();
     assert!(
         message.contains("payment failed") && message.contains("NO_ROUTE"),
         "{message}"
     );
-    let store = env.store();
+    let store = env.token_store().unwrap();
     assert!(
         store.pending_token().unwrap().is_none(),
         "pending token dropped"
     );
     assert!(store.paid_token().unwrap().is_none());
 
-    env.cli(&["terms"]).await.0.unwrap();
+    env.loop_cli(&["terms"]).await.0.unwrap();
     assert!(store.paid_token().unwrap().is_some());
 }
 
 #[tokio::test]
 async fn crash_after_the_pending_token_was_written_never_pays_twice() {
-    let mut env = Env::start(1000).await;
-    env.stop_loopd().await;
+    let mut env = loopd_stack(1000, true).await;
+    env.stop_loopd().await.expect("loopd ran without error");
     // What a crashed loopd leaves: a pending token whose invoice was paid.
     let challenge = challenge(&env).await;
-    let pending = crate::support::leave_pending(&env.store(), &challenge);
-    let lnd = lnd_client::LndClient::connect(&env.net.node("client").lnd_config())
+    let pending = testkit::tokens::leave_pending(&env.token_store().unwrap(), &challenge);
+    let lnd = lnd_client::LndClient::connect(&env.network().node("client").lnd_config())
         .await
         .unwrap();
     let outcome = LndPayer::new(&lnd)
@@ -69,10 +71,10 @@ async fn crash_after_the_pending_token_was_written_never_pays_twice() {
     assert!(matches!(outcome, PaymentOutcome::Succeeded(_)));
     assert_eq!(env.client_payments(), 1);
 
-    env.start_loopd().await;
-    env.cli(&["terms"]).await.0.unwrap();
+    env.start_loopd().await.expect("loopd starts");
+    env.loop_cli(&["terms"]).await.0.unwrap();
     assert_eq!(env.client_payments(), 1, "tracked, not paid again");
-    let store = env.store();
+    let store = env.token_store().unwrap();
     assert!(store.pending_token().unwrap().is_none());
     assert_eq!(
         store.paid_token().unwrap().unwrap().token_id(),
@@ -82,17 +84,29 @@ async fn crash_after_the_pending_token_was_written_never_pays_twice() {
 
 #[tokio::test]
 async fn revoked_token_is_evicted_and_replaced_with_one_payment() {
-    let env = Env::start(1000).await;
-    env.cli(&["terms"]).await.0.unwrap();
-    let first = env.store().paid_token().unwrap().unwrap().token_id();
-    assert!(env.proxy.revoke(&first.to_hex()).await.unwrap());
+    let env = loopd_stack(1000, true).await;
+    env.loop_cli(&["terms"]).await.0.unwrap();
+    let first = env
+        .token_store()
+        .unwrap()
+        .paid_token()
+        .unwrap()
+        .unwrap()
+        .token_id();
+    assert!(env.proxy().revoke(&first.to_hex()).await.unwrap());
 
-    env.cli(&["terms"]).await.0.unwrap();
+    env.loop_cli(&["terms"]).await.0.unwrap();
     assert_eq!(env.client_payments(), 2, "one new payment");
-    let second = env.store().paid_token().unwrap().unwrap().token_id();
+    let second = env
+        .token_store()
+        .unwrap()
+        .paid_token()
+        .unwrap()
+        .unwrap()
+        .token_id();
     assert_ne!(first, second);
 
-    let (result, out) = env.cli(&["listauth"]).await;
+    let (result, out) = env.loop_cli(&["listauth"]).await;
     result.unwrap();
     let tokens: serde_json::Value = serde_json::from_str(&out).unwrap();
     let tokens = tokens.as_array().unwrap();
@@ -104,8 +118,8 @@ async fn revoked_token_is_evicted_and_replaced_with_one_payment() {
 
 #[tokio::test]
 async fn fifty_concurrent_first_calls_pay_exactly_once() {
-    let env = Env::start(1000).await;
-    let client = env.client().await;
+    let env = loopd_stack(1000, true).await;
+    let client = env.loop_client().await.unwrap();
     let calls = (0..50).map(|_| {
         let mut client = client.clone();
         tokio::spawn(async move { client.loop_out_terms(TermsRequest {}).await })
@@ -114,28 +128,28 @@ async fn fifty_concurrent_first_calls_pay_exactly_once() {
         result.unwrap().unwrap();
     }
     assert_eq!(env.client_payments(), 1);
-    assert_eq!(env.store().all_tokens().unwrap().len(), 1);
+    assert_eq!(env.token_store().unwrap().all_tokens().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn fetchl402_gets_a_token_once() {
-    let env = Env::start(1000).await;
-    let (result, out) = env.cli(&["fetchl402"]).await;
+    let env = loopd_stack(1000, true).await;
+    let (result, out) = env.loop_cli(&["fetchl402"]).await;
     result.unwrap();
     assert_eq!(out, "{}\n");
-    env.cli(&["fetchl402"]).await.0.unwrap();
+    env.loop_cli(&["fetchl402"]).await.0.unwrap();
     assert_eq!(env.client_payments(), 1);
 }
 
 #[tokio::test]
 async fn the_http_wrapper_pays_once_through_the_proxy_with_lnd() {
-    let env = Env::start(1000).await;
-    let pem = std::fs::read(env.proxy_cert.as_ref().unwrap()).unwrap();
+    let env = loopd_stack(1000, true).await;
+    let pem = std::fs::read(env.proxy_cert().unwrap()).unwrap();
     let http = reqwest::Client::builder()
         .use_preconfigured_tls(lnd_client::pinned_client_config(&pem).unwrap())
         .build()
         .unwrap();
-    let lnd = lnd_client::LndClient::connect(&env.net.node("client").lnd_config())
+    let lnd = lnd_client::LndClient::connect(&env.network().node("client").lnd_config())
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -146,7 +160,7 @@ async fn the_http_wrapper_pays_once_through_the_proxy_with_lnd() {
     )
     .unwrap();
     let client = L402HttpClient::new(http, l402.clone());
-    let url = format!("https://{}/v1/loop/out/terms", env.proxy_addr);
+    let url = format!("https://{}/v1/loop/out/terms", env.proxy_addr());
     for _ in 0..3 {
         let response = client.send(client.inner().get(&url)).await.unwrap();
         assert_eq!(response.status(), 200);
@@ -160,5 +174,5 @@ async fn the_http_wrapper_pays_once_through_the_proxy_with_lnd() {
         .paid_token()
         .unwrap()
         .unwrap();
-    assert_eq!(token.amount_paid_msat, super::env::PRICE_SAT * 1000);
+    assert_eq!(token.amount_paid_msat, PRICE_SAT * 1000);
 }

@@ -17,8 +17,8 @@ use proto::looprpc::{LoopOutRequest, SwapInfoRequest, SwapState};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::stack::{Stack, CLIENT_NODE, PROXY_NODE, SERVER_NODE};
-use crate::wait;
+use testkit::stack::{Stack, CLIENT_NODE, PROXY_NODE, SERVER_NODE};
+use testkit::wait;
 
 /// How long a swap may take to reach a final state.
 const SWAP_TIMEOUT: Duration = Duration::from_secs(60);

@@ -6,9 +6,15 @@
 //! - `processes`: the same over the real binaries and the `loop` CLI;
 //! - `failures`: what users meet when something is wrong — a token too
 //!   expensive, restarts, revocation, an lnd node or the swap server down;
-//! - `postgres`: the sequence with the proxy on PostgreSQL.
+//! - `postgres`: the sequence with the proxy on PostgreSQL;
+//! - `loopd_loop_out` and `loopd_l402`: loopd and the `loop` CLI against the
+//!   real proxy, swap server and mock-lnd — loop outs, their output formats
+//!   and restarts, and loopd's L402 client (failed and crashed payments,
+//!   revocation, concurrent calls, the HTTP API).
 
 mod failures;
+mod loopd_l402;
+mod loopd_loop_out;
 mod postgres;
 mod processes;
 mod sequence;

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use auth_proxy::Outcome;
-use loop_demo::stack::{Stack, StackOptions, CLIENT_NODE, PROXY_NODE, SERVER_NODE};
 use swap_server::swap::Hash32;
+use testkit::stack::{Stack, StackOptions, CLIENT_NODE, PROXY_NODE, SERVER_NODE};
 
 use crate::support::{decisions, paid_token_file, play};
 

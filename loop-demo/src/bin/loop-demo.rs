@@ -7,7 +7,7 @@
 
 use clap::Parser;
 use loop_demo::demo::{self, DemoReport, Narrator};
-use loop_demo::stack::{Stack, StackOptions};
+use testkit::stack::{Stack, StackOptions};
 
 /// Plays a first and a repeat `loop out` through the L402 auth proxy.
 #[derive(Debug, Parser)]

@@ -21,16 +21,17 @@ pub struct Component {
     name: &'static str,
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Component {
     /// Runs `serve(shutdown)` as a task; `addr` is where it listens.
-    /// `serve` must return when `shutdown` completes.
+    /// `serve` must return when `shutdown` completes; its error, if any, is
+    /// what [`Component::stop`] returns.
     pub fn spawn<F, Fut>(name: &'static str, addr: SocketAddr, serve: F) -> Self
     where
         F: FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
-        Fut: Future<Output = ()> + Send + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
         let (stop, stopped) = oneshot::channel::<()>();
         let shutdown = Box::pin(async move {
@@ -50,16 +51,32 @@ impl Component {
         self.addr
     }
 
+    /// The component's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
     /// Triggers a graceful shutdown and waits for the task to end; aborts it
-    /// if it does not end within a few seconds.
-    pub async fn stop(&mut self) {
+    /// if it does not end within a few seconds. Returns the server's error,
+    /// if it stopped with one (stopping twice is `Ok`).
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(STOP_TIMEOUT, &mut task).await.is_err() {
+        let Some(mut task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(STOP_TIMEOUT, &mut task).await {
+            Ok(Ok(result)) => result
+                .map_err(|error| error.context(format!("{} stopped with an error", self.name))),
+            Ok(Err(join)) => Err(anyhow::anyhow!(
+                "{} panicked or was cancelled: {join}",
+                self.name
+            )),
+            Err(_) => {
                 tracing::warn!(component = self.name, "did not stop in time; aborted");
                 task.abort();
+                Ok(())
             }
         }
     }

@@ -1,0 +1,11 @@
+//! The `loop-demo` binary's library: plays the whole L402 loop-out sequence
+//! on testkit's [`Stack`](testkit::stack::Stack) and reports what happened.
+//!
+//! - [`demo`]: a first loop (402, payment, retry) and a repeat loop (token
+//!   reused), narrated from what the programs report, or one JSON report.
+//!
+//! The stack itself is in `testkit`; the end-to-end suite is in `e2e`.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod demo;
