@@ -3,7 +3,9 @@
 //!
 //! Admin API, authenticated with the admin macaroon as hex in a `macaroon` or `Grpc-Metadata-Macaroon` header
 //! (the way lnd's REST clients send theirs):
-//! - `GET /v1/tokens` → `{"tokens": [TokenRecord…]}`
+//! - `GET /v1/tokens?limit=&after=&status=&service=` → `{"tokens": [TokenRecord…], "next": cursor|null}`:
+//!   one page, newest first, at most 1000 records (100 by default); `after` is the previous page's `next`,
+//!   `status` one of `paid`, `unpaid`, `revoked`. A bad parameter is a 400 naming it.
 //! - `POST /v1/tokens/{token_id}/revoke` (or `DELETE /v1/tokens/{token_id}`) → `{"revoked": true}`, 404 if no
 //!   such unrevoked token.
 //!
@@ -12,7 +14,8 @@
 
 use std::path::Path;
 
-use axum::extract::{Path as UrlPath, Request, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path as UrlPath, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -27,6 +30,7 @@ use crate::files::FileError;
 use crate::handle::ProxyHandle;
 use crate::l402_bridge;
 use crate::metrics::Metrics;
+use crate::store::{TokenQuery, DEFAULT_PAGE, MAX_PAGE};
 
 /// The admin macaroon's root key, loaded or created at start-up.
 #[derive(Clone)]
@@ -114,9 +118,51 @@ async fn require_macaroon(
     }
 }
 
-async fn list_tokens(State(state): State<AdminState>) -> Response {
-    match state.handle.tokens().await {
-        Ok(tokens) => Json(json!({ "tokens": tokens })).into_response(),
+/// The query string of `GET /v1/tokens`, as given.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    limit: Option<u32>,
+    after: Option<String>,
+    status: Option<String>,
+    service: Option<String>,
+}
+
+impl ListParams {
+    fn query(self) -> Result<TokenQuery, String> {
+        let limit = match self.limit {
+            None => DEFAULT_PAGE,
+            Some(n @ 1..=MAX_PAGE) => n,
+            Some(n) => return Err(format!("limit {n} is not between 1 and {MAX_PAGE}")),
+        };
+        Ok(TokenQuery {
+            limit,
+            after: self.after.as_deref().map(str::parse).transpose()?,
+            status: self.status.as_deref().map(str::parse).transpose()?,
+            service: self.service,
+        })
+    }
+}
+
+async fn list_tokens(
+    State(state): State<AdminState>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Response {
+    let query = match params
+        .map_err(|e| e.body_text())
+        .and_then(|Query(p)| p.query())
+    {
+        Ok(query) => query,
+        Err(error) => {
+            return (StatusCode::BAD_REQUEST, Json(json!({ "error": error }))).into_response()
+        }
+    };
+    match state.handle.tokens(&query).await {
+        Ok(page) => Json(json!({
+            "tokens": page.tokens,
+            "next": page.next.map(|cursor| cursor.to_string()),
+        }))
+        .into_response(),
         Err(error) => {
             tracing::error!(error = %error, "admin: cannot list tokens");
             (

@@ -6,7 +6,7 @@ use tokio::sync::broadcast;
 
 use crate::decision::{Decision, Decisions};
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError, TokenRecord};
+use crate::store::{Store, StoreError, TokenPage, TokenQuery};
 
 /// A failure of a handle operation.
 #[derive(Debug, thiserror::Error)]
@@ -38,9 +38,9 @@ impl ProxyHandle {
         Ok(self.store.revoke(&token_id).await?)
     }
 
-    /// Every token record, newest first.
-    pub async fn tokens(&self) -> Result<Vec<TokenRecord>, HandleError> {
-        Ok(self.store.tokens().await?)
+    /// One page of token records, newest first (see [`TokenQuery`]).
+    pub async fn tokens(&self, query: &TokenQuery) -> Result<TokenPage, HandleError> {
+        Ok(self.store.tokens(query).await?)
     }
 
     /// The most recent decisions (up to 1024), oldest first.

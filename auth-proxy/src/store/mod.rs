@@ -10,7 +10,10 @@
 //! PostgreSQL — tells every other proxy (see the `revocation` module).
 
 pub(crate) mod cache;
+mod listing;
 pub(crate) mod revocation;
+
+pub use listing::{Cursor, TokenPage, TokenQuery, TokenStatus, DEFAULT_PAGE, MAX_PAGE};
 
 use std::sync::Arc;
 
@@ -289,17 +292,6 @@ impl Store {
         Ok(true)
     }
 
-    /// Every token record, newest first.
-    pub async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT token_id, payment_hash, service, price_sat, created_at, settled_at, revoked_at \
-             FROM auth_proxy_tokens ORDER BY created_at DESC, token_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(record).collect()
-    }
-
     /// Records that our lnd settled the invoice with this payment hash.
     pub async fn mark_settled(
         &self,
@@ -433,7 +425,7 @@ pub(crate) mod tests {
                 .unwrap(),
             RootKeyLookup::Unknown
         ));
-        let records = store.tokens().await.unwrap();
+        let records = store.tokens(&TokenQuery::default()).await.unwrap().tokens;
         assert_eq!(records.len(), 1);
         assert_eq!(
             (records[0].token_id.as_str(), records[0].price_sat),
@@ -457,7 +449,11 @@ pub(crate) mod tests {
             fresh.root_key(&t.identifier_hash).await.unwrap(),
             RootKeyLookup::Revoked
         ));
-        assert!(store.tokens().await.unwrap()[0].revoked_at.is_some());
+        assert!(
+            store.tokens(&TokenQuery::default()).await.unwrap().tokens[0]
+                .revoked_at
+                .is_some()
+        );
     }
 
     #[tokio::test]
@@ -478,6 +474,10 @@ pub(crate) mod tests {
             7,
             "the index never goes back"
         );
-        assert!(store.tokens().await.unwrap()[0].settled_at.is_some());
+        assert!(
+            store.tokens(&TokenQuery::default()).await.unwrap().tokens[0]
+                .settled_at
+                .is_some()
+        );
     }
 }

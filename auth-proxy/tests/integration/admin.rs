@@ -97,3 +97,48 @@ async fn metrics_endpoint_reports_decisions_and_latencies() {
         assert!(text.contains(expected), "missing {expected}:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn the_token_list_is_paginated_and_bad_parameters_are_named() {
+    let env = TestEnv::start().await;
+    let proxy = env.proxy().await;
+    for path in ["/http/a", "/http/b", "/other/c"] {
+        env.paid_http(&proxy, path).await;
+    }
+    let macaroon = hex::encode(std::fs::read(proxy.base_dir().join("admin.macaroon")).unwrap());
+    let list = |query: String| {
+        let request = http_client()
+            .get(format!("http://{}/v1/tokens{query}", proxy.admin_addr))
+            .header("macaroon", &macaroon);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, first) = list("?limit=2".into()).await;
+    assert_eq!(status, 200);
+    assert_eq!(first["tokens"].as_array().unwrap().len(), 2);
+    let next = first["next"].as_str().expect("a next cursor").to_owned();
+    let (_, second) = list(format!("?limit=2&after={next}")).await;
+    assert_eq!(second["tokens"].as_array().unwrap().len(), 1);
+    assert!(second["next"].is_null(), "the last page");
+    let (_, other) = list("?service=other".into()).await;
+    assert_eq!(other["tokens"].as_array().unwrap().len(), 1);
+    let (_, revoked) = list("?status=revoked".into()).await;
+    assert!(revoked["tokens"].as_array().unwrap().is_empty());
+    for (query, named) in [
+        ("?limit=0", "limit"),
+        ("?limit=5000", "limit"),
+        ("?status=settled", "status"),
+        ("?after=garbage", "cursor"),
+        ("?colour=red", "colour"),
+    ] {
+        let (status, body) = list(query.into()).await;
+        assert_eq!(status, 400, "{query}");
+        assert!(
+            body["error"].as_str().unwrap().contains(named),
+            "{query}: {body}"
+        );
+    }
+}

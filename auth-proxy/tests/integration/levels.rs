@@ -147,7 +147,16 @@ async fn strict_verify_accepts_tokens_settled_at_our_lnd() {
     eventually(
         std::time::Duration::from_secs(10),
         "settlement recorded",
-        || async { proxy.handle.tokens().await.unwrap()[0].settled_at.is_some() },
+        || async {
+            proxy
+                .handle
+                .tokens(&Default::default())
+                .await
+                .unwrap()
+                .tokens[0]
+                .settled_at
+                .is_some()
+        },
     )
     .await;
 }

@@ -77,7 +77,12 @@ async fn http_pay_then_every_credential_form_is_accepted() {
     }
     assert_eq!(env.http.count(), 4);
     // The token store recorded the token, and (via SubscribeInvoices) its settlement.
-    let tokens = proxy.handle.tokens().await.unwrap();
+    let tokens = proxy
+        .handle
+        .tokens(&Default::default())
+        .await
+        .unwrap()
+        .tokens;
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0].token_id, token_id);
     assert_eq!(
