@@ -152,13 +152,14 @@ docker exec -d "$L1" loopd --network=regtest --datadir=/tmp/loopd-3 --rpclisten=
     --server.tlspath=/auth-proxy/tls.cert --lnd.host=mock-lnd:10009 --lnd.tlspath=/lnd/client/tls.cert \
     --lnd.macaroonpath=/lnd/client/admin.macaroon
 
-# buy VAR CONTAINER RPC LABEL: `loop fetchl402` (a 402 from the replica, paid through mock-lnd), then
-# `loop listauth`; sets VAR_id (token id) and VAR_auth (the Authorization header value).
+# buy VAR CONTAINER RPC REPLICA LABEL: `loop fetchl402` (a 402 from the replica, paid through mock-lnd), then
+# `loop listauth`; sets VAR_id (token id) and VAR_auth (the Authorization header value), and checks that the
+# replica's container REPLICA logged the challenge that minted this token.
 buy() {
-    local var=$1 container=$2 rpc=$3 label=$4 json fields
+    local var=$1 container=$2 rpc=$3 replica=$4 label=$5 json fields
     check "token $var: loop fetchl402 through $label"
-    docker exec "$container" loop --rpcserver "$rpc" fetchl402 >/dev/null || fail "loop fetchl402 failed"
-    json=$(docker exec "$container" loop --rpcserver "$rpc" listauth) || fail "loop listauth failed"
+    timeout 30 docker exec "$container" loop --rpcserver "$rpc" fetchl402 >/dev/null || fail "loop fetchl402 failed"
+    json=$(timeout 10 docker exec "$container" loop --rpcserver "$rpc" listauth) || fail "loop listauth failed"
     fields=$(python3 -c '
 import base64, json, sys
 tokens = json.loads(sys.argv[1])
@@ -170,13 +171,15 @@ print(t["id"], "L402 " + base64.b64encode(bytes.fromhex(t["base_macaroon"])).dec
 ' "$json") || fail "loop listauth did not show one paid token: $json"
     printf -v "${var}_id" '%s' "${fields%% *}"
     printf -v "${var}_auth" '%s' "${fields#* }"
-    ok "token ${fields:0:16}… bought (loop listauth shows it paid)"
+    grep -qE "decision=\"challenged\".* token_id=\"${fields%% *}\"" <<<"$(docker logs "$replica" 2>&1)" ||
+        fail "the replica's log shows no challenge minting token ${fields%% *}"
+    ok "token ${fields:0:16}… minted by the replica's challenge and paid (loop listauth)"
 }
 
 wait_for 30 "the third loopd (in loopd-1's container) listening" docker exec "$L1" tcp-check 127.0.0.1:11013
-buy T1 "$L1" localhost:11010 "loopd-1 -> replica A"
-buy T2 "$L2" localhost:11010 "loopd-2 -> replica B"
-buy T3 "$L1" 127.0.0.1:11013 "a third loopd -> replica A"
+buy T1 "$L1" localhost:11010 "$A" "loopd-1 -> replica A"
+buy T2 "$L2" localhost:11010 "$B" "loopd-2 -> replica B"
+buy T3 "$L1" 127.0.0.1:11013 "$A" "a third loopd -> replica A"
 
 # ---- requests ----
 # call REPLICA [AUTH] [MAX_TIME]: one gRPC call, looprpc.SwapServer/LoopOutTerms (an empty request message),
@@ -250,7 +253,7 @@ ok "A refused T1 ${waited_ms} ms after the revocation returned"
 check "(c) B cut off from PostgreSQL (docker network disconnect $db_network)"
 ip_before=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$db_network\").IPAddress}}" "$B")
 cut_at=$(date -u +%Y-%m-%dT%H:%M:%S)
-docker network disconnect "$db_network" "$B"
+timeout 30 docker network disconnect "$db_network" "$B" || fail "docker network disconnect failed"
 ok "B disconnected from the database network; still on the default network with the client"
 check "(c) B keeps admitting the cached valid token T2 during the cut"
 expect 2 T2 served
@@ -262,7 +265,7 @@ ok "B: HTTP 503 in $ms ms"
 check "(c) B's sessions ended on the PostgreSQL side during the cut, so that B's listener misses the NOTIFY"
 # Without this, B comes back with the same address and its old session, queued NOTIFY included, simply resumes
 # (TCP retransmits it): the NOTIFY would be late, not lost. Ending the sessions first makes it lost for sure.
-ended=$(docker exec -e PGPASSWORD=auth_proxy "$P" psql -h localhost -U auth_proxy -d auth_proxy -tAc \
+ended=$(timeout 10 docker exec -e PGPASSWORD=auth_proxy "$P" psql -h localhost -U auth_proxy -d auth_proxy -tAc \
     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE client_addr = '$ip_before'") ||
     fail "psql in the postgres container failed"
 [ "$ended" -ge 1 ] || fail "no session of B ($ip_before) found on PostgreSQL (the listener's included)"
@@ -275,7 +278,7 @@ ok "(for the record) B, still cut off, answers T3 with $code"
 check "(c) B still admits T2 after ~5 s of the cut"
 expect 2 T2 served
 check "(c) B reconnected: refuses T3 (revoked during the cut, NOTIFY lost) within ${catchup_s} s"
-docker network connect --alias auth-proxy-2 "$db_network" "$B"
+timeout 30 docker network connect --alias auth-proxy-2 "$db_network" "$B" || fail "docker network connect failed"
 reconnected=$(now_ms)
 ip_after=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$db_network\").IPAddress}}" "$B")
 ok "B reconnected to the database network (address there: $ip_before before the cut, $ip_after now)"
@@ -310,7 +313,7 @@ load_pid=$!
 wait_for 10 "the load reaching both replicas (5 calls each)" client bash -c \
     'for r in 1 2; do [ "$(cat /tmp/load-$r-*.log 2>/dev/null | wc -l)" -ge 5 ] || exit 1; done'
 killed=$(now_ms)
-docker kill -s KILL "$A" >/dev/null
+timeout 30 docker kill -s KILL "$A" >/dev/null || fail "docker kill failed"
 ok "A killed (SIGKILL) at $killed"
 deadline=$(($(date +%s) + load_s + 15))
 while kill -0 "$load_pid" 2>/dev/null; do
