@@ -23,41 +23,17 @@ if [ "${SKIP_DOCKER_TESTS:-0}" = 1 ]; then
     exit 0
 fi
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
+tag=docker-test
+# shellcheck source=lib/docker-image.sh
+. "$(dirname "$0")/lib/docker-image.sh"
 
-# Cargo's target directory as cargo itself reports it (CARGO_TARGET_DIR, a config file or `target/`).
-target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-bin_dir=${1:-${L402_DOCKER_BIN_DIR:-$target_dir/debug}}
 timeout_s=${DOCKER_TEST_TIMEOUT:-300}
 profiles=${DOCKER_TEST_PROFILES:-default postgres}
 image=loop-l402:docker-test-$$
 project=l402-docker-test-$$
-binaries=(mock-lnd swap-server auth-proxy loopd loop)
-
-log() { printf '\n=== docker-test: %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
-die() { printf 'docker-test: FAILED: %s\n' "$*" >&2; exit 1; }
-
-if ! docker info >/dev/null 2>&1; then
-    die "no Docker engine reachable (set SKIP_DOCKER_TESTS=1 to skip this test)"
-fi
-if docker compose version >/dev/null 2>&1; then
-    compose=(docker compose)
-elif command -v docker-compose >/dev/null; then
-    compose=(docker-compose)
-else
-    die "neither 'docker compose' nor 'docker-compose' is installed"
-fi
-echo "docker-test: using ${compose[*]} ($("${compose[@]}" version --short 2>/dev/null || echo '?'))"
 
 # ---- the binaries ----
-if [ "$(cd "$bin_dir" 2>/dev/null && pwd)" = "$(cd "$target_dir" && pwd)/debug" ] && [ "${DOCKER_TEST_CARGO_BUILD:-1}" = 1 ]; then
-    log "cargo build (debug) of the binaries"
-    cargo build --locked -p mock-lnd -p swap-server -p auth-proxy -p swap-client --bins
-fi
-for bin in "${binaries[@]}"; do
-    [ -x "$bin_dir/$bin" ] || die "$bin_dir/$bin not found: build the binaries first (cargo build --bins)"
-done
+resolve_binaries "${1:-}"
 
 ctx=$(mktemp -d /tmp/l402-docker-test.XXXXXX)
 cleanup() {
@@ -75,20 +51,7 @@ trap cleanup EXIT
 # ---- images ----
 seed_what=debian
 case " $profiles " in *" postgres "*) seed_what=all ;; esac
-log "seed base images ($seed_what)"
-docker/seed-images.sh "$seed_what"
-
-log "build $image from $bin_dir (target runtime-prebuilt)"
-mkdir -p "$ctx/docker/prebuilt"
-cp docker/Dockerfile docker/tcp-check docker/loop-client "$ctx/docker/"
-for bin in "${binaries[@]}"; do
-    # Debug info is of no use in the image; stripping makes the build context several times smaller.
-    strip -o "$ctx/docker/prebuilt/$bin" "$bin_dir/$bin" 2>/dev/null || cp "$bin_dir/$bin" "$ctx/docker/prebuilt/$bin"
-done
-docker build --quiet -f "$ctx/docker/Dockerfile" --target runtime-prebuilt -t "$image" "$ctx" >/dev/null
-# The host's binaries must run on the image's Debian (glibc).
-docker run --rm "$image" bash -c 'for b in "$@"; do "$b" --help >/dev/null || { echo "$b does not run in the image" >&2; exit 1; }; done' \
-    _ "${binaries[@]}"
+build_app_image "$image" "$ctx" "$seed_what"
 
 export L402_IMAGE=$image
 
