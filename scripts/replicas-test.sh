@@ -11,8 +11,8 @@
 #  (a) a token minted on A is accepted by B;
 #  (b) revoked on B (B's admin API) -> A refuses it within REPLICAS_TEST_REVOKE_S (2 s);
 #  (c) B disconnected from `database` (docker network disconnect; the client still reaches B): B keeps admitting
-#      a cached valid token, answers a request without a token 503 within REPLICAS_TEST_503_S (6 s: the store's
-#      5 s database acquire timeout, plus the rest of the request); a token
+#      a cached valid token, answers a request without a token 503 within REPLICAS_TEST_503_S (5 s: the store's
+#      3 s database acquire timeout, plus the rest of the request); a token
 #      revoked on A during the cut (B misses the NOTIFY) is refused by B within REPLICAS_TEST_CATCHUP_S (5 s)
 #      of B being reconnected (B's sessions are ended on the PostgreSQL side during the cut, so the NOTIFY is
 #      really lost, not just delayed); B then admits the valid token and challenges again;
@@ -29,7 +29,7 @@
 #   DOCKER_TEST_CARGO_BUILD=1    as in scripts/docker-test.sh (cargo build first when BIN_DIR is this workspace's)
 #   DOCKER_TEST_KEEP_IMAGE=1     keep the app image (loop-l402:replicas-test-<pid>) afterwards
 #   REPLICAS_TEST_UP_TIMEOUT=180 seconds allowed for the stack to come up healthy
-#   REPLICAS_TEST_REVOKE_S=2 REPLICAS_TEST_503_S=6 REPLICAS_TEST_CATCHUP_S=5 REPLICAS_TEST_LOAD_S=8
+#   REPLICAS_TEST_REVOKE_S=2 REPLICAS_TEST_503_S=5 REPLICAS_TEST_CATCHUP_S=5 REPLICAS_TEST_LOAD_S=8
 # The curl image (loop-l402-curl:bookworm, Debian's curl on debian:bookworm-slim) is built once and kept, like
 # the seeded base images.
 set -euo pipefail
@@ -47,7 +47,7 @@ up_timeout=${REPLICAS_TEST_UP_TIMEOUT:-180}
 revoke_s=${REPLICAS_TEST_REVOKE_S:-2}
 # The store gives up on the database after its 5 s acquire timeout (auth-proxy/src/store/mod.rs,
 # DATABASE_TIMEOUT), after the invoice was already made: the 503 comes at just over 5 s, hence 6.
-unavailable_s=${REPLICAS_TEST_503_S:-6}
+unavailable_s=${REPLICAS_TEST_503_S:-5}
 catchup_s=${REPLICAS_TEST_CATCHUP_S:-5}
 load_s=${REPLICAS_TEST_LOAD_S:-8}
 image=loop-l402:replicas-test-$$
