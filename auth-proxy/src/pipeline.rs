@@ -174,6 +174,8 @@ pub(crate) struct Pipeline {
     pub decisions: Decisions,
     /// The longest wait between two pieces of a request body being forwarded.
     pub body_timeout: std::time::Duration,
+    /// Challenges per client network (`challengelimits`); `None`: unlimited.
+    pub challenge_budget: Option<RateLimiter>,
 }
 
 impl Pipeline {
@@ -258,6 +260,15 @@ impl Pipeline {
                 reason,
                 detail,
             } => {
+                // A challenge costs an invoice and a database row: each client network gets a budget.
+                let client = ClientKey::network(info.client_ip);
+                if let Some(Err(wait)) =
+                    self.challenge_budget.as_ref().map(|b| b.check("", &client))
+                {
+                    let response =
+                        responses::rate_limited(info.grpc, wait.as_secs_f64().ceil() as u64);
+                    return Done::answer(response, Outcome::RateLimited, Some("challenge_budget"));
+                }
                 let mut done = self.challenge(gate, route, info).await;
                 if done.outcome == Outcome::Challenged {
                     done.reason = Some(reason);

@@ -150,6 +150,10 @@ impl Proxy {
             metrics,
             decisions,
             body_timeout: config.connections.body_timeout,
+            challenge_budget: config
+                .challenge_limit
+                .clone()
+                .map(|rule| RateLimiter::new(vec![rule])),
         });
         Ok(Proxy {
             pipeline,

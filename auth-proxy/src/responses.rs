@@ -13,6 +13,9 @@ use http::{HeaderMap, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 
+/// The `Retry-After` of a 503, in seconds.
+const RETRY_UNAVAILABLE_SECS: u64 = 5;
+
 /// The body type of every response the proxy sends (backend bodies are streamed through unchanged).
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
 
@@ -159,6 +162,10 @@ pub fn payment_required(grpc: bool, www_authenticate: [HeaderValue; 2]) -> Respo
 /// An error answer with CORS headers.
 pub fn error(grpc: bool, status: StatusCode, code: GrpcCode, message: &str) -> Response<ProxyBody> {
     let mut headers = HeaderMap::new();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        // lnd, the database or a backend is away: say when trying again makes sense.
+        headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_UNAVAILABLE_SECS));
+    }
     add_cors(&mut headers);
     direct(grpc, status, code, message, headers)
 }

@@ -37,6 +37,8 @@ pub(crate) struct FileConfig {
     pub strictverifytimeout: Option<String>,
     /// Extension: what one client connection may hold (timeouts, counts, header size).
     pub connections: ConnectionsSection,
+    /// Extension: how many challenges one client network may ask for (`requests: 0` turns it off).
+    pub challengelimits: Option<RateLimitSection>,
 }
 
 /// Extension: the `connections:` section.

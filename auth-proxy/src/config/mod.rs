@@ -274,6 +274,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// What one client connection may hold.
     pub connections: ConnectionLimits,
+    /// Challenges one client network (IPv4 /24, IPv6 /48) may ask for; `None`: unlimited.
+    pub challenge_limit: Option<crate::service::RateLimitRule>,
     /// Client addresses refused outright with 403 (Aperture's `blocklist`).
     pub blocklist: Vec<std::net::IpAddr>,
     /// Log level from the file (`debuglevel`), used by the binary when `RUST_LOG` is not set.

@@ -29,6 +29,33 @@ fn duration(key: &str, value: &Option<String>, default: Duration) -> Result<Dura
     }
 }
 
+/// The default challenge budget of a client network: 10 a second, bursts of 100.
+const DEFAULT_CHALLENGE_LIMIT: (u32, Duration, u32) = (10, Duration::from_secs(1), 100);
+
+fn challenge_limit(
+    raw: Option<&file::RateLimitSection>,
+) -> Result<Option<RateLimitRule>, ConfigError> {
+    let Some(raw) = raw else {
+        let (requests, per, burst) = DEFAULT_CHALLENGE_LIMIT;
+        return Ok(Some(RateLimitRule {
+            path: None,
+            requests,
+            per,
+            burst,
+        }));
+    };
+    if raw.requests == Some(0) {
+        return Ok(None);
+    }
+    if raw.pathregexp.is_some() {
+        return Err(ConfigError::invalid(
+            "challengelimits.pathregexp",
+            "the challenge budget covers every path; set per-path limits in a service's ratelimits",
+        ));
+    }
+    rate_limit("challengelimits", raw).map(Some)
+}
+
 fn connection_limits(raw: &file::ConnectionsSection) -> Result<ConnectionLimits, ConfigError> {
     let default = ConnectionLimits::default();
     let positive = |key: &str, value: Option<usize>, default: usize| match value {
@@ -173,6 +200,7 @@ pub(super) fn validate(raw: file::FileConfig) -> Result<Config, ConfigError> {
         )?,
         shutdown_grace: duration("shutdowngrace", &raw.shutdowngrace, Duration::from_secs(10))?,
         connections: connection_limits(&raw.connections)?,
+        challenge_limit: challenge_limit(raw.challengelimits.as_ref())?,
         blocklist: raw
             .blocklist
             .iter()

@@ -153,3 +153,51 @@ async fn cors_preflight_is_answered_by_the_proxy() {
     );
     assert_eq!(env.http.count(), 0);
 }
+
+#[tokio::test]
+async fn challenges_are_budgeted_per_client_network() {
+    let env = TestEnv::start().await;
+    let proxy = env
+        .proxy_with("challengelimits:\n  requests: 1\n  per: 1h\n  burst: 3\n")
+        .await;
+    let invoices = || env.net.node("proxy").invoice_count();
+    let before = invoices();
+    for _ in 0..3 {
+        assert_eq!(get(&proxy, "/http/data").await.status(), 402);
+    }
+    let refused = get(&proxy, "/http/data").await;
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 60, "the bucket refills once an hour: {wait}");
+    assert_eq!(invoices(), before + 3, "no invoice for the refused request");
+    let decision = proxy.last_decision("/http/data");
+    assert_eq!(
+        (decision.outcome, decision.reason),
+        (auth_proxy::Outcome::RateLimited, Some("challenge_budget"))
+    );
+    // gRPC callers get RESOURCE_EXHAUSTED.
+    assert_eq!(
+        unpaid_grpc_call(&proxy).await.code(),
+        tonic::Code::ResourceExhausted
+    );
+}
+
+#[tokio::test]
+async fn the_challenge_budget_can_be_turned_off_but_not_narrowed_to_a_path() {
+    let env = TestEnv::start().await;
+    let proxy = env.proxy_with("challengelimits:\n  requests: 0\n").await;
+    assert!(proxy.config.challenge_limit.is_none());
+    let yaml = env.yaml(
+        &env.basedir(),
+        "challengelimits:\n  requests: 1\n  per: 1s\n  pathregexp: '^/x'\n",
+    );
+    let error = auth_proxy::Config::from_yaml(&yaml, &Default::default()).unwrap_err();
+    assert!(
+        error.to_string().contains("challengelimits.pathregexp"),
+        "{error}"
+    );
+}

@@ -15,6 +15,11 @@ async fn lnd_down_answers_503_and_recovers() {
     let response = get(&proxy, "/http/data").await;
     assert_eq!(response.status(), 503);
     assert_eq!(
+        response.headers()["retry-after"],
+        "5",
+        "a 503 says when to retry"
+    );
+    assert_eq!(
         response.text().await.unwrap(),
         "lightning node unavailable: cannot create invoice\n"
     );

@@ -124,6 +124,7 @@ async fn database_down_answers_503_and_recovers() {
     )
     .await;
     assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
     assert_eq!(response.text().await.unwrap(), "token store unavailable\n");
     let decision = b.last_decision("/http/data");
     assert_eq!(
