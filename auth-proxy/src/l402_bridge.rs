@@ -1,42 +1,18 @@
-//! Everything the proxy does with the `l402` crate, in one place: reading credentials, minting macaroons,
-//! formatting challenges, verifying tokens and writing the credential forwarded to backends.
+//! What the proxy does with the `l402` crate beyond minting (which is l402-server's, see [`crate::challenge`]):
+//! reading credentials, verifying tokens, writing the credential forwarded to backends, and the admin macaroon.
 //!
-//! The rest of the proxy sees plain types ([`Minted`], [`Rejection`]) and never touches macaroon bytes.
+//! The rest of the proxy sees plain types ([`Presented`], [`Verified`], [`Rejection`]) and never touches
+//! macaroon bytes.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use http::{HeaderMap, HeaderValue};
 use l402::{
-    Caveat, Challenge, Credential, CredentialError, Identifier, IdentifierHash, Macaroon,
-    PaymentHash, RequestContext, RootKey, Service, TokenId, VerifyError,
+    Caveat, Credential, CredentialError, Identifier, IdentifierHash, Macaroon, PaymentHash,
+    RequestContext, RootKey, TokenId,
 };
 
-use crate::service::ServiceConfig;
-
-/// Why a presented credential was refused; `reason` is a stable label for logs and metrics.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    /// Stable label: `malformed_credential`, `preimage_mismatch`, `bad_signature`, `expired`, `wrong_service`,
-    /// `missing_capability`, `revoked`, `unknown_token`, `invoice_not_settled`, …
-    pub reason: &'static str,
-    /// Human-readable detail without secrets.
-    pub detail: String,
-}
-
-impl Rejection {
-    pub(crate) fn new(reason: &'static str, detail: impl Into<String>) -> Self {
-        Rejection {
-            reason,
-            detail: detail.into(),
-        }
-    }
-}
-
-impl From<VerifyError> for Rejection {
-    fn from(error: VerifyError) -> Self {
-        Rejection::new(error.reason(), error.to_string())
-    }
-}
+pub use l402_server::Rejection;
 
 /// A credential found in a request, not yet verified.
 #[derive(Debug, Clone)]
@@ -106,72 +82,10 @@ pub fn presented(headers: &HeaderMap) -> Result<Option<Presented>, Rejection> {
     }
 }
 
-/// A freshly minted token, before it is stored and sent.
-#[derive(Debug, Clone)]
-pub struct Minted {
-    /// Token id.
-    pub token_id: TokenId,
-    /// Root-key lookup key.
-    pub identifier_hash: IdentifierHash,
-    /// The secret root key (to be stored).
-    pub root_key: RootKey,
-    macaroon: Macaroon,
-}
-
-/// A macaroon building failure (a service name or capability the caveat syntax cannot carry).
+/// The admin macaroon could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot mint token: {0}")]
 pub struct MintError(String);
-
-/// Mints a macaroon for `service` locked to `payment_hash`, with Aperture's caveats in Aperture's order:
-/// `services=<name>:0`, `<name>_capabilities=…`, the configured constraints (`<key>=<value>`, verbatim as
-/// Aperture mints them), `<name>_valid_until=…`.
-pub fn mint(
-    service: &ServiceConfig,
-    payment_hash: PaymentHash,
-    now: SystemTime,
-) -> Result<Minted, MintError> {
-    let err = |e: &dyn std::fmt::Display| MintError(e.to_string());
-    let name = service.name.as_str();
-    let mut caveats = vec![
-        Caveat::services([Service::new(name, 0).map_err(|e| err(&e))?]).map_err(|e| err(&e))?,
-        Caveat::capabilities(
-            name,
-            service.capabilities.split(',').filter(|c| !c.is_empty()),
-        )
-        .map_err(|e| err(&e))?,
-    ];
-    for (key, value) in &service.constraints {
-        caveats.push(Caveat::other(key, value).map_err(|e| err(&e))?);
-    }
-    if let Some(timeout) = service.timeout {
-        caveats.push(Caveat::valid_until(name, unix_secs(now + timeout)).map_err(|e| err(&e))?);
-    }
-    let identifier = Identifier::random(payment_hash);
-    let root_key = RootKey::random();
-    let macaroon = Macaroon::mint(&root_key, &identifier, &caveats).map_err(|e| err(&e))?;
-    Ok(Minted {
-        token_id: macaroon.token_id(),
-        identifier_hash: macaroon.identifier_hash(),
-        root_key,
-        macaroon,
-    })
-}
-
-/// The two `WWW-Authenticate` values (LSAT first, then L402) for `minted` and the invoice.
-pub fn challenge_headers(minted: &Minted, invoice: &str) -> Result<[HeaderValue; 2], MintError> {
-    let challenge =
-        Challenge::new(minted.macaroon.clone(), invoice).map_err(|e| MintError(e.to_string()))?;
-    let [lsat, l402] = challenge.header_values();
-    let value = |v: String| HeaderValue::try_from(v).map_err(|e| MintError(e.to_string()));
-    Ok([value(lsat)?, value(l402)?])
-}
-
-fn unix_secs(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs() as i64
-}
 
 /// The caveat that marks the admin macaroon (it can never pass as a service token: no service accepts it
 /// because its root key is not in the token store).

@@ -4,7 +4,7 @@
 //!
 //! A request flows through `pipeline` in named phases: **route** (first matching service) →
 //! **authenticate/admit** ([`authenticate`], auth levels, freebies, [`ratelimit`]) → **challenge**
-//! ([`challenge`]: invoice from [`lnd`], macaroon via [`l402_bridge`], root key into [`store`]) or **forward**
+//! ([`challenge`]: l402-server's minting step — invoice from [`lnd`], root key into [`store`]) or **forward**
 //! ([`forward`]: streamed to the backend with only the verified `Authorization: L402 …`) → **log**
 //! ([`decision`], [`metrics`]). [`responses`] writes every answer the proxy makes itself, in HTTP or gRPC
 //! form.

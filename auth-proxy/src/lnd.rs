@@ -11,10 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use l402::PaymentHash;
+use l402_server::{InvoiceSource, LndInvoices};
 use lnd_client::LndClient;
-use proto::lnrpc::{
-    invoice::InvoiceState, Invoice, InvoiceSubscription, PaymentHash as PaymentHashMessage,
-};
+use proto::lnrpc::{invoice::InvoiceState, InvoiceSubscription, PaymentHash as PaymentHashMessage};
 use tokio::sync::{oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
@@ -24,51 +23,22 @@ use crate::store::{Store, StoreError};
 /// How long one unary lnd call may take (an `AddInvoice` slower than this fails the challenge with 503).
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Why an invoice could not be created.
-#[derive(Debug, thiserror::Error)]
-pub enum LndError {
-    /// lnd is unreachable or answered with an error.
-    #[error("lnd call {call} failed: {message}")]
-    Call {
-        /// Which RPC.
-        call: &'static str,
-        /// gRPC status message (lnd's messages carry no secrets).
-        message: String,
-    },
-    /// lnd did not answer in time.
-    #[error("lnd call {call} timed out")]
-    Timeout {
-        /// Which RPC.
-        call: &'static str,
-    },
-    /// lnd answered something unusable.
-    #[error("lnd returned an invalid {what}")]
-    Invalid {
-        /// What was wrong.
-        what: &'static str,
-    },
-}
-
-/// A new invoice.
-#[derive(Debug, Clone)]
-pub struct NewInvoice {
-    /// Its payment hash.
-    pub payment_hash: PaymentHash,
-    /// The BOLT 11 payment request.
-    pub payment_request: String,
-}
+/// Why an lnd call failed, and a new invoice: l402-server's.
+pub use l402_server::{InvoiceError as LndError, NewInvoice};
 
 /// Creates invoices at the proxy's lnd, timing every call.
 #[derive(Debug, Clone)]
 pub struct Invoices {
     lnd: LndClient,
+    add: LndInvoices,
     metrics: Metrics,
 }
 
 impl Invoices {
     /// Wraps a connected (lazy) lnd client.
     pub fn new(lnd: LndClient, metrics: Metrics) -> Self {
-        Invoices { lnd, metrics }
+        let add = LndInvoices::new(lnd.clone()).with_timeout(CALL_TIMEOUT);
+        Invoices { lnd, add, metrics }
     }
 
     /// Runs one unary call with a timeout, timing it.
@@ -91,32 +61,6 @@ impl Invoices {
         }
     }
 
-    /// `AddInvoice` with memo `L402` for `value_sat`.
-    pub async fn add_invoice(&self, value_sat: i64) -> Result<NewInvoice, LndError> {
-        let request = Invoice {
-            memo: "L402".into(),
-            value: value_sat,
-            ..Invoice::default()
-        };
-        let mut lightning = self.lnd.lightning.clone();
-        let response = self
-            .call("AddInvoice", lightning.add_invoice(request))
-            .await?;
-        let payment_hash =
-            PaymentHash::from_slice(&response.r_hash).map_err(|_| LndError::Invalid {
-                what: "payment hash",
-            })?;
-        if response.payment_request.is_empty() {
-            return Err(LndError::Invalid {
-                what: "payment request",
-            });
-        }
-        Ok(NewInvoice {
-            payment_hash,
-            payment_request: response.payment_request,
-        })
-    }
-
     /// `LookupInvoice`: the invoice's settle index if it is settled.
     pub async fn settle_index_of(&self, hash: &PaymentHash) -> Result<Option<u64>, LndError> {
         let request = PaymentHashMessage {
@@ -128,6 +72,17 @@ impl Invoices {
             .call("LookupInvoice", lightning.lookup_invoice(request))
             .await?;
         Ok((invoice.state == InvoiceState::Settled as i32).then_some(invoice.settle_index))
+    }
+}
+
+/// `AddInvoice` (memo `L402`) through l402-server, timed like every other call.
+impl InvoiceSource for Invoices {
+    async fn add_invoice(&self, value_sat: i64) -> Result<NewInvoice, LndError> {
+        let started = Instant::now();
+        let result = self.add.add_invoice(value_sat).await;
+        self.metrics
+            .lnd_call("AddInvoice", result.is_ok(), started.elapsed());
+        result
     }
 }
 

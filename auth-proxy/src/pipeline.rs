@@ -382,7 +382,7 @@ impl Pipeline {
                 Done {
                     token_id: Some(issued.token_id.to_hex()),
                     ..Done::answer(
-                        responses::payment_required(info.grpc, issued.www_authenticate),
+                        responses::payment_required(info.grpc, &issued.challenge),
                         Outcome::Challenged,
                         None,
                     )
@@ -390,15 +390,7 @@ impl Pipeline {
             }
             Err(error) => {
                 tracing::error!(error = %error, service = %route.config.name, "cannot issue challenge");
-                let message = match error {
-                    crate::challenge::ChallengeError::Lnd(_) => {
-                        "lightning node unavailable: cannot create invoice"
-                    }
-                    crate::challenge::ChallengeError::Store(_) => {
-                        "token store unavailable: cannot issue payment challenge"
-                    }
-                    crate::challenge::ChallengeError::Mint(_) => "cannot issue payment challenge",
-                };
+                let message = l402_server::layer::unavailable_message(&error);
                 let response = responses::error(
                     info.grpc,
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -6,12 +6,11 @@
 //! `text/plain` body ending in a newline, as Go's `http.Error` writes it (Aperture's wire format).
 
 use bytes::Bytes;
-use http::header::{
-    HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
-};
+use http::header::{HeaderValue, CACHE_CONTROL, RETRY_AFTER};
 use http::{HeaderMap, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
+use l402::Challenge;
 
 /// The `Retry-After` of a 503, in seconds.
 const RETRY_UNAVAILABLE_SECS: u64 = 5;
@@ -31,7 +30,7 @@ pub enum GrpcCode {
     /// 12: no such route.
     Unimplemented = 12,
     /// 13: what Aperture sends with a payment challenge.
-    Internal = 13,
+    Internal = l402::grpc::CODE_INTERNAL as isize,
     /// 14: lnd, database or backend unreachable.
     Unavailable = 14,
     /// 16: no valid token on a path that never creates invoices.
@@ -49,10 +48,6 @@ pub fn full(bytes: impl Into<Bytes>) -> ProxyBody {
 pub fn empty() -> ProxyBody {
     Empty::new().map_err(|never| match never {}).boxed()
 }
-
-const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
-const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
-const APPLICATION_GRPC: HeaderValue = HeaderValue::from_static("application/grpc");
 
 /// Adds Aperture's CORS headers: `Access-Control-Allow-Origin: *` replaces any value, the list-valued ones are
 /// merged with what a backend already sent (case-insensitively, backend entries first).
@@ -103,7 +98,7 @@ fn merge_list(headers: &mut HeaderMap, field: &'static str, ours: &[&str]) {
     }
 }
 
-/// A response the proxy decided on: status and message, in the client's protocol.
+/// A response the proxy decided on: status and message, in the client's protocol (l402's wire forms).
 fn direct(
     grpc: bool,
     status: StatusCode,
@@ -111,52 +106,34 @@ fn direct(
     message: &str,
     headers: HeaderMap,
 ) -> Response<ProxyBody> {
-    let mut response = if grpc {
-        let mut response = Response::new(empty());
-        let h = response.headers_mut();
-        h.insert(CONTENT_TYPE, APPLICATION_GRPC);
-        h.insert(GRPC_STATUS, HeaderValue::from(code as u16));
-        h.insert(
-            GRPC_MESSAGE,
-            HeaderValue::try_from(message).unwrap_or(HeaderValue::from_static("error")),
-        );
-        response
+    let response = if grpc {
+        l402::grpc::status_response(code as u16, message).map(|()| empty())
     } else {
-        let mut response = Response::new(full(format!("{message}\n")));
-        *response.status_mut() = status;
-        let h = response.headers_mut();
-        h.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        h.insert(
-            "x-content-type-options",
-            HeaderValue::from_static("nosniff"),
-        );
-        response
+        l402::http::text_response(status, message).map(full)
     };
+    with_headers(response, headers)
+}
+
+fn with_headers(mut response: Response<ProxyBody>, headers: HeaderMap) -> Response<ProxyBody> {
     for (name, value) in headers.iter() {
         response.headers_mut().append(name, value.clone());
     }
     response
 }
 
-/// The L402 challenge (PROTOCOL.md): HTTP 402 `payment required\n`, or gRPC status 13 `payment required`,
-/// with the two `WWW-Authenticate` values in order (LSAT, then L402), CORS and `Cache-Control: no-store`.
-pub fn payment_required(grpc: bool, www_authenticate: [HeaderValue; 2]) -> Response<ProxyBody> {
+/// The L402 challenge (PROTOCOL.md, written by `l402::http` / `l402::grpc`): HTTP 402 `payment required\n`,
+/// or gRPC status 13 `payment required`, with the two `WWW-Authenticate` values in order (LSAT, then L402),
+/// plus CORS and `Cache-Control: no-store`.
+pub fn payment_required(grpc: bool, challenge: &Challenge) -> Response<ProxyBody> {
+    let response = if grpc {
+        l402::grpc::challenge_response(challenge).map(|()| empty())
+    } else {
+        l402::http::challenge_response(challenge).map(full)
+    };
     let mut headers = HeaderMap::new();
-    for value in www_authenticate {
-        headers.append(WWW_AUTHENTICATE, value);
-    }
     add_cors(&mut headers);
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    direct(
-        grpc,
-        StatusCode::PAYMENT_REQUIRED,
-        GrpcCode::Internal,
-        "payment required",
-        headers,
-    )
+    with_headers(response, headers)
 }
 
 /// An error answer with CORS headers.

@@ -29,12 +29,13 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::StreamExt;
-use http::header::HeaderMap;
 use http::{HeaderName, Request, Response};
 use http_body::Frame;
 use http_body_util::{BodyExt, BodyStream, StreamBody};
 use tonic::body::Body;
 use tower::{Layer, Service, ServiceExt};
+
+use l402::grpc::{challenge_values, GRPC_STATUS};
 
 use crate::{L402Client, L402Error, PaidToken};
 
@@ -43,9 +44,6 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// gRPC metadata carrying the paid macaroon (Loop's credential).
 pub const MACAROON_METADATA: HeaderName = HeaderName::from_static("macaroon");
-const WWW_AUTHENTICATE: HeaderName = HeaderName::from_static("www-authenticate");
-const GRPC_STATUS: &str = "grpc-status";
-const GRPC_MESSAGE: &str = "grpc-message";
 
 /// A tower layer adding L402 to a tonic channel.
 #[derive(Debug, Clone)]
@@ -183,7 +181,7 @@ where
 {
     // Trailers-only response: the status is in the headers.
     if response.headers().contains_key(GRPC_STATUS) {
-        if let Some(challenges) = challenge_in(response.headers(), None) {
+        if let Some(challenges) = challenge_values(response.headers(), None) {
             return Ok(Inspected::Challenge(challenges));
         }
         return Ok(Inspected::Passed(response.map(Body::new)));
@@ -204,7 +202,7 @@ where
         Some(frame) => frame.map_err(Into::into)?,
     };
     if let Some(trailers) = first.trailers_ref() {
-        if let Some(challenges) = challenge_in(trailers, Some(&parts.headers)) {
+        if let Some(challenges) = challenge_values(trailers, Some(&parts.headers)) {
             return Ok(Inspected::Challenge(challenges));
         }
     }
@@ -216,86 +214,4 @@ where
         parts,
         Body::new(StreamBody::new(stream)),
     )))
-}
-
-/// The `www-authenticate` values if `status_map` carries a payment-required
-/// status (values are looked up there and in `headers`).
-fn challenge_in(status_map: &HeaderMap, headers: Option<&HeaderMap>) -> Option<Vec<String>> {
-    let code = status_map.get(GRPC_STATUS)?.to_str().ok()?.trim();
-    // Internal (13), or Unknown (2) as sent by some grpc-go versions.
-    if code != "13" && code != "2" {
-        return None;
-    }
-    let message = status_map
-        .get(GRPC_MESSAGE)
-        .and_then(|m| m.to_str().ok())
-        .map(percent_decode)
-        .unwrap_or_default();
-    if !message.to_ascii_lowercase().contains("payment required") {
-        return None;
-    }
-    let values: Vec<String> = status_map
-        .get_all(WWW_AUTHENTICATE)
-        .iter()
-        .chain(
-            headers
-                .into_iter()
-                .flat_map(|h| h.get_all(WWW_AUTHENTICATE).iter()),
-        )
-        .filter_map(|v| v.to_str().ok().map(str::to_owned))
-        .collect();
-    Some(values)
-}
-
-/// Decodes gRPC's percent-encoding of `grpc-message`.
-fn percent_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-            if let Ok(byte) = u8::from_str_radix(hex, 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("payment%20required"), "payment required");
-        assert_eq!(percent_decode("payment required"), "payment required");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz%41"), "%zzA");
-    }
-
-    #[test]
-    fn recognises_challenges_only() {
-        let mut headers = HeaderMap::new();
-        headers.insert(GRPC_STATUS, "13".parse().unwrap());
-        headers.insert(GRPC_MESSAGE, "payment%20required".parse().unwrap());
-        headers.append(WWW_AUTHENTICATE, "LSAT a".parse().unwrap());
-        headers.append(WWW_AUTHENTICATE, "L402 b".parse().unwrap());
-        assert_eq!(
-            challenge_in(&headers, None),
-            Some(vec!["LSAT a".to_owned(), "L402 b".to_owned()])
-        );
-        headers.insert(GRPC_STATUS, "2".parse().unwrap());
-        assert!(challenge_in(&headers, None).is_some());
-        headers.insert(GRPC_STATUS, "14".parse().unwrap());
-        assert!(challenge_in(&headers, None).is_none());
-        headers.insert(GRPC_STATUS, "13".parse().unwrap());
-        headers.insert(GRPC_MESSAGE, "internal error".parse().unwrap());
-        assert!(challenge_in(&headers, None).is_none());
-    }
 }

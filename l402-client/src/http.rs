@@ -14,8 +14,7 @@
 //! Requests with a streaming body cannot be replayed: they fail with
 //! [`HttpError::NotReplayable`] if challenged.
 
-use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
-use http::StatusCode;
+use http::header::AUTHORIZATION;
 use reqwest::{Request, RequestBuilder, Response};
 
 use crate::{L402Client, L402Error, PaidToken};
@@ -102,14 +101,5 @@ fn authorize(mut request: Request, token: Option<&PaidToken>) -> Request {
 
 /// The `WWW-Authenticate` values of a 402 answer.
 fn challenges(response: &Response) -> Option<Vec<String>> {
-    if response.status() != StatusCode::PAYMENT_REQUIRED {
-        return None;
-    }
-    let values: Vec<String> = response
-        .headers()
-        .get_all(WWW_AUTHENTICATE)
-        .iter()
-        .filter_map(|v| v.to_str().ok().map(str::to_owned))
-        .collect();
-    (!values.is_empty()).then_some(values)
+    l402::http::challenge_values(response.status(), response.headers())
 }

@@ -97,7 +97,8 @@
 //!
 //! # Layout
 //! [`types`] (32-byte values), [`identifier`], [`macaroon`], [`caveat`], [`satisfier`], [`verify`](mod@verify), [`mint`](mod@mint),
-//! [`challenge`], [`credential`], [`token`], [`network`], [`limits`] (size limits on every input), [`error`].
+//! [`challenge`], [`credential`], [`token`], [`network`], [`limits`] (size limits on every input), [`error`];
+//! the wire bindings of the challenge, server and client side: [`http`](mod@http), [`grpc`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -106,6 +107,8 @@ pub mod challenge;
 pub mod credential;
 mod encoding;
 pub mod error;
+pub mod grpc;
+pub mod http;
 pub mod identifier;
 pub mod limits;
 pub mod macaroon;

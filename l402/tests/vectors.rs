@@ -157,3 +157,28 @@ fn reference_testnet_invoice_in_challenge() {
         .to_authorization_with(AuthScheme::Lsat)
         .starts_with("LSAT "));
 }
+
+#[test]
+fn wire_bindings_round_trip_both_ends() {
+    let challenge = Challenge::new(vector_b(), TESTNET_INVOICE).unwrap();
+    let lsat = format!("LSAT macaroon=\"{BASE64}\", invoice=\"{TESTNET_INVOICE}\"");
+    let l402_line = format!("L402 macaroon=\"{BASE64}\", invoice=\"{TESTNET_INVOICE}\"");
+
+    let http = l402::http::challenge_response(&challenge);
+    assert_eq!(http.status(), 402);
+    assert_eq!(http.body(), "payment required\n");
+    assert_eq!(http.headers()["content-type"], "text/plain; charset=utf-8");
+    let values = l402::http::challenge_values(http.status(), http.headers()).unwrap();
+    assert_eq!(values, [lsat.clone(), l402_line.clone()]);
+    let parsed = Challenge::from_header_values(values.iter().map(String::as_str)).unwrap();
+    assert_eq!(parsed, challenge);
+    assert!(l402::http::challenge_values(http::StatusCode::OK, http.headers()).is_none());
+
+    let grpc = l402::grpc::challenge_response(&challenge);
+    assert_eq!(grpc.status(), 200);
+    assert_eq!(grpc.headers()["grpc-status"], "13");
+    assert_eq!(grpc.headers()["grpc-message"], "payment required");
+    assert_eq!(grpc.headers()["content-type"], "application/grpc");
+    let values = l402::grpc::challenge_values(grpc.headers(), None).unwrap();
+    assert_eq!(values, [lsat, l402_line]);
+}

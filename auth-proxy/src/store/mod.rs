@@ -65,33 +65,8 @@ pub struct TokenRecord {
     pub revoked_at: Option<i64>,
 }
 
-/// Everything stored for a freshly minted token.
-#[derive(Debug, Clone)]
-pub struct NewToken {
-    /// `sha256(identifier)`.
-    pub identifier_hash: IdentifierHash,
-    /// The secret root key.
-    pub root_key: RootKey,
-    /// Token id.
-    pub token_id: TokenId,
-    /// Invoice payment hash.
-    pub payment_hash: PaymentHash,
-    /// Service name.
-    pub service: String,
-    /// Price in satoshis.
-    pub price_sat: i64,
-}
-
-/// The answer to a root-key lookup.
-#[derive(Debug, Clone)]
-pub enum RootKeyLookup {
-    /// The token's root key.
-    Found(RootKey),
-    /// The token existed and was revoked.
-    Revoked,
-    /// No such token here.
-    Unknown,
-}
+/// Everything stored for a freshly minted token, and the answer to a root-key lookup: l402-server's.
+pub use l402_server::{NewRootKey as NewToken, RootKeyLookup};
 
 /// Which SQL dialect the pool speaks (only the migrations differ).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,6 +331,30 @@ fn record(row: &AnyRow) -> Result<TokenRecord, StoreError> {
         settled_at: row.try_get(5)?,
         revoked_at: row.try_get(6)?,
     })
+}
+
+/// The proxy's database as l402-server's root-key store (what [`l402_server::issue`] writes to).
+impl l402_server::RootKeyStore for Store {
+    async fn insert(&self, token: &NewToken) -> Result<(), l402_server::StoreError> {
+        Store::insert(self, token)
+            .await
+            .map_err(l402_server::StoreError::new)
+    }
+
+    async fn root_key(
+        &self,
+        hash: &IdentifierHash,
+    ) -> Result<RootKeyLookup, l402_server::StoreError> {
+        Store::root_key(self, hash)
+            .await
+            .map_err(l402_server::StoreError::new)
+    }
+
+    async fn revoke(&self, token_id: &TokenId) -> Result<bool, l402_server::StoreError> {
+        Store::revoke(self, token_id)
+            .await
+            .map_err(l402_server::StoreError::new)
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,138 @@
+//! The gRPC binding of the challenge, both ends: the server answers HTTP `200` with a trailers-only
+//! response (`grpc-status: 13`, `grpc-message: payment required`, the challenge headers), the client finds
+//! such a status in response headers or trailers.
+//!
+//! Status codes are the plain numbers of gRPC's `Code` enum (what `tonic::Code` converts to and from), so
+//! this crate needs no gRPC library.
+
+use ::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use ::http::{HeaderMap, Response};
+
+use crate::challenge::Challenge;
+use crate::http::{append_challenge, header_strings, PAYMENT_REQUIRED_MESSAGE};
+
+/// The header (or trailer) carrying the gRPC status code.
+pub const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+/// The header (or trailer) carrying the percent-encoded gRPC status message.
+pub const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
+/// gRPC `UNKNOWN`: some grpc-go versions report a challenge with it.
+pub const CODE_UNKNOWN: u16 = 2;
+/// gRPC `INTERNAL`: the code Aperture sends with a payment challenge.
+pub const CODE_INTERNAL: u16 = 13;
+
+/// A trailers-only gRPC answer: HTTP `200`, `content-type: application/grpc`, `grpc-status: code` and
+/// `grpc-message: message` (a message that is not header text becomes `error`), empty body.
+pub fn status_response(code: u16, message: &str) -> Response<()> {
+    let mut response = Response::new(());
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert(GRPC_STATUS, HeaderValue::from(code));
+    headers.insert(
+        GRPC_MESSAGE,
+        HeaderValue::try_from(message).unwrap_or(HeaderValue::from_static("error")),
+    );
+    response
+}
+
+/// The server's challenge: status `INTERNAL`, `payment required` and both `WWW-Authenticate` lines.
+pub fn challenge_response(challenge: &Challenge) -> Response<()> {
+    let mut response = status_response(CODE_INTERNAL, PAYMENT_REQUIRED_MESSAGE);
+    append_challenge(response.headers_mut(), challenge);
+    response
+}
+
+/// The client's side: the `WWW-Authenticate` values if `status_map` (response headers of a trailers-only
+/// response, or trailers) carries a challenge status — `INTERNAL` or `UNKNOWN` whose message contains
+/// "payment required". Values are collected from `status_map`, then from `headers` (the response headers
+/// when the status came in the trailers).
+pub fn challenge_values(
+    status_map: &HeaderMap,
+    headers: Option<&HeaderMap>,
+) -> Option<Vec<String>> {
+    let code: u16 = status_map
+        .get(GRPC_STATUS)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    if code != CODE_INTERNAL && code != CODE_UNKNOWN {
+        return None;
+    }
+    let message = status_map
+        .get(GRPC_MESSAGE)
+        .and_then(|m| m.to_str().ok())
+        .map(percent_decode)
+        .unwrap_or_default();
+    if !message
+        .to_ascii_lowercase()
+        .contains(PAYMENT_REQUIRED_MESSAGE)
+    {
+        return None;
+    }
+    let mut values = header_strings(status_map);
+    values.extend(headers.into_iter().flat_map(header_strings));
+    Some(values)
+}
+
+/// Decodes gRPC's percent-encoding of `grpc-message`.
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+            if let Ok(byte) = u8::from_str_radix(hex, 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header::WWW_AUTHENTICATE;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("payment%20required"), "payment required");
+        assert_eq!(percent_decode("payment required"), "payment required");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
+    }
+
+    #[test]
+    fn recognises_challenges_only() {
+        let mut headers = HeaderMap::new();
+        headers.insert(GRPC_STATUS, "13".parse().unwrap());
+        headers.insert(GRPC_MESSAGE, "payment%20required".parse().unwrap());
+        headers.append(WWW_AUTHENTICATE, "LSAT a".parse().unwrap());
+        headers.append(WWW_AUTHENTICATE, "L402 b".parse().unwrap());
+        assert_eq!(
+            challenge_values(&headers, None),
+            Some(vec!["LSAT a".to_owned(), "L402 b".to_owned()])
+        );
+        headers.insert(GRPC_STATUS, "2".parse().unwrap());
+        assert!(challenge_values(&headers, None).is_some());
+        headers.insert(GRPC_STATUS, "14".parse().unwrap());
+        assert!(challenge_values(&headers, None).is_none());
+        headers.insert(GRPC_STATUS, "13".parse().unwrap());
+        headers.insert(GRPC_MESSAGE, "internal error".parse().unwrap());
+        assert!(challenge_values(&headers, None).is_none());
+    }
+
+    #[test]
+    fn status_responses_are_trailers_only_with_http_200() {
+        let response = status_response(14, "backend unavailable");
+        assert_eq!(response.status(), http::StatusCode::OK);
+        assert_eq!(response.headers()["grpc-status"], "14");
+        assert_eq!(response.headers()["content-type"], "application/grpc");
+    }
+}
