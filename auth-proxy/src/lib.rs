@@ -47,6 +47,7 @@ mod server;
 pub mod service;
 pub mod store;
 pub mod tls;
+pub mod unpaid;
 
 pub use config::{Config, ConfigError, Overrides};
 pub use decision::{Decision, Outcome};

@@ -35,9 +35,11 @@ pub struct Invoices {
 }
 
 impl Invoices {
-    /// Wraps a connected (lazy) lnd client.
-    pub fn new(lnd: LndClient, metrics: Metrics) -> Self {
-        let add = LndInvoices::new(lnd.clone()).with_timeout(CALL_TIMEOUT);
+    /// Wraps a connected (lazy) lnd client; invoices stay payable for `expiry`.
+    pub fn new(lnd: LndClient, metrics: Metrics, expiry: Duration) -> Self {
+        let add = LndInvoices::new(lnd.clone())
+            .with_timeout(CALL_TIMEOUT)
+            .with_expiry(expiry);
         Invoices { lnd, add, metrics }
     }
 
@@ -75,13 +77,21 @@ impl Invoices {
     }
 }
 
-/// `AddInvoice` (memo `L402`) through l402-server, timed like every other call.
+/// `AddInvoice` (memo `L402`) and `CancelInvoice` through l402-server, timed like every other call.
 impl InvoiceSource for Invoices {
     async fn add_invoice(&self, value_sat: i64) -> Result<NewInvoice, LndError> {
         let started = Instant::now();
         let result = self.add.add_invoice(value_sat).await;
         self.metrics
             .lnd_call("AddInvoice", result.is_ok(), started.elapsed());
+        result
+    }
+
+    async fn cancel_invoice(&self, payment_hash: PaymentHash) -> Result<(), LndError> {
+        let started = Instant::now();
+        let result = self.add.cancel_invoice(payment_hash).await;
+        self.metrics
+            .lnd_call("CancelInvoice", result.is_ok(), started.elapsed());
         result
     }
 }

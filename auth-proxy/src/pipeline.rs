@@ -14,6 +14,7 @@
 //! Each phase returns data; only [`Pipeline::handle`] sequences them.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Instant;
 
 use http::header::{CONTENT_TYPE, HOST};
@@ -33,6 +34,7 @@ use crate::path::{self, PathError};
 use crate::ratelimit::{ClientKey, RateLimiter};
 use crate::responses::{self, GrpcCode, ProxyBody};
 use crate::service::{AuthLevel, ServiceConfig};
+use crate::unpaid::UnpaidTokens;
 
 /// A configured service with its runtime state.
 #[derive(Debug)]
@@ -48,6 +50,7 @@ pub(crate) struct Route {
 pub(crate) struct Gate {
     pub authenticator: Authenticator,
     pub challenger: Challenger,
+    pub unpaid: Arc<UnpaidTokens>,
 }
 
 /// What the proxy knows about a request before looking at its body.
@@ -269,6 +272,19 @@ impl Pipeline {
                         responses::rate_limited(info.grpc, wait.as_secs_f64().ceil() as u64);
                     return Done::answer(response, Outcome::RateLimited, Some("challenge_budget"));
                 }
+                if gate.unpaid.at_cap() {
+                    tracing::warn!(
+                        unpaid = gate.unpaid.count(),
+                        "maxunpaidtokens reached; refusing challenges"
+                    );
+                    let response = responses::error(
+                        info.grpc,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        GrpcCode::Unavailable,
+                        "too many unpaid tokens outstanding: try again later",
+                    );
+                    return Done::answer(response, Outcome::ChallengeFailed, Some("unpaid_cap"));
+                }
                 let mut done = self.challenge(gate, route, info).await;
                 if done.outcome == Outcome::Challenged {
                     done.reason = Some(reason);
@@ -379,6 +395,7 @@ impl Pipeline {
         match gate.challenger.issue(&route.config).await {
             Ok(issued) => {
                 self.metrics.challenge_minted(&route.config.name);
+                gate.unpaid.minted();
                 Done {
                     token_id: Some(issued.token_id.to_hex()),
                     ..Done::answer(

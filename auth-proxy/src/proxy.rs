@@ -30,6 +30,7 @@ use crate::metrics::Metrics;
 use crate::pipeline::{Gate, Pipeline, Route};
 use crate::ratelimit::RateLimiter;
 use crate::store::{revocation, Store, StoreError};
+use crate::unpaid::{spawn_sweeper, UnpaidTokens};
 
 /// Why the proxy could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -236,7 +237,7 @@ async fn gate(
         }
     };
     let lnd = lnd_client::LndClient::connect(lnd_config).await?;
-    let invoices = Invoices::new(lnd.clone(), metrics.clone());
+    let invoices = Invoices::new(lnd.clone(), metrics.clone(), config.invoice_expiry);
     let settlements = Settlements::new(store.clone(), Some(invoices.clone()));
     let following = settlements.spawn(lnd, background.child_token());
     // Do not serve before settlements are followed (bounded: lnd may be down).
@@ -244,9 +245,17 @@ async fn gate(
     let strict = config
         .strict_verify
         .then_some((settlements, config.strict_verify_timeout));
+    let unpaid = Arc::new(UnpaidTokens::new(config.max_unpaid_tokens));
+    spawn_sweeper(
+        store.clone(),
+        Arc::clone(&unpaid),
+        config.invoice_expiry,
+        background.child_token(),
+    );
     Ok(Some(Gate {
         authenticator: Authenticator::new(store.clone(), strict),
         challenger: Challenger::new(invoices, store.clone()),
+        unpaid,
     }))
 }
 

@@ -1,15 +1,21 @@
-//! Where invoices come from: the [`InvoiceSource`] trait ("an invoice of N sat, memo `L402`") and
-//! [`LndInvoices`], its implementation over lnd's `AddInvoice`.
+//! Where invoices come from: the [`InvoiceSource`] trait ("an invoice of N sat, memo `L402`"; "cancel that
+//! invoice") and [`LndInvoices`], its implementation over lnd's `AddInvoice` and `CancelInvoice`.
+//!
+//! Token invoices expire ([`DEFAULT_INVOICE_EXPIRY`], lnd's own default): an unpaid token is worthless
+//! once its invoice can no longer be paid, so a server may forget it then.
 
 use std::future::Future;
 use std::time::Duration;
 
 use l402::PaymentHash;
 use lnd_client::LndClient;
+use proto::invoicesrpc::CancelInvoiceMsg;
 use proto::lnrpc::Invoice;
 
 /// How long one `AddInvoice` may take by default (slower fails the challenge with 503).
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a token invoice stays payable by default: one hour, as lnd's own default.
+pub const DEFAULT_INVOICE_EXPIRY: Duration = Duration::from_secs(3600);
 
 /// Why an invoice could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +58,13 @@ pub trait InvoiceSource: Send + Sync + 'static {
         &self,
         value_sat: i64,
     ) -> impl Future<Output = Result<NewInvoice, InvoiceError>> + Send;
+
+    /// Cancels the open invoice of `payment_hash`, so that it can never be paid (its token could not be
+    /// stored: paying it would buy nothing).
+    fn cancel_invoice(
+        &self,
+        payment_hash: PaymentHash,
+    ) -> impl Future<Output = Result<(), InvoiceError>> + Send;
 }
 
 /// Invoices from an lnd node (`lnrpc.Lightning/AddInvoice`), each call bounded by a timeout.
@@ -59,6 +72,7 @@ pub trait InvoiceSource: Send + Sync + 'static {
 pub struct LndInvoices {
     lnd: LndClient,
     timeout: Duration,
+    expiry: Duration,
 }
 
 impl LndInvoices {
@@ -67,7 +81,30 @@ impl LndInvoices {
         LndInvoices {
             lnd,
             timeout: DEFAULT_CALL_TIMEOUT,
+            expiry: DEFAULT_INVOICE_EXPIRY,
         }
+    }
+
+    /// Invoices that stay payable for `expiry` instead of [`DEFAULT_INVOICE_EXPIRY`].
+    pub fn with_expiry(mut self, expiry: Duration) -> Self {
+        self.expiry = expiry;
+        self
+    }
+
+    /// Runs one call within the timeout, mapping failures to [`InvoiceError`].
+    async fn call<T>(
+        &self,
+        call: &'static str,
+        future: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    ) -> Result<T, InvoiceError> {
+        tokio::time::timeout(self.timeout, future)
+            .await
+            .map_err(|_| InvoiceError::Timeout { call })?
+            .map(tonic::Response::into_inner)
+            .map_err(|status| InvoiceError::Call {
+                call,
+                message: status.message().to_owned(),
+            })
     }
 
     /// Bounds every call by `timeout` instead.
@@ -79,21 +116,16 @@ impl LndInvoices {
 
 impl InvoiceSource for LndInvoices {
     async fn add_invoice(&self, value_sat: i64) -> Result<NewInvoice, InvoiceError> {
-        const CALL: &str = "AddInvoice";
         let request = Invoice {
             memo: "L402".into(),
             value: value_sat,
+            expiry: i64::try_from(self.expiry.as_secs()).unwrap_or(i64::MAX),
             ..Invoice::default()
         };
         let mut lightning = self.lnd.lightning.clone();
-        let response = tokio::time::timeout(self.timeout, lightning.add_invoice(request))
-            .await
-            .map_err(|_| InvoiceError::Timeout { call: CALL })?
-            .map_err(|status| InvoiceError::Call {
-                call: CALL,
-                message: status.message().to_owned(),
-            })?
-            .into_inner();
+        let response = self
+            .call("AddInvoice", lightning.add_invoice(request))
+            .await?;
         let payment_hash =
             PaymentHash::from_slice(&response.r_hash).map_err(|_| InvoiceError::Invalid {
                 what: "payment hash",
@@ -107,5 +139,15 @@ impl InvoiceSource for LndInvoices {
             payment_hash,
             payment_request: response.payment_request,
         })
+    }
+
+    async fn cancel_invoice(&self, payment_hash: PaymentHash) -> Result<(), InvoiceError> {
+        let request = CancelInvoiceMsg {
+            payment_hash: payment_hash.as_bytes().to_vec(),
+        };
+        let mut invoices = self.lnd.invoices.clone();
+        self.call("CancelInvoice", invoices.cancel_invoice(request))
+            .await
+            .map(drop)
     }
 }

@@ -35,7 +35,10 @@ pub mod pricing;
 pub mod store;
 
 pub use authenticate::{authenticate, AuthOutcome, Rejection};
-pub use invoice::{InvoiceError, InvoiceSource, LndInvoices, NewInvoice};
+pub use invoice::{
+    InvoiceError, InvoiceSource, LndInvoices, NewInvoice, DEFAULT_CALL_TIMEOUT,
+    DEFAULT_INVOICE_EXPIRY,
+};
 pub use layer::{L402Layer, L402Service, VerifiedToken};
 pub use mint::{issue, IssueError, Issued};
 pub use pricing::Pricing;

@@ -78,7 +78,7 @@ where
     let minted = pricing.mint_request(invoice.payment_hash, now)?.mint()?;
     let token_id = minted.macaroon.token_id();
     let challenge = Challenge::new(minted.macaroon, &invoice.payment_request)?;
-    store
+    let stored = store
         .insert(&NewRootKey {
             identifier_hash: minted.identifier_hash,
             root_key: minted.root_key,
@@ -87,7 +87,15 @@ where
             service: pricing.service().to_owned(),
             price_sat: pricing.price_sat(),
         })
-        .await?;
+        .await;
+    if let Err(error) = stored {
+        // Nobody has seen the invoice yet: cancel it, so that it cannot be paid for a token that does
+        // not exist (it would expire anyway; this is sooner).
+        if let Err(cancel) = invoices.cancel_invoice(invoice.payment_hash).await {
+            tracing::warn!(error = %cancel, payment_hash = %invoice.payment_hash, "cannot cancel the invoice of an unstored token");
+        }
+        return Err(error.into());
+    }
     Ok(Issued {
         token_id,
         challenge,

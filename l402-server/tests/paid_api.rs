@@ -206,6 +206,21 @@ async fn store_or_lnd_down_is_503() {
         response.text().await.unwrap(),
         "token store unavailable: cannot issue payment challenge\n"
     );
+    // The invoice of the token that could not be stored was cancelled: nobody can pay it for nothing.
+    let invoices = world
+        .api_lnd
+        .lightning
+        .clone()
+        .list_invoices(proto::lnrpc::ListInvoiceRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .invoices;
+    assert_eq!(invoices.len(), 1);
+    assert_eq!(
+        invoices[0].state,
+        proto::lnrpc::invoice::InvoiceState::Canceled as i32
+    );
 
     // A credential whose lookup fails is not judged either.
     let url = world.serve_example(MemoryStore::new()).await;

@@ -39,6 +39,10 @@ pub(crate) struct FileConfig {
     pub connections: ConnectionsSection,
     /// Extension: how many challenges one client network may ask for (`requests: 0` turns it off).
     pub challengelimits: Option<RateLimitSection>,
+    /// Extension: the most unpaid tokens outstanding (`0`: no cap).
+    pub maxunpaidtokens: Option<u64>,
+    /// Extension: how long a token's invoice stays payable (e.g. `1h`); unpaid tokens are forgotten after.
+    pub invoiceexpiry: Option<String>,
 }
 
 /// Extension: the `connections:` section.

@@ -276,6 +276,10 @@ pub struct Config {
     pub connections: ConnectionLimits,
     /// Challenges one client network (IPv4 /24, IPv6 /48) may ask for; `None`: unlimited.
     pub challenge_limit: Option<crate::service::RateLimitRule>,
+    /// The most unpaid tokens outstanding before challenges answer 503; `None`: no cap.
+    pub max_unpaid_tokens: Option<u64>,
+    /// How long a token's invoice stays payable; unpaid tokens are deleted some time after.
+    pub invoice_expiry: Duration,
     /// Client addresses refused outright with 403 (Aperture's `blocklist`).
     pub blocklist: Vec<std::net::IpAddr>,
     /// Log level from the file (`debuglevel`), used by the binary when `RUST_LOG` is not set.

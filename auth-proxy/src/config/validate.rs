@@ -29,6 +29,9 @@ fn duration(key: &str, value: &Option<String>, default: Duration) -> Result<Dura
     }
 }
 
+/// The default cap on unpaid tokens outstanding.
+const DEFAULT_MAX_UNPAID_TOKENS: u64 = 100_000;
+
 /// The default challenge budget of a client network: 10 a second, bursts of 100.
 const DEFAULT_CHALLENGE_LIMIT: (u32, Duration, u32) = (10, Duration::from_secs(1), 100);
 
@@ -201,6 +204,21 @@ pub(super) fn validate(raw: file::FileConfig) -> Result<Config, ConfigError> {
         shutdown_grace: duration("shutdowngrace", &raw.shutdowngrace, Duration::from_secs(10))?,
         connections: connection_limits(&raw.connections)?,
         challenge_limit: challenge_limit(raw.challengelimits.as_ref())?,
+        max_unpaid_tokens: match raw.maxunpaidtokens {
+            None => Some(DEFAULT_MAX_UNPAID_TOKENS),
+            Some(0) => None,
+            Some(n) => Some(n),
+        },
+        invoice_expiry: match duration(
+            "invoiceexpiry",
+            &raw.invoiceexpiry,
+            l402_server::DEFAULT_INVOICE_EXPIRY,
+        )? {
+            expiry if expiry < Duration::from_secs(60) => {
+                return Err(ConfigError::invalid("invoiceexpiry", "must be at least 1m"))
+            }
+            expiry => expiry,
+        },
         blocklist: raw
             .blocklist
             .iter()

@@ -12,6 +12,7 @@
 pub(crate) mod cache;
 mod listing;
 pub(crate) mod revocation;
+mod sweep;
 
 pub use listing::{Cursor, TokenPage, TokenQuery, TokenStatus, DEFAULT_PAGE, MAX_PAGE};
 

@@ -201,3 +201,21 @@ async fn the_challenge_budget_can_be_turned_off_but_not_narrowed_to_a_path() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn unpaid_tokens_are_capped_and_token_invoices_expire() {
+    let env = TestEnv::start().await;
+    let proxy = env
+        .proxy_with("maxunpaidtokens: 2\ninvoiceexpiry: 10m\n")
+        .await;
+    let first = get(&proxy, "/http/data").await;
+    assert_eq!(first.status(), 402);
+    let invoice = challenge_of(first.headers()).invoice().clone();
+    assert_eq!(invoice.expiry_time(), Duration::from_secs(600));
+    assert_eq!(get(&proxy, "/http/data").await.status(), 402);
+    let refused = get(&proxy, "/http/data").await;
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "5");
+    let decision = proxy.last_decision("/http/data");
+    assert_eq!(decision.reason, Some("unpaid_cap"));
+}

@@ -49,7 +49,12 @@ async fn first_loop_pays_for_the_token_and_a_repeat_loop_does_not() {
         "only the prepay and swap payments"
     );
     assert_eq!(
-        env.proxy().tokens().await.unwrap().len(),
+        env.proxy()
+            .tokens(&Default::default())
+            .await
+            .unwrap()
+            .tokens
+            .len(),
         1,
         "one token minted"
     );

@@ -1,0 +1,122 @@
+//! Unpaid tokens: counted, capped (`maxunpaidtokens`) and swept once their invoice has expired.
+//!
+//! A challenge is free to ask for but costs an invoice at lnd and two rows in the database. Beyond the
+//! per-network challenge budget, [`UnpaidTokens`] caps how many tokens may be outstanding at once (beyond it
+//! challenges answer 503 with `Retry-After`), and [`spawn_sweeper`] deletes unpaid tokens whose invoice
+//! expired long enough ago that it cannot be paid any more (see the store's `sweep` module). The count is the
+//! database's, re-read after every sweep, plus what this proxy minted since; with several replicas each one
+//! sees the others' tokens at the next sweep.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::store::Store;
+
+/// Tokens deleted per statement: bounds each transaction.
+const SWEEP_BATCH: u32 = 1000;
+/// Batches per sweep: bounds each sweep; the rest waits for the next one.
+const SWEEP_MAX_BATCHES: u32 = 100;
+
+/// How many unpaid tokens are outstanding, and the cap.
+#[derive(Debug)]
+pub struct UnpaidTokens {
+    count: AtomicU64,
+    max: Option<u64>,
+}
+
+impl UnpaidTokens {
+    /// No token counted yet; `max` is `maxunpaidtokens` (`None`: no cap).
+    pub fn new(max: Option<u64>) -> Self {
+        Self {
+            count: AtomicU64::new(0),
+            max,
+        }
+    }
+
+    /// Whether a new challenge would exceed the cap.
+    pub fn at_cap(&self) -> bool {
+        self.max
+            .is_some_and(|max| self.count.load(Ordering::Relaxed) >= max)
+    }
+
+    /// Counts a token just minted.
+    pub fn minted(&self) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The number outstanding, as last counted.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    fn recount(&self, count: u64) {
+        self.count.store(count, Ordering::Relaxed);
+    }
+}
+
+/// Sweeps now and then every `interval` until `stop`: deletes unpaid tokens created more than twice
+/// `invoice_expiry` ago, then recounts the unpaid ones into `unpaid`.
+pub fn spawn_sweeper(
+    store: Store,
+    unpaid: Arc<UnpaidTokens>,
+    invoice_expiry: Duration,
+    stop: CancellationToken,
+) {
+    let interval = (invoice_expiry / 4).min(Duration::from_secs(60));
+    tokio::spawn(async move {
+        loop {
+            sweep(&store, &unpaid, invoice_expiry).await;
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    });
+}
+
+/// One sweep; failures are logged and retried at the next one.
+async fn sweep(store: &Store, unpaid: &UnpaidTokens, invoice_expiry: Duration) {
+    let before = service_kit::clock::now_unix().saturating_sub(2 * invoice_expiry.as_secs()) as i64;
+    let mut deleted = 0;
+    for _ in 0..SWEEP_MAX_BATCHES {
+        match store.delete_unpaid_before(before, SWEEP_BATCH).await {
+            Ok(n) => {
+                deleted += n;
+                if n < u64::from(SWEEP_BATCH) {
+                    break;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot delete expired unpaid tokens; retrying later");
+                return;
+            }
+        }
+    }
+    if deleted > 0 {
+        tracing::info!(deleted, "deleted unpaid tokens whose invoice expired");
+    }
+    match store.count_unpaid().await {
+        Ok(count) => unpaid.recount(count),
+        Err(error) => tracing::warn!(error = %error, "cannot count unpaid tokens"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_counts_minted_tokens() {
+        let unpaid = UnpaidTokens::new(Some(2));
+        assert!(!unpaid.at_cap());
+        unpaid.minted();
+        unpaid.minted();
+        assert!(unpaid.at_cap());
+        unpaid.recount(1);
+        assert!(!unpaid.at_cap());
+        assert!(!UnpaidTokens::new(None).at_cap());
+    }
+}
