@@ -50,6 +50,8 @@ impl AdminAuth {
     pub fn load_or_create(base_dir: &Path, macaroon_path: &Path) -> Result<AdminAuth, FileError> {
         let key_path = base_dir.join("admin.rootkey");
         private_files::create_private_dir(base_dir)?;
+        private_files::warn_if_exposed(base_dir);
+        private_files::warn_if_exposed(&key_path);
         let root_key = match std::fs::read_to_string(&key_path) {
             Ok(text) => RootKey::from_hex(text.trim()).map_err(|_| {
                 FileError::Invalid(format!("{}: not a 32-byte hex key", key_path.display()))

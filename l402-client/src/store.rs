@@ -111,6 +111,10 @@ impl TokenStore {
             pending: dir.join(PENDING_FILE),
             dir,
         };
+        service_kit::files::warn_if_exposed(&store.dir);
+        for file in [&store.paid, &store.pending] {
+            service_kit::files::warn_if_exposed(file);
+        }
         store.paid_token()?;
         store.pending_token()?;
         Ok(store)

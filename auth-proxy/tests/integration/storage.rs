@@ -166,3 +166,54 @@ async fn database_down_answers_503_and_recovers() {
         "challenges again"
     );
 }
+
+/// The mode bits of `path`.
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn secrets_are_private_whatever_the_umask() {
+    let env = TestEnv::start().await;
+    let basedir = env.dir.path().join("private");
+    let proxy = TestProxy::start(&env.yaml(&basedir, "")).await;
+    env.paid_http(&proxy, "/http/data").await;
+    assert_eq!(mode(&basedir), 0o700, "the base directory");
+    for file in [
+        "aperture.db",
+        "aperture.db-wal",
+        "aperture.db-shm",
+        "admin.rootkey",
+        "admin.macaroon",
+    ] {
+        assert_eq!(mode(&basedir.join(file)), 0o600, "{file}");
+    }
+}
+
+#[tokio::test]
+async fn a_reader_holding_a_transaction_does_not_block_challenges() {
+    let env = TestEnv::start().await;
+    let basedir = env.dir.path().join("wal");
+    let proxy = TestProxy::start(&env.yaml(&basedir, "")).await;
+    env.paid_http(&proxy, "/http/data").await;
+
+    // Another program reads the database and keeps its transaction open.
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(basedir.join("aperture.db"));
+    let mut reader = sqlx::ConnectOptions::connect(&options).await.unwrap();
+    sqlx::Executor::execute(&mut reader, "BEGIN").await.unwrap();
+    let _: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM auth_proxy_tokens")
+        .fetch_one(&mut reader)
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    let response = get(&proxy, "/http/more").await;
+    assert_eq!(response.status(), 402, "the challenge is stored meanwhile");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "not held up by the reader: {:?}",
+        started.elapsed()
+    );
+    sqlx::Executor::execute(&mut reader, "COMMIT").await.unwrap();
+}
