@@ -1,18 +1,20 @@
 //! Phase 2, authenticate: does the request carry a valid, paid token for this service and path?
 //!
-//! Order of checks, cheapest first: parse the credential → preimage against payment hash (no key needed) →
-//! root key (cache, else database) → signature and caveats (service, expiry, capability) → settlement at our
-//! lnd when `strictverify` is on.
+//! l402-server's verification, cheapest first: parse the credential → preimage against payment hash (no key
+//! needed) → root key (cache, else database) → signature and caveats (service, expiry, capability); then
+//! settlement at our lnd when `strictverify` is on.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
 
-use crate::l402_bridge::{self, Rejection, Verified};
+use l402_server::StoreError;
+
+use crate::l402_bridge::{Rejection, Verified};
 use crate::lnd::Settlements;
 use crate::service::ServiceConfig;
-use crate::store::{RootKeyLookup, Store, StoreError};
+use crate::store::Store;
 
 /// What the authenticate phase found.
 #[derive(Debug)]
@@ -47,35 +49,27 @@ impl Authenticator {
         service: &ServiceConfig,
         path: &str,
     ) -> AuthOutcome {
-        let presented = match l402_bridge::presented(headers) {
-            Ok(Some(presented)) => presented,
-            Ok(None) => return AuthOutcome::Missing,
-            Err(rejection) => return AuthOutcome::Rejected(rejection),
-        };
-        if let Err(rejection) = presented.check_keyless() {
-            return AuthOutcome::Rejected(rejection);
-        }
-        let root_key = match self.store.root_key(&presented.identifier_hash()).await {
-            Ok(RootKeyLookup::Found(key)) => key,
-            Ok(RootKeyLookup::Revoked) => {
-                return AuthOutcome::Rejected(Rejection::new("revoked", "token was revoked"));
-            }
-            Ok(RootKeyLookup::Unknown) => {
-                return AuthOutcome::Rejected(Rejection::new(
-                    "unknown_token",
-                    "no root key for this token",
-                ));
-            }
-            Err(error) => return AuthOutcome::StoreUnavailable(error),
-        };
-        let payment_hash = presented.payment_hash();
         let capability = service.required_capability(path);
-        let verified =
-            match presented.verify(&root_key, &service.name, capability, SystemTime::now()) {
-                Ok(verified) => verified,
-                Err(rejection) => return AuthOutcome::Rejected(rejection),
-            };
+        let outcome = l402_server::authenticate(
+            headers,
+            &self.store,
+            &service.name,
+            capability,
+            SystemTime::now(),
+        )
+        .await;
+        let credential = match outcome {
+            l402_server::AuthOutcome::Valid(credential) => credential,
+            l402_server::AuthOutcome::Missing => return AuthOutcome::Missing,
+            l402_server::AuthOutcome::Rejected(rejection) => {
+                return AuthOutcome::Rejected(rejection)
+            }
+            l402_server::AuthOutcome::StoreUnavailable(error) => {
+                return AuthOutcome::StoreUnavailable(error)
+            }
+        };
         if let Some((settlements, timeout)) = &self.strict {
+            let payment_hash = credential.macaroon().payment_hash();
             match settlements.wait_settled(&payment_hash, *timeout).await {
                 Ok(true) => {}
                 Ok(false) => {
@@ -84,9 +78,9 @@ impl Authenticator {
                         "our lnd has not reported the invoice settled",
                     ));
                 }
-                Err(error) => return AuthOutcome::StoreUnavailable(error),
+                Err(error) => return AuthOutcome::StoreUnavailable(StoreError::new(error)),
             }
         }
-        AuthOutcome::Valid(verified)
+        AuthOutcome::Valid(Verified::new(credential))
     }
 }

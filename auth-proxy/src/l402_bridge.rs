@@ -1,66 +1,24 @@
-//! What the proxy does with the `l402` crate beyond minting (which is l402-server's, see [`crate::challenge`]):
-//! reading credentials, verifying tokens, writing the credential forwarded to backends, and the admin macaroon.
+//! What the proxy does with the `l402` crate beyond l402-server's minting and verification (see
+//! [`crate::challenge`], [`crate::authenticate`]): the credential forwarded to backends, and the admin
+//! macaroon.
 //!
-//! The rest of the proxy sees plain types ([`Presented`], [`Verified`], [`Rejection`]) and never touches
-//! macaroon bytes.
+//! The rest of the proxy sees plain types ([`Verified`], [`Rejection`]) and never touches macaroon bytes.
 
-use std::time::SystemTime;
-
-use http::{HeaderMap, HeaderValue};
-use l402::{
-    Caveat, Credential, CredentialError, Identifier, IdentifierHash, Macaroon, PaymentHash,
-    RequestContext, RootKey, TokenId,
-};
+use http::HeaderValue;
+use l402::{Caveat, Credential, Identifier, Macaroon, PaymentHash, RootKey, TokenId};
 
 pub use l402_server::Rejection;
-
-/// A credential found in a request, not yet verified.
-#[derive(Debug, Clone)]
-pub struct Presented(Credential);
-
-impl Presented {
-    /// The token id claimed by the credential (not proof of anything until verified).
-    pub fn token_id(&self) -> TokenId {
-        self.0.token_id()
-    }
-
-    /// `sha256(identifier)`, the root-key lookup key.
-    pub fn identifier_hash(&self) -> IdentifierHash {
-        self.0.macaroon().identifier_hash()
-    }
-
-    /// The payment hash the token is locked to.
-    pub fn payment_hash(&self) -> PaymentHash {
-        self.0.macaroon().payment_hash()
-    }
-
-    /// Checks what needs no root key (location, preimage against payment hash).
-    pub fn check_keyless(&self) -> Result<(), Rejection> {
-        l402::check_keyless(&self.0).map_err(Rejection::from)
-    }
-
-    /// Full verification against the root key, for `service` (and `capability` if the path needs one).
-    pub fn verify(
-        self,
-        root_key: &RootKey,
-        service: &str,
-        capability: Option<&str>,
-        now: SystemTime,
-    ) -> Result<Verified, Rejection> {
-        let mut ctx = RequestContext::new(service, now);
-        if let Some(capability) = capability {
-            ctx = ctx.with_capability(capability);
-        }
-        l402::verify(&self.0, root_key, &ctx)?;
-        Ok(Verified(self.0))
-    }
-}
 
 /// A credential that passed verification.
 #[derive(Debug, Clone)]
 pub struct Verified(Credential);
 
 impl Verified {
+    /// Wraps a credential l402-server verified.
+    pub(crate) fn new(credential: Credential) -> Self {
+        Verified(credential)
+    }
+
     /// The token id (the client's identity).
     pub fn token_id(&self) -> TokenId {
         self.0.token_id()
@@ -70,15 +28,6 @@ impl Verified {
     pub fn forward_authorization(&self) -> HeaderValue {
         HeaderValue::try_from(self.0.to_authorization())
             .expect("base64 and hex are valid header text")
-    }
-}
-
-/// Finds the credential in request headers, in any form PROTOCOL.md lists. `Ok(None)`: none presented.
-pub fn presented(headers: &HeaderMap) -> Result<Option<Presented>, Rejection> {
-    match Credential::from_headers(headers) {
-        Ok(credential) => Ok(Some(Presented(credential))),
-        Err(CredentialError::Missing) => Ok(None),
-        Err(error) => Err(Rejection::new("malformed_credential", error.to_string())),
     }
 }
 
