@@ -121,7 +121,7 @@ fn with_headers(mut response: Response<ProxyBody>, headers: HeaderMap) -> Respon
     response
 }
 
-/// The L402 challenge (PROTOCOL.md, written by `l402::http` / `l402::grpc`): HTTP 402 `payment required\n`,
+/// The L402 challenge (docs/PROTOCOL.md, written by `l402::http` / `l402::grpc`): HTTP 402 `payment required\n`,
 /// or gRPC status 13 `payment required`, with the two `WWW-Authenticate` values in order (LSAT, then L402),
 /// plus CORS and `Cache-Control: no-store`.
 pub fn payment_required(grpc: bool, challenge: &Challenge) -> Response<ProxyBody> {

@@ -1,6 +1,6 @@
 //! The token store: Loop's `l402.token` / `l402.token.pending` files.
 //!
-//! Layout and names are Loop's (see PROTOCOL.md, "Client token store"), so a
+//! Layout and names are Loop's (see docs/PROTOCOL.md, section 8, "The client's token files"), so a
 //! data directory can be shared with Loop in both directions:
 //! - `l402.token` holds the paid token, `l402.token.pending` a token whose
 //!   payment is (or was) in flight (preimage all zero);

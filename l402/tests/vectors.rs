@@ -1,4 +1,4 @@
-//! Test vectors from PROTOCOL.md (checked there with an independent macaroon implementation).
+//! Test vectors from docs/PROTOCOL.md (checked there with an independent macaroon implementation).
 
 use l402::{
     verify, AuthScheme, Caveat, Challenge, Credential, Identifier, Macaroon, MintRequest,

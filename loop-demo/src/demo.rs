@@ -1,4 +1,4 @@
-//! Plays the sequence of FLOW.md on a [`Stack`] and reports what happened.
+//! Plays the sequence of docs/FLOW.md on a [`Stack`] and reports what happened.
 //!
 //! A loop is played the way a user does it — `LoopOut` on loopd, then waiting
 //! for the swap to finish — while the demo watches from the outside: the

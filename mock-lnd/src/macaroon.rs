@@ -368,7 +368,7 @@ mod tests {
 
     #[test]
     fn vector_b_signature_chain_matches_go_macaroon() {
-        // PROTOCOL.md vector B: root key of 32 zero bytes, location `lsat`.
+        // docs/PROTOCOL.md vector B: root key of 32 zero bytes, location `lsat`.
         let identifier = hex::decode("0000630dcd2966c4336691125448bbb25b4ff412a49c732db2c8abc1b8581bd710dd201f1e1d1c1b1a191817161514131211100f0e0d0c0b0a090807060504030201").unwrap();
         let mut macaroon = Macaroon::new(&[0u8; 32], identifier, "lsat").unwrap();
         for caveat in [

@@ -1,4 +1,4 @@
-//! Challenges are byte-exact to PROTOCOL.md, for HTTP and gRPC.
+//! Challenges are byte-exact to docs/PROTOCOL.md, for HTTP and gRPC.
 
 use std::time::Duration;
 

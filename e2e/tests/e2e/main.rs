@@ -1,4 +1,4 @@
-//! The end-to-end suite: the whole sequence of FLOW.md across the four programs.
+//! The end-to-end suite: the whole sequence of docs/FLOW.md across the four programs.
 //!
 //! - `sequence`: first loop (402, one invoice, one payment, token stored, swap
 //!   to SUCCESS, balances conserved) and repeat loop (no 402, no payment, same

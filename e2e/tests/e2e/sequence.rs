@@ -1,4 +1,4 @@
-//! The sequence of FLOW.md in-process: a first loop pays for a token, a repeat
+//! The sequence of docs/FLOW.md in-process: a first loop pays for a token, a repeat
 //! loop reuses it.
 
 use std::time::Duration;

@@ -6,7 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use l402::{Macaroon, PaymentHash, Preimage, Token};
 use l402_client::TokenStore;
 
-/// PROTOCOL.md's vector B macaroon.
+/// docs/PROTOCOL.md's vector B macaroon.
 const VECTOR_B: &str = "AgEEbHNhdAJCAABjDc0pZsQzZpESVEi7sltP9BKknHMtssirwbhYG9cQ3SAfHh0cGxoZGBcWFRQTEhEQDw4NDAsKCQgHBgUEAwIBAAIPc2VydmljZXM9bG9vcDowAAISbG9vcF9jYXBhYmlsaXRpZXM9AAIbbG9vcF92YWxpZF91bnRpbD0xNzAwMDAwMDAwAAAGIE4NjUqYEroD6mCWManYOtZIJPd82w8zQXls6f4w/vWd";
 const PAYMENT_HASH: &str = "630dcd2966c4336691125448bbb25b4ff412a49c732db2c8abc1b8581bd710dd";
 const TOKEN_ID: &str = "201f1e1d1c1b1a191817161514131211100f0e0d0c0b0a090807060504030201";

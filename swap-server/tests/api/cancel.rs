@@ -11,7 +11,7 @@ use tonic::Code;
 
 use crate::helpers::{fast_timings, new_swap_request, TestEnv, Updates};
 
-/// Test vector B of PROTOCOL.md as a forwarded credential (token id 201f1e…01).
+/// Test vector B of docs/PROTOCOL.md as a forwarded credential (token id 201f1e…01).
 const L402_B: &str = "L402 AgEEbHNhdAJCAABjDc0pZsQzZpESVEi7sltP9BKknHMtssirwbhYG9cQ3SAfHh0cGxoZGBcWFRQTEhEQDw4NDAsKCQgHBgUEAwIBAAIPc2VydmljZXM9bG9vcDowAAISbG9vcF9jYXBhYmlsaXRpZXM9AAIbbG9vcF92YWxpZF91bnRpbD0xNzAwMDAwMDAwAAAGIE4NjUqYEroD6mCWManYOtZIJPd82w8zQXls6f4w/vWd:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 /// A different, well-formed credential: the same macaroon with another token id.
