@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use l402_client::{HttpError, L402Error, L402HttpClient};
 
-use crate::support::{leave_pending, L402Env};
+use testkit::tokens::leave_pending;
+
+use crate::support::L402Env;
 
 fn client(env: &L402Env, max_cost_sat: u64) -> L402HttpClient {
     L402HttpClient::new(reqwest::Client::new(), env.l402(max_cost_sat))
@@ -245,19 +247,20 @@ async fn a_payment_still_in_flight_is_kept_pending_and_tracked_by_later_calls() 
     );
 
     // Later calls track the same payment until it settles; none pays again.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let answer = loop {
-        match hello(&env, &client).await {
-            Ok(answer) => break answer,
-            Err(HttpError::L402(L402Error::PaymentPending { .. })) => {
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "payment never settled"
-                );
+    let (env_ref, client_ref) = (&env, &client);
+    let answer = testkit::until(
+        "the payment in flight to settle",
+        testkit::WAIT,
+        move || async move {
+            match hello(env_ref, client_ref).await {
+                Ok(answer) => Some(answer),
+                Err(HttpError::L402(L402Error::PaymentPending { .. })) => None,
+                Err(other) => panic!("unexpected error {other:?}"),
             }
-            Err(other) => panic!("unexpected error {other:?}"),
-        }
-    };
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(env.payer.payments(), 1);
     let store = env.store();
     assert!(store.pending_token().unwrap().is_none());
