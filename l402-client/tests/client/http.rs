@@ -267,3 +267,52 @@ async fn a_payment_still_in_flight_is_kept_pending_and_tracked_by_later_calls() 
     let token = store.paid_token().unwrap().unwrap();
     assert_eq!(answer, format!("hello {}", token.token_id()));
 }
+
+#[tokio::test]
+async fn a_corrupt_pending_token_blocks_paying_until_its_backup_is_deleted() {
+    let env = L402Env::http(100).await;
+    // A pending token whose payment may have been sent, but which no longer decodes.
+    std::fs::write(
+        env.dir.path().join(l402_client::store::PENDING_FILE),
+        b"not a token",
+    )
+    .unwrap();
+    let client = client(&env, 1000);
+    let backup = env
+        .store()
+        .corrupt_pending()
+        .unwrap()
+        .expect("the corrupt pending token was moved aside");
+
+    for _ in 0..2 {
+        let err = hello(&env, &client).await.unwrap_err();
+        assert!(
+            matches!(&err, HttpError::L402(L402Error::CorruptPending { path }) if *path == backup),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains(&backup.display().to_string()),
+            "the error names the file: {err}"
+        );
+    }
+    assert_eq!(env.gate.challenges(), 2, "each call was challenged");
+    assert_eq!(env.payer.payments(), 0, "the payer is never called");
+    assert_eq!(client.l402().stats().payments, 0);
+    assert!(backup.exists(), "the backup is kept for the operator");
+    let store = env.store();
+    assert!(store.paid_token().unwrap().is_none());
+    assert!(store.pending_token().unwrap().is_none());
+
+    // The operator has checked lnd's payments and deletes the backup.
+    std::fs::remove_file(&backup).unwrap();
+    let answer = hello(&env, &client).await.unwrap();
+    assert_eq!(env.payer.payments(), 1, "the next challenge is paid once");
+    let token = env
+        .store()
+        .paid_token()
+        .unwrap()
+        .expect("paid token stored");
+    assert_eq!(answer, format!("hello {}", token.token_id()));
+    assert_eq!(hello(&env, &client).await.unwrap(), answer);
+    assert_eq!(env.payer.payments(), 1);
+}
