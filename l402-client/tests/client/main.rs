@@ -4,10 +4,12 @@
 //!
 //! - [`grpc`]: the tower layer under a tonic client;
 //! - [`http`]: the reqwest wrapper;
+//! - [`rebuy`]: re-buying a rejected token, within the back-off and the budget;
 //! - [`token_store`]: Loop's token file format and the store's file handling;
 //! - [`support`]: the test doubles (invoicer, payer, gate, servers).
 
 mod grpc;
 mod http;
+mod rebuy;
 mod support;
 mod token_store;
