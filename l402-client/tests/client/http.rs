@@ -13,7 +13,8 @@ fn client(env: &L402Env, max_cost_sat: u64) -> L402HttpClient {
     L402HttpClient::new(reqwest::Client::new(), env.l402(max_cost_sat))
 }
 
-async fn hello(env: &L402Env, client: &L402HttpClient) -> Result<String, HttpError> {
+/// `GET /hello` through `client`; the answer names the token the server accepted.
+pub(crate) async fn hello(env: &L402Env, client: &L402HttpClient) -> Result<String, HttpError> {
     let url = format!("http://{}/hello", env.server.addr);
     let response = client.send(client.inner().get(url)).await?;
     assert_eq!(response.status(), 200);

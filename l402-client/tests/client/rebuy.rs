@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use l402_client::{HttpError, L402Config, L402Error, L402HttpClient};
 
+use crate::http::hello;
 use crate::support::L402Env;
 
 const PRICE_SAT: u64 = 100;
@@ -21,13 +22,6 @@ fn budget(budget_sat: u64, window: Duration) -> L402Config {
         rebuy_backoff: Duration::ZERO,
         ..L402Config::default()
     }
-}
-
-async fn hello(env: &L402Env, client: &L402HttpClient) -> Result<String, HttpError> {
-    let url = format!("http://{}/hello", env.server.addr);
-    let response = client.send(client.inner().get(url)).await?;
-    assert_eq!(response.status(), 200);
-    Ok(response.text().await.unwrap())
 }
 
 /// The server revokes every token issued so far; the next call meets a challenge.
