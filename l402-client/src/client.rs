@@ -1,9 +1,10 @@
 //! The transport-independent core of the client: the current token, how a new one is acquired, and the
 //! errors a call can end with.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ::http::HeaderValue;
 use l402::{Challenge, Network, Token, TokenId};
@@ -18,6 +19,13 @@ pub const DEFAULT_MAX_COST_SAT: u64 = 1000;
 pub const DEFAULT_MAX_FEE_SAT: u64 = 10;
 /// Loop's payment timeout for a token.
 pub const DEFAULT_PAYMENT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Without an explicit re-purchase budget, re-purchases may cost this many times `max_cost_sat` per
+/// [`DEFAULT_REBUY_WINDOW`].
+pub const DEFAULT_REBUY_BUDGET_FACTOR: u64 = 10;
+/// The rolling window over which re-purchases are budgeted.
+pub const DEFAULT_REBUY_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+/// The shortest time between two re-purchases (`--l402rebuybackoff`).
+pub const DEFAULT_REBUY_BACKOFF: Duration = Duration::from_secs(10 * 60);
 
 /// Limits of automatic token payments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +39,24 @@ pub struct L402Config {
     /// The network of our lnd (`mainnet`, `testnet`, `regtest`, `simnet` or `signet`): an invoice for
     /// another network is refused before anything is stored or paid. `None`: not checked here.
     pub network: Option<Network>,
+    /// Most satoshis that re-purchases — tokens bought because the server rejected the one held — may
+    /// cost within [`L402Config::rebuy_window`] (`--maxl402rebuycost`). `None`:
+    /// [`DEFAULT_REBUY_BUDGET_FACTOR`] × `max_cost_sat`; see [`L402Config::rebuy_budget_sat`].
+    pub rebuy_budget_sat: Option<u64>,
+    /// The rolling window of the re-purchase budget.
+    pub rebuy_window: Duration,
+    /// No re-purchase starts sooner than this after the last one (`--l402rebuybackoff`).
+    pub rebuy_backoff: Duration,
+}
+
+impl L402Config {
+    /// The re-purchase budget in satoshis per [`L402Config::rebuy_window`], defaults applied.
+    pub fn rebuy_budget_sat(&self) -> u64 {
+        self.rebuy_budget_sat.unwrap_or_else(|| {
+            self.max_cost_sat
+                .saturating_mul(DEFAULT_REBUY_BUDGET_FACTOR)
+        })
+    }
 }
 
 impl Default for L402Config {
@@ -40,6 +66,9 @@ impl Default for L402Config {
             max_fee_sat: DEFAULT_MAX_FEE_SAT,
             payment_timeout: DEFAULT_PAYMENT_TIMEOUT,
             network: None,
+            rebuy_budget_sat: None,
+            rebuy_window: DEFAULT_REBUY_WINDOW,
+            rebuy_backoff: DEFAULT_REBUY_BACKOFF,
         }
     }
 }
@@ -99,6 +128,37 @@ pub enum L402Error {
         /// The corrupt file, moved aside.
         path: std::path::PathBuf,
     },
+    /// The server rejected the token held, and the last re-purchase is too recent to buy another one.
+    #[error(
+        "the server rejected the L402 token {token_id}; not buying another one: the last re-purchase \
+         was {since:?} ago, less than the back-off of {backoff:?} (--l402rebuybackoff)"
+    )]
+    RebuyBackoff {
+        /// Id of the rejected token.
+        token_id: String,
+        /// How long ago the last re-purchase started.
+        since: Duration,
+        /// The configured back-off.
+        backoff: Duration,
+    },
+    /// The server rejected the token held, and buying another one would exceed the re-purchase budget.
+    #[error(
+        "the server rejected the L402 token {token_id}; not buying another one: re-purchases cost \
+         {spent_msat} msat in the last {window:?}, and {invoice_msat} msat more would exceed the \
+         budget of {budget_msat} msat (--maxl402rebuycost)"
+    )]
+    RebuyBudgetExceeded {
+        /// Id of the rejected token.
+        token_id: String,
+        /// What re-purchases cost within the window.
+        spent_msat: u64,
+        /// The price of the new token.
+        invoice_msat: u64,
+        /// The configured budget.
+        budget_msat: u64,
+        /// The budget's window.
+        window: Duration,
+    },
     /// The server challenged the token that was just acquired for this call.
     #[error("the server rejected the L402 token {token_id} just acquired for this call")]
     Rejected {
@@ -121,6 +181,7 @@ impl L402Error {
             | Self::ConcurrentAttemptFailed(_) => Code::Unavailable,
             Self::Store(_) => Code::Internal,
             Self::Rejected { .. } => Code::PermissionDenied,
+            Self::RebuyBackoff { .. } | Self::RebuyBudgetExceeded { .. } => Code::ResourceExhausted,
         };
         tonic::Status::new(code, self.to_string())
     }
@@ -196,6 +257,10 @@ pub struct L402Stats {
     pub payments: u64,
     /// Paid tokens we evicted because the server rejected them.
     pub evictions: u64,
+    /// Re-purchases started: payments for a token replacing one the server rejected.
+    pub rebuys: u64,
+    /// Re-purchases refused by the back-off or the budget of [`L402Config`].
+    pub rebuys_refused: u64,
 }
 
 /// The L402 client core, shared by every transport. Cheap to clone.
@@ -216,6 +281,60 @@ struct Inner {
     /// Number of finished payment attempts, and the failure of the last one.
     attempts: AtomicU64,
     last_failure: std::sync::Mutex<Option<(u64, String)>>,
+    rebuys: std::sync::Mutex<Rebuys>,
+    rebuys_started: AtomicU64,
+    rebuys_refused: AtomicU64,
+}
+
+/// The re-purchases of this client (in memory: a new process starts afresh), for the bounds of
+/// [`L402Config`].
+#[derive(Debug, Default)]
+struct Rebuys {
+    /// Id of the token evicted since the last successful purchase: the next purchase replaces it.
+    owed: Option<String>,
+    /// When each re-purchase started and what its invoice asked (msat), oldest first.
+    history: VecDeque<(Instant, u64)>,
+}
+
+impl Rebuys {
+    /// Whether a re-purchase of `invoice_msat` replacing `token_id` may start at `now`.
+    fn check(
+        &mut self,
+        config: &L402Config,
+        token_id: &str,
+        invoice_msat: u64,
+        now: Instant,
+    ) -> Result<(), L402Error> {
+        if let Some(&(last, _)) = self.history.back() {
+            let since = now.saturating_duration_since(last);
+            if since < config.rebuy_backoff {
+                return Err(L402Error::RebuyBackoff {
+                    token_id: token_id.to_owned(),
+                    since,
+                    backoff: config.rebuy_backoff,
+                });
+            }
+        }
+        let window = config.rebuy_window;
+        while let Some(&(start, _)) = self.history.front() {
+            if now.saturating_duration_since(start) < window {
+                break;
+            }
+            self.history.pop_front();
+        }
+        let spent_msat: u64 = self.history.iter().map(|&(_, msat)| msat).sum();
+        let budget_msat = config.rebuy_budget_sat().saturating_mul(1000);
+        if spent_msat.saturating_add(invoice_msat) > budget_msat {
+            return Err(L402Error::RebuyBudgetExceeded {
+                token_id: token_id.to_owned(),
+                spent_msat,
+                invoice_msat,
+                budget_msat,
+                window,
+            });
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for L402Client {
@@ -248,6 +367,9 @@ impl L402Client {
                 evictions: AtomicU64::new(0),
                 attempts: AtomicU64::new(0),
                 last_failure: std::sync::Mutex::new(None),
+                rebuys: std::sync::Mutex::new(Rebuys::default()),
+                rebuys_started: AtomicU64::new(0),
+                rebuys_refused: AtomicU64::new(0),
             }),
         })
     }
@@ -268,6 +390,8 @@ impl L402Client {
             challenges: self.inner.challenges.load(Ordering::Relaxed),
             payments: self.inner.payments.load(Ordering::Relaxed),
             evictions: self.inner.evictions.load(Ordering::Relaxed),
+            rebuys: self.inner.rebuys_started.load(Ordering::Relaxed),
+            rebuys_refused: self.inner.rebuys_refused.load(Ordering::Relaxed),
         }
     }
 
@@ -311,6 +435,8 @@ impl L402Client {
         let _guard = self.inner.acquire.lock().await;
         let store = &self.inner.store;
         let sent_hash = sent.map(|t| t.token.payment_hash);
+        // Parsed now, used only if a payment is needed.
+        let challenge = parse_challenges(challenges);
 
         // Another call may have acquired a token while we waited for the lock.
         if let Some(paid) = store.paid_token()? {
@@ -319,9 +445,16 @@ impl L402Client {
                 self.set_current(Some(paid.clone()));
                 return Ok(paid);
             }
-            // The server rejected the very token we sent: keep it aside for the
-            // user and never send it again.
+            // The server rejected the very token we sent. Unless the bounds on
+            // re-purchases forbid a new one (then it stays, and the next call
+            // is refused the same way), keep it aside for the user and never
+            // send it again.
+            let token_id = paid.token_id().to_hex();
+            if let Ok(challenge) = &challenge {
+                self.check_rebuy(&token_id, challenge)?;
+            }
             let backup = store.evict_paid()?;
+            self.rebuys().owed = Some(token_id);
             self.set_current(None);
             self.inner.evictions.fetch_add(1, Ordering::Relaxed);
             warn!(
@@ -350,8 +483,25 @@ impl L402Client {
         if let Some(path) = store.corrupt_pending()? {
             return Err(L402Error::CorruptPending { path });
         }
-        let challenge = parse_challenges(challenges)?;
+        let challenge = challenge?;
+        let rebuy = self.rebuys().owed.clone();
+        if let Some(token_id) = &rebuy {
+            self.check_rebuy(token_id, &challenge)?;
+            let invoice_msat = challenge.amount_msat().unwrap_or(0);
+            self.rebuys()
+                .history
+                .push_back((Instant::now(), invoice_msat));
+            self.inner.rebuys_started.fetch_add(1, Ordering::Relaxed);
+            warn!(
+                rejected_token_id = %token_id,
+                amount_msat = invoice_msat,
+                "buying a new L402 token to replace the one the server rejected"
+            );
+        }
         let result = self.pay_challenge(challenge).await;
+        if rebuy.is_some() && result.is_ok() {
+            self.rebuys().owed = None;
+        }
         let attempt = self.inner.attempts.fetch_add(1, Ordering::SeqCst) + 1;
         *self
             .inner
@@ -360,6 +510,28 @@ impl L402Client {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) =
             result.as_ref().err().map(|e| (attempt, e.to_string()));
         result
+    }
+
+    /// The re-purchase state.
+    fn rebuys(&self) -> std::sync::MutexGuard<'_, Rebuys> {
+        self.inner
+            .rebuys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether `challenge` may be paid to replace the rejected token `token_id`; a refusal is
+    /// logged and counted.
+    fn check_rebuy(&self, token_id: &str, challenge: &Challenge) -> Result<(), L402Error> {
+        let invoice_msat = challenge.amount_msat().unwrap_or(0);
+        let checked =
+            self.rebuys()
+                .check(&self.inner.config, token_id, invoice_msat, Instant::now());
+        if let Err(refusal) = &checked {
+            self.inner.rebuys_refused.fetch_add(1, Ordering::Relaxed);
+            warn!(%refusal, "not buying a new L402 token");
+        }
+        checked
     }
 
     fn last_failure(&self) -> Option<(u64, String)> {

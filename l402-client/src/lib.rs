@@ -24,6 +24,16 @@
 //! a token acquired meanwhile, or resolves a pending payment, or evicts the
 //! token the server just rejected and pays the new challenge; then it retries
 //! once. A challenge on the retry is reported as [`L402Error::Rejected`].
+//!
+//! Re-purchases: a token is reused until the server rejects it, then a new one
+//! is bought — but not without bound. A re-purchase (a purchase replacing an
+//! evicted token) needs the last one to be at least
+//! [`L402Config::rebuy_backoff`] ago ([`L402Error::RebuyBackoff`]) and must fit
+//! the budget [`L402Config::rebuy_budget_sat`] over the rolling
+//! [`L402Config::rebuy_window`] ([`L402Error::RebuyBudgetExceeded`]); a refused
+//! re-purchase leaves the rejected token in place. Each re-purchase is logged
+//! at warn and counted in [`L402Stats::rebuys`]. The bounds are kept in memory,
+//! per client.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -38,7 +48,8 @@ pub mod store;
 
 pub use client::{
     L402Client, L402Config, L402Error, L402Stats, PaidToken, DEFAULT_MAX_COST_SAT,
-    DEFAULT_MAX_FEE_SAT, DEFAULT_PAYMENT_TIMEOUT,
+    DEFAULT_MAX_FEE_SAT, DEFAULT_PAYMENT_TIMEOUT, DEFAULT_REBUY_BACKOFF,
+    DEFAULT_REBUY_BUDGET_FACTOR, DEFAULT_REBUY_WINDOW,
 };
 #[cfg(feature = "grpc")]
 pub use grpc::{L402Layer, L402Service};

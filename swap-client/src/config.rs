@@ -10,7 +10,10 @@ use clap::Parser;
 use l402::Network;
 use lnd_client::LndConfig;
 
-use l402_client::{L402Config, DEFAULT_MAX_COST_SAT, DEFAULT_MAX_FEE_SAT, DEFAULT_PAYMENT_TIMEOUT};
+use l402_client::{
+    L402Config, DEFAULT_MAX_COST_SAT, DEFAULT_MAX_FEE_SAT, DEFAULT_PAYMENT_TIMEOUT,
+    DEFAULT_REBUY_WINDOW,
+};
 
 /// loopd's command line.
 #[derive(Debug, Clone, Parser)]
@@ -74,6 +77,15 @@ pub struct LoopdArgs {
     /// Maximum routing fee in satoshis for paying an L402 token.
     #[arg(long, env = "LOOPD_MAXL402FEE", default_value_t = DEFAULT_MAX_FEE_SAT)]
     pub maxl402fee: u64,
+
+    /// Maximum satoshis loopd spends per 24 hours on buying a new L402 token
+    /// after the server rejected the one it held. Default: 10 × --maxl402cost.
+    #[arg(long, env = "LOOPD_MAXL402REBUYCOST")]
+    pub maxl402rebuycost: Option<u64>,
+
+    /// Shortest time between two such re-purchases (e.g. `10m`, `1h`).
+    #[arg(long, env = "LOOPD_L402REBUYBACKOFF", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub l402rebuybackoff: Duration,
 }
 
 /// How loopd reaches the swap server.
@@ -160,6 +172,9 @@ impl LoopdArgs {
                 max_fee_sat: self.maxl402fee,
                 payment_timeout: DEFAULT_PAYMENT_TIMEOUT,
                 network: Some(self.network),
+                rebuy_budget_sat: self.maxl402rebuycost,
+                rebuy_window: DEFAULT_REBUY_WINDOW,
+                rebuy_backoff: self.l402rebuybackoff,
             },
         })
     }
@@ -197,6 +212,32 @@ mod tests {
         );
         assert_eq!(config.rpc_listen, "127.0.0.1:11010");
         assert!(config.lnd.tls_cert_path.is_none());
+    }
+
+    #[test]
+    fn rebuy_bounds_default_and_flags() {
+        let base = [
+            "loopd",
+            "--server.notls",
+            "--datadir",
+            "/tmp/loop",
+            "--lnd.macaroonpath",
+            "/tmp/admin.macaroon",
+        ];
+        let config = LoopdArgs::try_parse_from(base)
+            .unwrap()
+            .into_config()
+            .unwrap();
+        assert_eq!(config.l402.rebuy_budget_sat(), 10_000, "10 × --maxl402cost");
+        assert_eq!(config.l402.rebuy_backoff, Duration::from_secs(600));
+        assert_eq!(config.l402.rebuy_window, Duration::from_secs(24 * 3600));
+        let flags = ["--maxl402rebuycost", "2500", "--l402rebuybackoff", "1h"];
+        let config = LoopdArgs::try_parse_from(base.into_iter().chain(flags))
+            .unwrap()
+            .into_config()
+            .unwrap();
+        assert_eq!(config.l402.rebuy_budget_sat(), 2500);
+        assert_eq!(config.l402.rebuy_backoff, Duration::from_secs(3600));
     }
 
     #[test]

@@ -5,13 +5,16 @@ use std::time::Duration;
 
 use l402_client::{HttpError, L402Error, L402HttpClient};
 
-use crate::support::{leave_pending, L402Env};
+use testkit::tokens::leave_pending;
+
+use crate::support::L402Env;
 
 fn client(env: &L402Env, max_cost_sat: u64) -> L402HttpClient {
     L402HttpClient::new(reqwest::Client::new(), env.l402(max_cost_sat))
 }
 
-async fn hello(env: &L402Env, client: &L402HttpClient) -> Result<String, HttpError> {
+/// `GET /hello` through `client`; the answer names the token the server accepted.
+pub(crate) async fn hello(env: &L402Env, client: &L402HttpClient) -> Result<String, HttpError> {
     let url = format!("http://{}/hello", env.server.addr);
     let response = client.send(client.inner().get(url)).await?;
     assert_eq!(response.status(), 200);
@@ -245,22 +248,72 @@ async fn a_payment_still_in_flight_is_kept_pending_and_tracked_by_later_calls() 
     );
 
     // Later calls track the same payment until it settles; none pays again.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let answer = loop {
-        match hello(&env, &client).await {
-            Ok(answer) => break answer,
-            Err(HttpError::L402(L402Error::PaymentPending { .. })) => {
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "payment never settled"
-                );
+    let (env_ref, client_ref) = (&env, &client);
+    let answer = testkit::until(
+        "the payment in flight to settle",
+        testkit::WAIT,
+        move || async move {
+            match hello(env_ref, client_ref).await {
+                Ok(answer) => Some(answer),
+                Err(HttpError::L402(L402Error::PaymentPending { .. })) => None,
+                Err(other) => panic!("unexpected error {other:?}"),
             }
-            Err(other) => panic!("unexpected error {other:?}"),
-        }
-    };
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(env.payer.payments(), 1);
     let store = env.store();
     assert!(store.pending_token().unwrap().is_none());
     let token = store.paid_token().unwrap().unwrap();
     assert_eq!(answer, format!("hello {}", token.token_id()));
+}
+
+#[tokio::test]
+async fn a_corrupt_pending_token_blocks_paying_until_its_backup_is_deleted() {
+    let env = L402Env::http(100).await;
+    // A pending token whose payment may have been sent, but which no longer decodes.
+    std::fs::write(
+        env.dir.path().join(l402_client::store::PENDING_FILE),
+        b"not a token",
+    )
+    .unwrap();
+    let client = client(&env, 1000);
+    let backup = env
+        .store()
+        .corrupt_pending()
+        .unwrap()
+        .expect("the corrupt pending token was moved aside");
+
+    for _ in 0..2 {
+        let err = hello(&env, &client).await.unwrap_err();
+        assert!(
+            matches!(&err, HttpError::L402(L402Error::CorruptPending { path }) if *path == backup),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains(&backup.display().to_string()),
+            "the error names the file: {err}"
+        );
+    }
+    assert_eq!(env.gate.challenges(), 2, "each call was challenged");
+    assert_eq!(env.payer.payments(), 0, "the payer is never called");
+    assert_eq!(client.l402().stats().payments, 0);
+    assert!(backup.exists(), "the backup is kept for the operator");
+    let store = env.store();
+    assert!(store.paid_token().unwrap().is_none());
+    assert!(store.pending_token().unwrap().is_none());
+
+    // The operator has checked lnd's payments and deletes the backup.
+    std::fs::remove_file(&backup).unwrap();
+    let answer = hello(&env, &client).await.unwrap();
+    assert_eq!(env.payer.payments(), 1, "the next challenge is paid once");
+    let token = env
+        .store()
+        .paid_token()
+        .unwrap()
+        .expect("paid token stored");
+    assert_eq!(answer, format!("hello {}", token.token_id()));
+    assert_eq!(hello(&env, &client).await.unwrap(), answer);
+    assert_eq!(env.payer.payments(), 1);
 }

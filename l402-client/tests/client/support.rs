@@ -1,4 +1,5 @@
 //! Test doubles for the L402 client: invoices, a payer, challenge servers.
+//! Token files a crashed client leaves behind come from [`testkit::tokens`].
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -532,15 +533,4 @@ impl L402Env {
     pub fn store(&self) -> TokenStore {
         TokenStore::open(self.dir.path()).unwrap()
     }
-}
-
-/// Writes the pending token a client that crashed mid-payment leaves behind.
-pub fn leave_pending(store: &TokenStore, challenge: &Challenge) -> l402::Token {
-    let pending = l402::Token::pending(
-        challenge.macaroon().clone(),
-        challenge.payment_hash(),
-        SystemTime::now(),
-    );
-    store.store_pending(&pending).unwrap();
-    pending
 }

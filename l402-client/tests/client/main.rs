@@ -1,0 +1,15 @@
+//! l402-client's integration tests: one binary, every test in-process on
+//! ephemeral ports, against in-test servers minting real challenges and a
+//! fake payer.
+//!
+//! - [`grpc`]: the tower layer under a tonic client;
+//! - [`http`]: the reqwest wrapper;
+//! - [`rebuy`]: re-buying a rejected token, within the back-off and the budget;
+//! - [`token_store`]: Loop's token file format and the store's file handling;
+//! - [`support`]: the test doubles (invoicer, payer, gate, servers).
+
+mod grpc;
+mod http;
+mod rebuy;
+mod support;
+mod token_store;
