@@ -139,17 +139,61 @@ pub fn plaintext_channel(host: &str) -> Result<Channel, LndConnectError> {
 /// exactly the certificate(s) in `cert_pem` — for lnd, or any gRPC server with
 /// a self-signed certificate such as the auth proxy.
 pub fn pinned_tls_channel(host: &str, cert_pem: &[u8]) -> Result<Channel, LndConnectError> {
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(pinned_client_config(cert_pem)?));
+    // The pinned verifier ignores the name, but SNI needs one; lnd's certs
+    // always include "localhost".
+    tls_channel(host, pinned_client_config(cert_pem)?, true)
+}
+
+/// A lazy gRPC channel over TLS to `host` that verifies the server the way a browser does: a chain
+/// to one of the WebPKI roots (Mozilla's, from `webpki-roots`) and a certificate for `host`'s name.
+/// This is how loopd reaches a public Loop server such as `swap.lightning.today:11010`; a
+/// self-signed certificate is refused.
+pub fn webpki_tls_channel(host: &str) -> Result<Channel, LndConnectError> {
+    tls_channel(host, webpki_client_config()?, false)
+}
+
+/// A rustls client configuration trusting the WebPKI roots, checking host names, offering `h2`.
+pub fn webpki_client_config() -> Result<rustls::ClientConfig, BadCertificate> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| BadCertificate(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(config)
+}
+
+/// A lazy channel whose connections are TLS with `config`. The server name sent (and, for a
+/// verifier that checks it, verified) is `host`'s; `localhost_fallback` uses `localhost` when
+/// `host` is not a valid name.
+fn tls_channel(
+    host: &str,
+    config: rustls::ClientConfig,
+    localhost_fallback: bool,
+) -> Result<Channel, LndConnectError> {
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config));
     let endpoint = endpoint(host)?;
     let authority = endpoint
         .uri()
         .authority()
         .ok_or_else(|| LndConnectError::BadHost(host.to_owned()))?
         .clone();
-    // The pinned verifier ignores the name, but SNI needs one; lnd's certs
-    // always include "localhost".
-    let server_name = rustls::pki_types::ServerName::try_from(authority.host().to_owned())
-        .unwrap_or_else(|_| rustls::pki_types::ServerName::try_from("localhost").expect("valid"));
+    let name = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let server_name = match rustls::pki_types::ServerName::try_from(name.to_owned()) {
+        Ok(name) => name,
+        Err(_) if localhost_fallback => {
+            rustls::pki_types::ServerName::try_from("localhost").expect("valid")
+        }
+        Err(_) => return Err(LndConnectError::BadHost(host.to_owned())),
+    };
     let connector = tower::service_fn(move |uri: Uri| {
         let tls = tls.clone();
         let server_name = server_name.clone();
@@ -158,7 +202,11 @@ pub fn pinned_tls_channel(host: &str, cert_pem: &[u8]) -> Result<Channel, LndCon
                 .authority()
                 .ok_or_else(|| std::io::Error::other("URI without authority"))?;
             let port = authority.port_u16().unwrap_or(443);
-            let tcp = tokio::net::TcpStream::connect((authority.host(), port)).await?;
+            let host = authority
+                .host()
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            let tcp = tokio::net::TcpStream::connect((host, port)).await?;
             tcp.set_nodelay(true)?;
             let stream = tls.connect(server_name, tcp).await?;
             Ok::<_, std::io::Error>(TokioIo::new(stream))
@@ -188,4 +236,52 @@ fn read_file(path: &Path) -> Result<Vec<u8>, LndConnectError> {
         path: path.to_owned(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Handshakes with a loopback server presenting a fresh self-signed certificate for
+    /// `localhost`, trusting the server the way `config` says.
+    async fn handshake(config: impl FnOnce(&[u8]) -> rustls::ClientConfig) -> std::io::Result<()> {
+        let identity = service_kit::tls::self_signed("test server", &[]).unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(
+            service_kit::tls::server_config(&identity, &[b"h2"]).unwrap(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            // The server's side of a refused handshake fails too; only the client's matters.
+            let _ = acceptor.accept(tcp).await;
+        });
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config(&identity.cert_pem)));
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let result = connector.connect(name, tcp).await.map(drop);
+        server.abort();
+        result
+    }
+
+    #[tokio::test]
+    async fn a_self_signed_server_is_refused_by_webpki_and_accepted_when_pinned() {
+        let refused = handshake(|_| webpki_client_config().unwrap()).await;
+        let error = refused.expect_err("WebPKI roots do not trust a self-signed certificate");
+        assert!(
+            error.to_string().contains("certificate"),
+            "unexpected error: {error}"
+        );
+        handshake(|pem| pinned_client_config(pem).unwrap())
+            .await
+            .expect("the pinned certificate is trusted");
+    }
+
+    #[tokio::test]
+    async fn a_webpki_channel_needs_a_host_name() {
+        assert!(matches!(
+            webpki_tls_channel("not a host"),
+            Err(LndConnectError::BadHost(_))
+        ));
+    }
 }

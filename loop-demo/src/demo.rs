@@ -17,7 +17,7 @@ use proto::looprpc::{LoopOutRequest, SwapInfoRequest, SwapState};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use testkit::stack::{Stack, CLIENT_NODE, PROXY_NODE, SERVER_NODE};
+use testkit::stack::{LoopdClient, Stack, CLIENT_NODE, PROXY_NODE, SERVER_NODE};
 use testkit::wait;
 
 /// How long a swap may take to reach a final state.
@@ -214,7 +214,7 @@ pub async fn play_loop(
 
 /// Polls the swap until it reaches a final state, narrating each new state.
 async fn follow_swap(
-    client: &mut proto::looprpc::swap_client_client::SwapClientClient<tonic::transport::Channel>,
+    client: &mut LoopdClient,
     id: &[u8],
     start: Instant,
     narrator: Narrator,

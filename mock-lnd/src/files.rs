@@ -13,12 +13,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use lnd_client::macaroon::RootKeyError;
 use rand::RngCore;
 use secp256k1::SecretKey;
 use service_kit::files;
 
 use crate::error::MockLndError;
-use crate::macaroon::{MacaroonService, ADMIN_PERMISSIONS, INVOICE_PERMISSIONS};
+use crate::macaroon::{MacaroonService, ADMIN_PERMISSIONS, INVOICE_PERMISSIONS, LND_LOCATION};
 
 /// Paths of one node's files.
 #[derive(Debug, Clone)]
@@ -73,7 +74,12 @@ impl NodeFiles {
         files::create_private_dir(&self.dir).map_err(|e| io_error(&self.dir, e.source))?;
         let node_key = SecretKey::from_slice(&self.secret(&self.dir.join("node.key"))?)
             .map_err(|_| MockLndError::InvalidFile(self.dir.join("node.key")))?;
-        let macaroons = MacaroonService::new(self.secret(&self.dir.join("macaroons.key"))?);
+        let macaroons_key = self.dir.join("macaroons.key");
+        let macaroons =
+            MacaroonService::load_or_create(&macaroons_key, LND_LOCATION).map_err(|e| match e {
+                RootKeyError::File(e) => io_error(&e.path, e.source),
+                RootKeyError::Invalid(path) => MockLndError::InvalidFile(path),
+            })?;
         // Macaroons are re-baked on every start; old ones stay valid because the root key is kept.
         write_file(
             &self.admin_macaroon(),
@@ -167,7 +173,7 @@ mod tests {
         assert_eq!(first.node_key, second.node_key);
         assert_eq!(first.tls, second.tls);
         // A macaroon baked by the first run still verifies after the restart.
-        second.macaroons.verify(&admin, None).unwrap();
+        second.macaroons.verify(&admin, &[]).unwrap();
         let pem = first.tls.unwrap().0;
         let der = rustls_pemfile::certs(&mut pem.as_slice())
             .next()

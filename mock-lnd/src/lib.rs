@@ -12,7 +12,8 @@
 //!   lock, in domain types;
 //! - [`rpc`]: the three gRPC services, thin translations onto the ledger (proto conversion and the
 //!   domain error → gRPC status mapping live there);
-//! - [`auth`] and [`macaroon`]: lnd-format macaroons and per-call permission checks;
+//! - [`macaroon`]: lnd's macaroon permissions (format, baking and the per-call check are
+//!   `lnd_client::macaroon` / `lnd_client::macaroon_auth`, shared with loopd);
 //! - [`files`] and [`invoice`]: node files (TLS, keys) and BOLT11 signing/decoding;
 //! - [`control`]: an HTTP control endpoint exposing the test hooks to other processes;
 //! - [`cli`]: the `mock-lnd` binary's flags;
@@ -20,7 +21,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod auth;
 pub mod cli;
 pub mod control;
 pub mod error;

@@ -23,13 +23,13 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tonic::transport::server::{Connected, TcpConnectInfo};
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
-use crate::auth::MacaroonAuthLayer;
 use crate::error::MockLndError;
-use crate::macaroon::MacaroonService;
+use crate::macaroon::{required_permission, MacaroonService};
 use crate::rpc::invoices::InvoicesService;
 use crate::rpc::lightning::LightningService;
 use crate::rpc::router::RouterService;
 use crate::rpc::NodeContext;
+use lnd_client::macaroon_auth::MacaroonAuthLayer;
 
 /// Everything needed to (re)start a node's gRPC server.
 pub(crate) struct NodeServer {
@@ -79,7 +79,10 @@ impl NodeServer {
                 .map_err(|e| MockLndError::Tls(e.to_string()))?;
         }
         let router = builder
-            .layer(MacaroonAuthLayer::new(self.macaroons.clone()))
+            .layer(MacaroonAuthLayer::new(
+                self.macaroons.clone(),
+                required_permission,
+            ))
             .add_service(LightningServer::new(LightningService::new(
                 self.ctx.clone(),
             )))

@@ -199,6 +199,10 @@ impl ProcessStack {
         let output = tokio::process::Command::new(binary("loop")?)
             .arg("--rpcserver")
             .arg(self.loopd.to_string())
+            // Loop's default files under the loopdir: regtest/tls.cert, regtest/loop.macaroon.
+            .arg("--loopdir")
+            .arg(self.dir().join("loopd"))
+            .args(["-n", "regtest"])
             .args(args)
             .stdin(Stdio::null())
             .output()
@@ -301,7 +305,7 @@ impl ProcessStack {
         let args = [
             "--network".to_owned(),
             "regtest".into(),
-            "--datadir".into(),
+            "--loopdir".into(),
             self.dir().join("loopd").display().to_string(),
             "--rpclisten".into(),
             self.loopd.to_string(),

@@ -26,12 +26,11 @@ use auth_proxy::ProxyHandle;
 use l402_client::TokenStore;
 use l402_client::{L402Client, L402Config};
 use mock_lnd::{MockNetwork, NodeHandle};
-use proto::looprpc::swap_client_client::SwapClientClient;
+pub use swap_client::cli::LoopdClient;
 use swap_client::cli::{self, CliError, Io, LoopArgs};
-use swap_client::config::{DaemonConfig, ServerTls};
+use swap_client::config::{DaemonConfig, RpcFiles, RpcSecurity, ServerTls};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
-use tonic::transport::Channel;
 
 use crate::component::Component;
 pub use crate::proxy_config::{HTTP_SERVICE_NAME, SERVICE_NAME};
@@ -190,13 +189,21 @@ impl Stack {
         &self.l402
     }
 
-    /// A gRPC client of loopd, what the `loop` CLI uses.
-    pub async fn loop_client(&self) -> anyhow::Result<SwapClientClient<Channel>> {
-        let channel = Channel::from_shared(format!("http://{}", self.loopd.addr()))?
-            .connect()
-            .await
-            .context("connecting to loopd")?;
-        Ok(SwapClientClient::new(channel))
+    /// A gRPC client of loopd as the `loop` CLI makes it: TLS to loopd's `tls.cert`, the
+    /// `loop.macaroon` on every call.
+    pub async fn loop_client(&self) -> anyhow::Result<LoopdClient> {
+        let dir = self.loopd_data_dir();
+        cli::connect(
+            &self.loopd.addr().to_string(),
+            &dir.join(swap_client::config::TLS_CERT_FILE),
+            &dir.join(swap_client::config::MACAROON_FILE),
+        )
+        .context("connecting to loopd")
+    }
+
+    /// loopd's base directory, the `--loopdir` the `loop` CLI is given.
+    pub fn loop_dir(&self) -> PathBuf {
+        self.dir.path().join("loopd")
     }
 
     /// The proxy's TLS certificate, which loopd pins (`None`: plaintext proxy).
@@ -220,28 +227,34 @@ impl Stack {
         self.loop_cli_with_input(args, "y\n").await
     }
 
+    /// `loop` and the global flags that reach loopd at `rpcserver` with this stack's files: only
+    /// `--loopdir` and `-n regtest`, so `tls.cert` and `loop.macaroon` are found at Loop's default
+    /// paths `<loopdir>/regtest/`.
+    pub fn loop_cli_flags(&self, rpcserver: &str) -> Vec<String> {
+        let loop_dir = self.loop_dir().display().to_string();
+        [
+            "loop",
+            "--rpcserver",
+            rpcserver,
+            "--loopdir",
+            &loop_dir,
+            "-n",
+            "regtest",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
     /// Runs `loop <args>` in this process with `input` on its stdin.
     pub async fn loop_cli_with_input(
         &self,
         args: &[&str],
         input: &str,
     ) -> (Result<(), CliError>, String) {
-        let addr = self.loopd.addr().to_string();
-        let mut argv = vec!["loop", "--rpcserver", &addr];
+        let global = self.loop_cli_flags(&self.loopd.addr().to_string());
+        let mut argv: Vec<&str> = global.iter().map(String::as_str).collect();
         argv.extend_from_slice(args);
-        let args = <LoopArgs as clap::Parser>::try_parse_from(argv).expect("valid arguments");
-        let mut out = Vec::new();
-        let mut input = std::io::Cursor::new(input.as_bytes().to_vec());
-        let result = cli::run(
-            args,
-            Io {
-                out: &mut out,
-                input: &mut input,
-                tty: false,
-            },
-        )
-        .await;
-        (result, String::from_utf8_lossy(&out).into_owned())
+        run_loop_cli(&argv, input).await
     }
 
     /// Stops the auth proxy and starts it again on the same address and database.
@@ -391,6 +404,24 @@ async fn start_proxy(
     Ok((component, handle))
 }
 
+/// Runs the `loop` CLI in this process with exactly `argv` (starting with `loop`) and `input` on
+/// its stdin; returns the result and what it printed.
+pub async fn run_loop_cli(argv: &[&str], input: &str) -> (Result<(), CliError>, String) {
+    let args = <LoopArgs as clap::Parser>::try_parse_from(argv).expect("valid arguments");
+    let mut out = Vec::new();
+    let mut input = std::io::Cursor::new(input.as_bytes().to_vec());
+    let result = cli::run(
+        args,
+        Io {
+            out: &mut out,
+            input: &mut input,
+            tty: false,
+        },
+    )
+    .await;
+    (result, String::from_utf8_lossy(&out).into_owned())
+}
+
 async fn start_loopd(
     node: &NodeHandle,
     proxy: SocketAddr,
@@ -399,9 +430,16 @@ async fn start_loopd(
     addr: Option<SocketAddr>,
 ) -> anyhow::Result<(Component, L402Client)> {
     let (listener, addr) = bind(addr).await?;
+    let data_dir = dir.join("loopd").join("regtest");
     let config = DaemonConfig {
         network: l402::Network::Regtest,
-        data_dir: dir.join("loopd").join("regtest"),
+        rpc: RpcSecurity::Secure(RpcFiles {
+            tls_cert_path: data_dir.join(swap_client::config::TLS_CERT_FILE),
+            tls_key_path: data_dir.join(swap_client::config::TLS_KEY_FILE),
+            tls_extra_names: Vec::new(),
+            macaroon_path: data_dir.join(swap_client::config::MACAROON_FILE),
+        }),
+        data_dir,
         rpc_listen: addr.to_string(),
         server_host: proxy.to_string(),
         server_tls: if options.proxy_tls {

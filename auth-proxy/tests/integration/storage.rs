@@ -215,5 +215,7 @@ async fn a_reader_holding_a_transaction_does_not_block_challenges() {
         "not held up by the reader: {:?}",
         started.elapsed()
     );
-    sqlx::Executor::execute(&mut reader, "COMMIT").await.unwrap();
+    sqlx::Executor::execute(&mut reader, "COMMIT")
+        .await
+        .unwrap();
 }

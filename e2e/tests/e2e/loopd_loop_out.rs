@@ -227,25 +227,10 @@ async fn errors_are_one_clear_line() {
     let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = unused.local_addr().unwrap().to_string();
     drop(unused);
-    let args = <swap_client::cli::LoopArgs as clap::Parser>::try_parse_from([
-        "loop",
-        "--rpcserver",
-        &addr,
-        "terms",
-    ])
-    .unwrap();
-    let mut out = Vec::new();
-    let mut input = std::io::empty();
-    let err = swap_client::cli::run(
-        args,
-        swap_client::cli::Io {
-            out: &mut out,
-            input: &mut input,
-            tty: false,
-        },
-    )
-    .await
-    .unwrap_err();
+    let mut argv = env.loop_cli_flags(&addr);
+    argv.push("terms".into());
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let err = testkit::stack::run_loop_cli(&argv, "").await.0.unwrap_err();
     let message = err.to_string();
     assert!(
         message.contains("cannot connect to loopd") && !message.contains('\n'),
@@ -296,10 +281,15 @@ async fn next_output(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> S
 async fn monitor_shows_every_state_of_a_swap() {
     let env = loopd_stack(1000, true).await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let loop_dir = env.loop_dir().display().to_string();
     let args = <swap_client::cli::LoopArgs as clap::Parser>::try_parse_from([
         "loop",
         "--rpcserver",
         &env.loopd_addr().to_string(),
+        "--loopdir",
+        &loop_dir,
+        "-n",
+        "regtest",
         "monitor",
     ])
     .unwrap();

@@ -10,11 +10,14 @@
 //! - `loopd_loop_out` and `loopd_l402`: loopd and the `loop` CLI against the
 //!   real proxy, swap server and mock-lnd — loop outs, their output formats
 //!   and restarts, and loopd's L402 client (failed and crashed payments,
-//!   revocation, concurrent calls, the HTTP API).
+//!   revocation, concurrent calls, the HTTP API);
+//! - `loopd_rpc_auth`: loopd's RPC as Loop serves it — TLS, `loop.macaroon`,
+//!   Loop's permissions, Loop's default paths for the CLI, private files.
 
 mod failures;
 mod loopd_l402;
 mod loopd_loop_out;
+mod loopd_rpc_auth;
 mod postgres;
 mod processes;
 mod sequence;

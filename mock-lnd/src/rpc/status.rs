@@ -4,7 +4,6 @@ use tonic::Status;
 
 use crate::invoice::InvoiceError;
 use crate::ledger::LedgerError;
-use crate::macaroon::MacaroonError;
 
 impl From<LedgerError> for Status {
     fn from(error: LedgerError) -> Self {
@@ -25,14 +24,5 @@ impl From<LedgerError> for Status {
 impl From<InvoiceError> for Status {
     fn from(error: InvoiceError) -> Self {
         Status::invalid_argument(error.to_string())
-    }
-}
-
-impl From<MacaroonError> for Status {
-    fn from(error: MacaroonError) -> Self {
-        match error {
-            MacaroonError::PermissionDenied { .. } => Status::permission_denied(error.to_string()),
-            _ => Status::unauthenticated(error.to_string()),
-        }
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use service_kit::exit::{report, ExitError};
 use swap_client::config::LoopdArgs;
-use swap_client::daemon;
+use swap_client::daemon::Daemon;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -17,10 +17,14 @@ async fn main() -> ExitCode {
 
 async fn run(args: LoopdArgs) -> Result<(), ExitError> {
     let config = args.into_config().map_err(ExitError::usage)?;
-    let listener = tokio::net::TcpListener::bind(&config.rpc_listen)
+    let rpc_listen = config.rpc_listen.clone();
+    // Build first: tls.cert and loop.macaroon exist before the port opens.
+    let daemon = Daemon::build(config).await.map_err(ExitError::failure)?;
+    let listener = tokio::net::TcpListener::bind(&rpc_listen)
         .await
-        .map_err(|e| ExitError::failure(format!("cannot listen on {}: {e}", config.rpc_listen)))?;
-    daemon::run(listener, config, service_kit::shutdown::signal())
+        .map_err(|e| ExitError::failure(format!("cannot listen on {rpc_listen}: {e}")))?;
+    daemon
+        .serve(listener, service_kit::shutdown::signal())
         .await
         .map_err(ExitError::failure)
 }

@@ -3,25 +3,41 @@
 //! [`run`] executes parsed [`LoopArgs`] with explicit output/input streams
 //! (the binary passes stdout/stdin; tests pass buffers). Errors are
 //! [`CliError`]s whose `Display` is the one line the binary prints.
+//!
+//! Like Loop's `cmd/loop/main.go`, it reaches loopd over TLS trusting loopd's
+//! `tls.cert` and sends `loop.macaroon` (restricted to 60 seconds with a
+//! `time-before` caveat, Loop's `defaultMacaroonTimeout`) on every call; both
+//! default to `<loopdir>/<network>/`.
 
 pub mod output;
 pub mod progress;
 
 use std::io::{BufRead, Write};
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use clap::{Parser, Subcommand};
+use l402::Network;
+use lnd_client::macaroon::Macaroon;
+use lnd_client::{LndChannel, MacaroonInterceptor};
 use proto::looprpc::swap_client_client::SwapClientClient;
 use proto::looprpc::*;
-use tonic::transport::{Channel, Endpoint};
+use tonic::service::interceptor::InterceptedService;
 
 use self::output::{PrintableToken, *};
 use self::progress::Progress;
+use crate::config::{default_loop_dir, MACAROON_FILE, TLS_CERT_FILE};
 use crate::swap::limits::default_limits;
 use crate::swap::{publication_deadline, DEFAULT_SWAP_WAIT_TIME, DEFAULT_SWEEP_CONF_TARGET};
 
 /// Loop's initiator string for swaps started from the command line.
 pub const INITIATOR: &str = "loop-cli";
+
+/// How long the macaroon the CLI sends is valid (Loop's `defaultMacaroonTimeout`).
+pub const MACAROON_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A client of loopd: TLS to its pinned `tls.cert`, the macaroon on every call.
+pub type LoopdClient = SwapClientClient<LndChannel>;
 
 /// `loop`: control loopd.
 #[derive(Debug, Parser)]
@@ -31,14 +47,36 @@ pub const INITIATOR: &str = "loop-cli";
     about = "Control the Loop client daemon (loopd)"
 )]
 pub struct LoopArgs {
-    /// loopd's gRPC address.
+    /// loopd daemon address host:port.
     #[arg(
         long,
-        env = "LOOP_RPCSERVER",
-        default_value = "127.0.0.1:11010",
+        env = "LOOPCLI_RPCSERVER",
+        default_value = crate::config::DEFAULT_RPC_ADDR,
         global = true
     )]
     pub rpcserver: String,
+
+    /// The network loop is running on e.g. mainnet, testnet, etc.
+    #[arg(
+        long,
+        short = 'n',
+        env = "LOOPCLI_NETWORK",
+        default_value = crate::config::DEFAULT_NETWORK,
+        global = true
+    )]
+    pub network: Network,
+
+    /// Path to loop's base directory. Default: `~/.loop`.
+    #[arg(long, env = "LOOPCLI_LOOPDIR", global = true)]
+    pub loopdir: Option<PathBuf>,
+
+    /// Path to loop's TLS certificate. Default: `<loopdir>/<network>/tls.cert`.
+    #[arg(long, env = "LOOPCLI_TLSCERTPATH", global = true)]
+    pub tlscertpath: Option<PathBuf>,
+
+    /// Path to macaroon file. Default: `<loopdir>/<network>/loop.macaroon`.
+    #[arg(long, env = "LOOPCLI_MACAROONPATH", global = true)]
+    pub macaroonpath: Option<PathBuf>,
 
     /// The command.
     #[command(subcommand)]
@@ -165,31 +203,97 @@ pub struct Io<'a> {
     pub tty: bool,
 }
 
-/// Connects to loopd.
-pub async fn connect(addr: &str) -> Result<SwapClientClient<Channel>, CliError> {
-    let connect_error = |reason: String| CliError::Connect {
-        addr: addr.to_owned(),
-        reason,
+impl LoopArgs {
+    /// loopd's certificate and macaroon files, Loop's `extractPathArgs`: explicit paths, else
+    /// `<loopdir>/<network>/tls.cert` and `<loopdir>/<network>/loop.macaroon`.
+    pub fn credential_paths(&self) -> Result<(PathBuf, PathBuf), CliError> {
+        let network_dir = || -> Result<PathBuf, CliError> {
+            let loop_dir = match &self.loopdir {
+                Some(dir) => dir.clone(),
+                None => default_loop_dir().map_err(|e| CliError::Usage(e.to_string()))?,
+            };
+            Ok(loop_dir.join(self.network.as_str()))
+        };
+        let tls = match &self.tlscertpath {
+            Some(path) => path.clone(),
+            None => network_dir()?.join(TLS_CERT_FILE),
+        };
+        let macaroon = match &self.macaroonpath {
+            Some(path) => path.clone(),
+            None => network_dir()?.join(MACAROON_FILE),
+        };
+        Ok((tls, macaroon))
+    }
+}
+
+/// Connects to loopd at `addr` (lazily: a loopd that is not running is reported by the first
+/// call, see [`run`]), trusting the certificate in `tls_cert_path` and presenting the
+/// macaroon in `macaroon_path`, limited to [`MACAROON_TIMEOUT`] from now.
+pub fn connect(
+    addr: &str,
+    tls_cert_path: &Path,
+    macaroon_path: &Path,
+) -> Result<LoopdClient, CliError> {
+    let read = |path: &Path, what: &str| {
+        std::fs::read(path)
+            .map_err(|e| CliError::Usage(format!("unable to read {what} {}: {e}", path.display())))
     };
-    let endpoint = Endpoint::from_shared(format!("http://{addr}"))
-        .map_err(|e| connect_error(e.to_string()))?
-        .connect_timeout(Duration::from_secs(5));
-    let channel = endpoint.connect().await.map_err(|e| {
-        let mut reason = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(inner) = source {
-            reason = inner.to_string();
-            source = inner.source();
-        }
-        connect_error(reason)
+    let pem = read(tls_cert_path, "TLS certificate")?;
+    let macaroon = Macaroon::decode(&read(macaroon_path, "macaroon")?)
+        .map_err(|e| CliError::Usage(format!("unable to decode macaroon: {e}")))?;
+    let macaroon = with_timeout(macaroon, SystemTime::now() + MACAROON_TIMEOUT)?;
+    let channel = lnd_client::pinned_tls_channel(addr, &pem).map_err(|e| CliError::Connect {
+        addr: addr.to_owned(),
+        reason: e.to_string(),
     })?;
-    Ok(SwapClientClient::new(channel))
+    Ok(SwapClientClient::new(InterceptedService::new(
+        channel,
+        MacaroonInterceptor::new(&macaroon.encode()),
+    )))
+}
+
+/// Adds Loop's `time-before <RFC 3339>` caveat: a stolen copy of what is sent is soon useless.
+fn with_timeout(mut macaroon: Macaroon, deadline: SystemTime) -> Result<Macaroon, CliError> {
+    let caveat = format!(
+        "time-before {}",
+        humantime::format_rfc3339_seconds(deadline)
+    );
+    macaroon
+        .add_first_party_caveat(&caveat)
+        .map_err(|e| CliError::Usage(format!("unable to restrict macaroon: {e}")))?;
+    Ok(macaroon)
+}
+
+/// The innermost error's message (the useful part of a transport error).
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut error = error;
+    while let Some(inner) = error.source() {
+        error = inner;
+    }
+    error.to_string()
 }
 
 /// Runs one command.
 pub async fn run(args: LoopArgs, io: Io<'_>) -> Result<(), CliError> {
-    let mut client = connect(&args.rpcserver).await?;
-    match args.command {
+    let (tls_cert, macaroon) = args.credential_paths()?;
+    let addr = args.rpcserver.clone();
+    let client = connect(&addr, &tls_cert, &macaroon)?;
+    command(client, args.command, io)
+        .await
+        .map_err(|e| match e {
+            // A status made by the client's transport (it has a source), not sent by loopd.
+            CliError::Rpc(status) if std::error::Error::source(&status).is_some() => {
+                CliError::Connect {
+                    addr,
+                    reason: root_cause(&status),
+                }
+            }
+            other => other,
+        })
+}
+
+async fn command(mut client: LoopdClient, command: Command, io: Io<'_>) -> Result<(), CliError> {
+    match command {
         Command::Out(out) => loop_out(&mut client, out, io).await,
         Command::Terms => {
             let terms = client.loop_out_terms(TermsRequest {}).await?.into_inner();
@@ -272,7 +376,7 @@ fn quote_request(amt: u64, fast: bool) -> QuoteRequest {
 }
 
 /// Paid, not rejected tokens: `id -> token`.
-async fn paid_tokens(client: &mut SwapClientClient<Channel>) -> Result<Vec<L402Token>, CliError> {
+async fn paid_tokens(client: &mut LoopdClient) -> Result<Vec<L402Token>, CliError> {
     let tokens = client.get_l402_tokens(TokensRequest {}).await?.into_inner();
     Ok(tokens
         .tokens
@@ -283,7 +387,7 @@ async fn paid_tokens(client: &mut SwapClientClient<Channel>) -> Result<Vec<L402T
 
 /// Prints the tokens paid since `known` was taken, and adds them to it.
 async fn report_new_tokens(
-    client: &mut SwapClientClient<Channel>,
+    client: &mut LoopdClient,
     known: &mut Vec<L402Token>,
     progress: &Progress,
     out: &mut dyn Write,
@@ -305,11 +409,7 @@ async fn report_new_tokens(
     Ok(())
 }
 
-async fn loop_out(
-    client: &mut SwapClientClient<Channel>,
-    args: OutArgs,
-    io: Io<'_>,
-) -> Result<(), CliError> {
+async fn loop_out(client: &mut LoopdClient, args: OutArgs, io: Io<'_>) -> Result<(), CliError> {
     let amt = match (&args.amt_arg, args.amt) {
         (_, Some(amt)) => amt,
         (Some(text), None) => parse_amt(text)?,
@@ -362,7 +462,7 @@ async fn loop_out(
 }
 
 async fn initiate(
-    client: &mut SwapClientClient<Channel>,
+    client: &mut LoopdClient,
     amt: u64,
     limits: crate::swap::OutLimits,
     args: &OutArgs,
@@ -448,7 +548,7 @@ async fn initiate(
     Err(CliError::MonitorEnded(id))
 }
 
-async fn monitor(client: &mut SwapClientClient<Channel>, io: Io<'_>) -> Result<(), CliError> {
+async fn monitor(client: &mut LoopdClient, io: Io<'_>) -> Result<(), CliError> {
     let mut updates = client.monitor(MonitorRequest {}).await?.into_inner();
     writeln!(
         io.out,
@@ -459,4 +559,50 @@ async fn monitor(client: &mut SwapClientClient<Channel>, io: Io<'_>) -> Result<(
         io.out.flush()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(argv: &[&str]) -> LoopArgs {
+        let mut full = vec!["loop"];
+        full.extend_from_slice(argv);
+        full.push("getinfo");
+        LoopArgs::try_parse_from(full).unwrap()
+    }
+
+    #[test]
+    fn loops_global_flags_and_default_paths() {
+        let defaults = args(&["--loopdir", "/l"]);
+        assert_eq!(defaults.rpcserver, "localhost:11010");
+        assert_eq!(defaults.network, Network::Mainnet);
+        assert_eq!(
+            defaults.credential_paths().unwrap(),
+            (
+                PathBuf::from("/l/mainnet/tls.cert"),
+                PathBuf::from("/l/mainnet/loop.macaroon")
+            )
+        );
+        let regtest = args(&["-n", "regtest", "--loopdir", "/l"]);
+        assert_eq!(
+            regtest.credential_paths().unwrap().1,
+            PathBuf::from("/l/regtest/loop.macaroon")
+        );
+        let explicit = args(&["--tlscertpath", "/c", "--macaroonpath", "/m"]);
+        assert_eq!(
+            explicit.credential_paths().unwrap(),
+            (PathBuf::from("/c"), PathBuf::from("/m"))
+        );
+    }
+
+    #[test]
+    fn the_macaroon_sent_expires() {
+        let service = lnd_client::MacaroonService::new([1; 32], "loop");
+        let macaroon = service.bake(crate::daemon::perms::ALL);
+        let past = with_timeout(macaroon.clone(), SystemTime::UNIX_EPOCH).unwrap();
+        assert!(service.verify(&past.encode(), &[]).is_err());
+        let soon = with_timeout(macaroon, SystemTime::now() + MACAROON_TIMEOUT).unwrap();
+        service.verify(&soon.encode(), &[]).unwrap();
+    }
 }

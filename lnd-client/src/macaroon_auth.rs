@@ -1,11 +1,11 @@
-//! Per-call macaroon authentication, in front of every gRPC service of a node.
+//! Per-call macaroon authentication, in front of every gRPC service of a server (lnd's way, which
+//! loopd shares).
 //!
-//! Like lnd, each call must carry exactly one `macaroon` metadata value (hex of the binary
-//! macaroon). It must verify against the node's root key and grant the permission lnd requires for
-//! the called method ([`crate::macaroon::required_permission`]). Failures answer `Unauthenticated`
-//! (missing, malformed, wrong key, unsatisfied caveat) or `PermissionDenied` (valid macaroon without
-//! the needed permission, e.g. `invoice.macaroon` calling `SendPaymentV2`), without reaching the
-//! service.
+//! Like lnd and loopd, each call must carry exactly one `macaroon` metadata value (hex of the binary
+//! macaroon). It must verify against the server's root key and grant every permission the server's
+//! [`PermissionTable`] lists for the called method. Failures answer `Unauthenticated` (missing,
+//! malformed, wrong key, unsatisfied caveat) or `PermissionDenied` (valid macaroon without the needed
+//! permission, e.g. lnd's `invoice.macaroon` calling `SendPaymentV2`), without reaching the service.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -13,18 +13,27 @@ use std::task::{Context, Poll};
 use futures::future::BoxFuture;
 use tonic::body::Body;
 
-use crate::macaroon::{required_permission, MacaroonError, MacaroonService};
+use crate::macaroon::{MacaroonError, MacaroonService, Permission};
 
-/// Tower layer adding [`MacaroonAuth`] around a node's gRPC router.
+/// The permissions each gRPC method (`/package.Service/Method`) requires; an empty list for a
+/// method the table does not know admits any valid macaroon (the router then answers
+/// `Unimplemented` if it does not serve it either).
+pub type PermissionTable = fn(&str) -> &'static [Permission];
+
+/// Tower layer adding [`MacaroonAuth`] around a gRPC router.
 #[derive(Clone, Debug)]
 pub struct MacaroonAuthLayer {
     macaroons: Arc<MacaroonService>,
+    permissions: PermissionTable,
 }
 
 impl MacaroonAuthLayer {
-    /// Authenticates against `macaroons` (the node's root key).
-    pub fn new(macaroons: Arc<MacaroonService>) -> Self {
-        Self { macaroons }
+    /// Authenticates against `macaroons` (the server's root key) with `permissions` per method.
+    pub fn new(macaroons: Arc<MacaroonService>, permissions: PermissionTable) -> Self {
+        Self {
+            macaroons,
+            permissions,
+        }
     }
 }
 
@@ -34,7 +43,7 @@ impl<S> tower::Layer<S> for MacaroonAuthLayer {
     fn layer(&self, inner: S) -> Self::Service {
         MacaroonAuth {
             inner,
-            macaroons: self.macaroons.clone(),
+            layer: self.clone(),
         }
     }
 }
@@ -43,7 +52,7 @@ impl<S> tower::Layer<S> for MacaroonAuthLayer {
 #[derive(Clone, Debug)]
 pub struct MacaroonAuth<S> {
     inner: S,
-    macaroons: Arc<MacaroonService>,
+    layer: MacaroonAuthLayer,
 }
 
 impl<S> MacaroonAuth<S> {
@@ -55,8 +64,9 @@ impl<S> MacaroonAuth<S> {
         let value = value
             .to_str()
             .map_err(|_| MacaroonError::Malformed("not ASCII".into()))?;
-        self.macaroons
-            .verify_hex(value, required_permission(request.uri().path()))
+        self.layer
+            .macaroons
+            .verify_hex(value, (self.layer.permissions)(request.uri().path()))
     }
 }
 
