@@ -148,18 +148,20 @@ ok "up in $(($(date +%s) - started)) s since the start of the test"
 
 # ---- tokens ----
 # A third loopd (its own datadir, inside loopd-1's container, hence in front of A) buys a third token.
-docker exec -d "$L1" loopd --network=regtest --datadir=/tmp/loopd-3 --rpclisten=127.0.0.1:11013 \
+docker exec -d "$L1" loopd --network=regtest --loopdir=/tmp/loopd-3 --rpclisten=127.0.0.1:11013 \
     --server.tlspath=/auth-proxy/tls.cert --lnd.host=mock-lnd:10009 --lnd.tlspath=/lnd/client/tls.cert \
     --lnd.macaroonpath=/lnd/client/admin.macaroon
 
-# buy VAR CONTAINER RPC REPLICA LABEL: `loop fetchl402` (a 402 from the replica, paid through mock-lnd), then
-# `loop listauth`; sets VAR_id (token id) and VAR_auth (the Authorization header value), and checks that the
-# replica's container REPLICA logged the challenge that minted this token.
+# buy VAR CONTAINER RPC LOOPDIR REPLICA LABEL: `loop fetchl402` (a 402 from the replica, paid through
+# mock-lnd), then `loop listauth`, the CLI finding loopd's tls.cert and loop.macaroon under LOOPDIR as Loop's
+# does; sets VAR_id (token id) and VAR_auth (the Authorization header value), and checks that the replica's
+# container REPLICA logged the challenge that minted this token.
 buy() {
-    local var=$1 container=$2 rpc=$3 replica=$4 label=$5 json fields
+    local var=$1 container=$2 rpc=$3 loopdir=$4 replica=$5 label=$6 json fields
+    local cli=(loop -n regtest --loopdir "$loopdir" --rpcserver "$rpc")
     check "token $var: loop fetchl402 through $label"
-    timeout 30 docker exec "$container" loop --rpcserver "$rpc" fetchl402 >/dev/null || fail "loop fetchl402 failed"
-    json=$(timeout 10 docker exec "$container" loop --rpcserver "$rpc" listauth) || fail "loop listauth failed"
+    timeout 30 docker exec "$container" "${cli[@]}" fetchl402 >/dev/null || fail "loop fetchl402 failed"
+    json=$(timeout 10 docker exec "$container" "${cli[@]}" listauth) || fail "loop listauth failed"
     fields=$(python3 -c '
 import base64, json, sys
 tokens = json.loads(sys.argv[1])
@@ -177,9 +179,9 @@ print(t["id"], "L402 " + base64.b64encode(bytes.fromhex(t["base_macaroon"])).dec
 }
 
 wait_for 30 "the third loopd (in loopd-1's container) listening" docker exec "$L1" tcp-check 127.0.0.1:11013
-buy T1 "$L1" localhost:11010 "$A" "loopd-1 -> replica A"
-buy T2 "$L2" localhost:11010 "$B" "loopd-2 -> replica B"
-buy T3 "$L1" 127.0.0.1:11013 "$A" "a third loopd -> replica A"
+buy T1 "$L1" localhost:11010 /data "$A" "loopd-1 -> replica A"
+buy T2 "$L2" localhost:11010 /data "$B" "loopd-2 -> replica B"
+buy T3 "$L1" 127.0.0.1:11013 /tmp/loopd-3 "$A" "a third loopd -> replica A"
 
 # ---- requests ----
 # call REPLICA [AUTH] [MAX_TIME]: one gRPC call, looprpc.SwapServer/LoopOutTerms (an empty request message),
