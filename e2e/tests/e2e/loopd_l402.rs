@@ -176,3 +176,29 @@ async fn the_http_wrapper_pays_once_through_the_proxy_with_lnd() {
         .unwrap();
     assert_eq!(token.amount_paid_msat, PRICE_SAT * 1000);
 }
+
+#[tokio::test]
+async fn a_corrupt_pending_token_is_shown_by_listauth_and_blocks_buying() {
+    let mut env = loopd_stack(1000, true).await;
+    env.stop_loopd().await.unwrap();
+    let pending = env.token_store().unwrap().pending_path().to_owned();
+    std::fs::write(&pending, b"half a token").unwrap();
+    env.start_loopd().await.unwrap();
+
+    let (result, out) = env.loop_cli(&["listauth"]).await;
+    result.unwrap();
+    let tokens: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let tokens = tokens.as_array().unwrap();
+    assert_eq!(tokens.len(), 1, "{out}");
+    let name = tokens[0]["storage_name"].as_str().unwrap();
+    assert!(name.contains("l402.token.pending.corrupt-"), "{name}");
+    assert_eq!(tokens[0]["expired"], true);
+
+    // Its payment may have been sent: no new token is bought until the operator deletes the backup.
+    let (result, _) = env.loop_cli(&["terms"]).await;
+    assert!(result.is_err(), "a challenge is not paid");
+    assert_eq!(env.client_payments(), 0);
+    std::fs::remove_file(name).unwrap();
+    env.loop_cli(&["terms"]).await.0.unwrap();
+    assert_eq!(env.client_payments(), 1);
+}

@@ -41,15 +41,30 @@ impl SwapClientService {
         }
     }
 
+    /// Every token file, then every corrupt one moved aside: an entry with only its file name
+    /// (`storage_name`), marked expired, so that `loop listauth` shows the operator what needs a look
+    /// (a corrupt pending token blocks buying until its backup is deleted).
     fn tokens(&self) -> Result<TokensResponse, Status> {
-        let tokens = self
-            .l402
-            .store()
+        let store = self.l402.store();
+        let internal = |e: l402_client::StoreError| Status::internal(e.to_string());
+        let mut tokens: Vec<L402Token> = store
             .all_tokens()
-            .map_err(|e| Status::internal(e.to_string()))?;
-        Ok(TokensResponse {
-            tokens: tokens.iter().map(rpc_token).collect(),
-        })
+            .map_err(internal)?
+            .iter()
+            .map(rpc_token)
+            .collect();
+        tokens.extend(
+            store
+                .corrupt_files()
+                .map_err(internal)?
+                .into_iter()
+                .map(|path| L402Token {
+                    expired: true,
+                    storage_name: path.display().to_string(),
+                    ..L402Token::default()
+                }),
+        );
+        Ok(TokensResponse { tokens })
     }
 }
 
