@@ -305,3 +305,43 @@ async fn narrate_decisions(
 fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
+
+impl DemoReport {
+    /// The closing summary of the narration: one line per loop, then the balances.
+    pub fn summary(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let _ = writeln!(out, "\nSummary");
+        for (name, lp) in [
+            ("first loop", &self.first_loop),
+            ("repeat loop", &self.repeat_loop),
+        ] {
+            let _ = writeln!(
+            out,
+            "  {name:<12} {:>7} sat  challenged: {:<5}  token cost: {} sat (+{} sat fee)  initiated in {} ms, {} after {} ms  token {}",
+            lp.amount_sat,
+            lp.challenged,
+            lp.token_cost_sat,
+            lp.routing_fee_sat,
+            lp.elapsed_ms,
+            lp.swap_state,
+            lp.swap_elapsed_ms,
+            &lp.token_id[..8],
+        );
+        }
+        let b = self.balances_sat;
+        let _ = writeln!(
+            out,
+            "  balances: client {} sat, proxy {} sat, server {} sat — total {}",
+            b.client,
+            b.proxy,
+            b.server,
+            if self.balances_conserved {
+                "conserved"
+            } else {
+                "NOT conserved"
+            }
+        );
+        out
+    }
+}

@@ -6,7 +6,8 @@
 //! narrating each step with timings; `--json` prints one JSON report instead.
 
 use clap::Parser;
-use loop_demo::demo::{self, DemoReport, Narrator};
+use loop_demo::demo::{self, Narrator};
+use service_kit::exit::{report, ExitError};
 use testkit::stack::{Stack, StackOptions};
 
 /// Plays a first and a repeat `loop out` through the L402 auth proxy.
@@ -32,19 +33,8 @@ async fn main() -> std::process::ExitCode {
     let args = Args::parse();
     // The programs' own logs go to stderr, and only when asked for
     // (RUST_LOG=info): the narration is the demo's output.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into()),
-        )
-        .init();
-    match run(&args).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("loop-demo: {error:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    service_kit::logging::init("off");
+    report("loop-demo:", run(&args).await.map_err(ExitError::failure))
 }
 
 async fn run(args: &Args) -> anyhow::Result<()> {
@@ -69,40 +59,8 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print_summary(&report);
+        print!("{}", report.summary());
     }
     stack.shutdown().await;
     Ok(())
-}
-
-fn print_summary(report: &DemoReport) {
-    println!("\nSummary");
-    for (name, lp) in [
-        ("first loop", &report.first_loop),
-        ("repeat loop", &report.repeat_loop),
-    ] {
-        println!(
-            "  {name:<12} {:>7} sat  challenged: {:<5}  token cost: {} sat (+{} sat fee)  initiated in {} ms, {} after {} ms  token {}",
-            lp.amount_sat,
-            lp.challenged,
-            lp.token_cost_sat,
-            lp.routing_fee_sat,
-            lp.elapsed_ms,
-            lp.swap_state,
-            lp.swap_elapsed_ms,
-            &lp.token_id[..8],
-        );
-    }
-    let b = report.balances_sat;
-    println!(
-        "  balances: client {} sat, proxy {} sat, server {} sat — total {}",
-        b.client,
-        b.proxy,
-        b.server,
-        if report.balances_conserved {
-            "conserved"
-        } else {
-            "NOT conserved"
-        }
-    );
 }
