@@ -32,9 +32,10 @@ use crate::l402_bridge::Rejection;
 use crate::metrics::Metrics;
 use crate::path::{self, PathError};
 use crate::ratelimit::{ClientKey, RateLimiter};
-use crate::responses::{self, GrpcCode, ProxyBody};
+use crate::responses::{self, ProxyBody};
 use crate::service::{AuthLevel, ServiceConfig};
 use crate::unpaid::UnpaidTokens;
+use tonic::Code;
 
 /// A configured service with its runtime state.
 #[derive(Debug)]
@@ -195,7 +196,7 @@ impl Pipeline {
             let response = responses::error(
                 info.grpc,
                 StatusCode::BAD_REQUEST,
-                GrpcCode::InvalidArgument,
+                Code::InvalidArgument,
                 &error.to_string(),
             );
             (None, Done::answer(response, Outcome::BadPath, None))
@@ -203,7 +204,7 @@ impl Pipeline {
             let response = responses::error(
                 info.grpc,
                 StatusCode::FORBIDDEN,
-                GrpcCode::PermissionDenied,
+                Code::PermissionDenied,
                 "access denied",
             );
             (None, Done::answer(response, Outcome::Blocked, None))
@@ -218,7 +219,7 @@ impl Pipeline {
                     let response = responses::error(
                         info.grpc,
                         StatusCode::NOT_FOUND,
-                        GrpcCode::Unimplemented,
+                        Code::Unimplemented,
                         "not found",
                     );
                     (None, Done::answer(response, Outcome::NoRoute, None))
@@ -280,7 +281,7 @@ impl Pipeline {
                     let response = responses::error(
                         info.grpc,
                         StatusCode::SERVICE_UNAVAILABLE,
-                        GrpcCode::Unavailable,
+                        Code::Unavailable,
                         "too many unpaid tokens outstanding: try again later",
                     );
                     return Done::answer(response, Outcome::ChallengeFailed, Some("unpaid_cap"));
@@ -351,7 +352,7 @@ impl Pipeline {
                     response: responses::error(
                         info.grpc,
                         StatusCode::SERVICE_UNAVAILABLE,
-                        GrpcCode::Unavailable,
+                        Code::Unavailable,
                         "token store unavailable",
                     ),
                     outcome: Outcome::StoreUnavailable,
@@ -375,7 +376,7 @@ impl Pipeline {
                 response: responses::error(
                     info.grpc,
                     StatusCode::UNAUTHORIZED,
-                    GrpcCode::Unauthenticated,
+                    Code::Unauthenticated,
                     "unauthorized",
                 ),
                 outcome: Outcome::Unauthorized,
@@ -411,7 +412,7 @@ impl Pipeline {
                 let response = responses::error(
                     info.grpc,
                     StatusCode::SERVICE_UNAVAILABLE,
-                    GrpcCode::Unavailable,
+                    Code::Unavailable,
                     message,
                 );
                 Done {
@@ -462,8 +463,7 @@ impl Pipeline {
                     }
                     _ => (StatusCode::BAD_REQUEST, "malformed request body"),
                 };
-                let response =
-                    responses::error(info.grpc, status, GrpcCode::InvalidArgument, message);
+                let response = responses::error(info.grpc, status, Code::InvalidArgument, message);
                 (response, Some(status.as_u16()), Some(message.to_owned()))
             }
             Err(error) => {
@@ -472,7 +472,7 @@ impl Pipeline {
                 let response = responses::error(
                     info.grpc,
                     StatusCode::BAD_GATEWAY,
-                    GrpcCode::Unavailable,
+                    Code::Unavailable,
                     message,
                 );
                 (response, None, Some(message.to_owned()))

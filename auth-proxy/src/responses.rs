@@ -11,31 +11,13 @@ use http::{HeaderMap, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use l402::Challenge;
+use tonic::Code;
 
 /// The `Retry-After` of a 503, in seconds.
 const RETRY_UNAVAILABLE_SECS: u64 = 5;
 
 /// The body type of every response the proxy sends (backend bodies are streamed through unchanged).
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
-
-/// gRPC status codes the proxy answers with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GrpcCode {
-    /// 3: a request the proxy cannot read unambiguously.
-    InvalidArgument = 3,
-    /// 7: blocklisted client.
-    PermissionDenied = 7,
-    /// 8: rate limited.
-    ResourceExhausted = 8,
-    /// 12: no such route.
-    Unimplemented = 12,
-    /// 13: what Aperture sends with a payment challenge.
-    Internal = l402::grpc::CODE_INTERNAL as isize,
-    /// 14: lnd, database or backend unreachable.
-    Unavailable = 14,
-    /// 16: no valid token on a path that never creates invoices.
-    Unauthenticated = 16,
-}
 
 /// A body with these bytes.
 pub fn full(bytes: impl Into<Bytes>) -> ProxyBody {
@@ -102,7 +84,7 @@ fn merge_list(headers: &mut HeaderMap, field: &'static str, ours: &[&str]) {
 fn direct(
     grpc: bool,
     status: StatusCode,
-    code: GrpcCode,
+    code: Code,
     message: &str,
     headers: HeaderMap,
 ) -> Response<ProxyBody> {
@@ -137,7 +119,7 @@ pub fn payment_required(grpc: bool, challenge: &Challenge) -> Response<ProxyBody
 }
 
 /// An error answer with CORS headers.
-pub fn error(grpc: bool, status: StatusCode, code: GrpcCode, message: &str) -> Response<ProxyBody> {
+pub fn error(grpc: bool, status: StatusCode, code: Code, message: &str) -> Response<ProxyBody> {
     let mut headers = HeaderMap::new();
     if status == StatusCode::SERVICE_UNAVAILABLE {
         // lnd, the database or a backend is away: say when trying again makes sense.
@@ -155,7 +137,7 @@ pub fn rate_limited(grpc: bool, retry_after_secs: u64) -> Response<ProxyBody> {
     direct(
         grpc,
         StatusCode::TOO_MANY_REQUESTS,
-        GrpcCode::ResourceExhausted,
+        Code::ResourceExhausted,
         "rate limit exceeded",
         headers,
     )
@@ -196,7 +178,7 @@ mod tests {
         let response = error(
             true,
             StatusCode::BAD_GATEWAY,
-            GrpcCode::Unavailable,
+            Code::Unavailable,
             "backend unavailable",
         );
         assert_eq!(response.status(), StatusCode::OK);
