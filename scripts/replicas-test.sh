@@ -45,8 +45,8 @@ tag=replicas-test
 
 up_timeout=${REPLICAS_TEST_UP_TIMEOUT:-180}
 revoke_s=${REPLICAS_TEST_REVOKE_S:-2}
-# The store gives up on the database after its 5 s acquire timeout (auth-proxy/src/store/mod.rs,
-# DATABASE_TIMEOUT), after the invoice was already made: the 503 comes at just over 5 s, hence 6.
+# The store gives up on the database after its 3 s acquire timeout (auth-proxy/src/store/mod.rs,
+# DATABASE_TIMEOUT): the 503 comes within 5 s of asking.
 unavailable_s=${REPLICAS_TEST_503_S:-5}
 catchup_s=${REPLICAS_TEST_CATCHUP_S:-5}
 load_s=${REPLICAS_TEST_LOAD_S:-8}

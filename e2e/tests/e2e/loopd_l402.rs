@@ -85,25 +85,21 @@ async fn crash_after_the_pending_token_was_written_never_pays_twice() {
 #[tokio::test]
 async fn revoked_token_is_evicted_and_replaced_with_one_payment() {
     let env = loopd_stack(1000, true).await;
+    let paid_token_id = || {
+        let store = env.token_store().unwrap();
+        store
+            .paid_token()
+            .unwrap()
+            .expect("a paid token")
+            .token_id()
+    };
     env.loop_cli(&["terms"]).await.0.unwrap();
-    let first = env
-        .token_store()
-        .unwrap()
-        .paid_token()
-        .unwrap()
-        .unwrap()
-        .token_id();
+    let first = paid_token_id();
     assert!(env.proxy().revoke(&first.to_hex()).await.unwrap());
 
     env.loop_cli(&["terms"]).await.0.unwrap();
     assert_eq!(env.client_payments(), 2, "one new payment");
-    let second = env
-        .token_store()
-        .unwrap()
-        .paid_token()
-        .unwrap()
-        .unwrap()
-        .token_id();
+    let second = paid_token_id();
     assert_ne!(first, second);
 
     let (result, out) = env.loop_cli(&["listauth"]).await;
