@@ -96,7 +96,7 @@
 //! ```
 //!
 //! # Layout
-//! [`types`] (32-byte values), [`identifier`], [`macaroon`], [`caveat`], [`satisfier`], [`verify`](mod@verify), [`mint`](mod@mint),
+//! [`types`] (32-byte values), [`identifier`], [`macaroon`], [`caveat`], [`satisfier`], [`verify`](mod@verify), [`verify_error`], [`mint`](mod@mint),
 //! [`challenge`], [`credential`], [`token`], [`network`], [`limits`] (size limits on every input), [`error`];
 //! the wire bindings of the challenge, server and client side: [`http`](mod@http), [`grpc`].
 #![forbid(unsafe_code)]
@@ -118,6 +118,7 @@ pub mod satisfier;
 pub mod token;
 pub mod types;
 pub mod verify;
+pub mod verify_error;
 
 pub use caveat::{Caveat, CaveatError, Service};
 pub use challenge::{Challenge, ChallengeError};

@@ -16,7 +16,7 @@ use crate::caveat::{
     Caveat, COND_CAPABILITIES_SUFFIX, COND_PREIMAGE, COND_SERVICES, COND_VALID_UNTIL_SUFFIX,
 };
 use crate::types::Preimage;
-use crate::verify::VerifyError;
+use crate::verify_error::VerifyError;
 
 /// Checks the caveats of one condition against a request.
 pub trait Satisfier {
