@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 // Only the constant column list is formatted into queries; values are bound.
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
-use crate::swap::{LoopOutSwap, OutLimits, SwapCost};
+use crate::swap::types::{LoopOutSwap, OutLimits, SwapCost};
 
 /// Why the database failed.
 #[derive(Debug, thiserror::Error)]

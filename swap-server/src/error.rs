@@ -70,6 +70,12 @@ pub enum SwapError {
     ShuttingDown,
 }
 
+impl From<crate::swap::InvalidValue> for SwapError {
+    fn from(error: crate::swap::InvalidValue) -> Self {
+        SwapError::InvalidArgument(error.0)
+    }
+}
+
 impl SwapError {
     /// The gRPC code this error maps to.
     pub fn code(&self) -> Code {

@@ -12,6 +12,7 @@ use proto::looprpc::{
 };
 use tonic::{Request, Response, Status};
 
+use crate::error::SwapError;
 use crate::manager::SwapManager;
 use crate::swap::{Hash32, SwapUpdate};
 use crate::token::token_id_from_headers;
@@ -98,7 +99,8 @@ impl SwapServer for GrpcService {
         &self,
         request: Request<SubscribeUpdatesRequest>,
     ) -> Result<Response<Self::SubscribeLoopOutUpdatesStream>, Status> {
-        let hash = Hash32::from_slice(&request.get_ref().swap_hash, "swap_hash")?;
+        let hash = Hash32::from_slice(&request.get_ref().swap_hash, "swap_hash")
+            .map_err(SwapError::from)?;
         let updates = self.manager.subscribe(hash).await?;
         let stream: UpdateResultStream = Box::pin(updates.map(|u| Ok(update_message(&u))));
         Ok(Response::new(stream))

@@ -7,7 +7,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use proto::looprpc::ServerSwapState;
 use sha2::{Digest, Sha256};
 
-use crate::error::SwapError;
+/// A value of the wrong shape in a request (not hex, not 32 bytes); the message names the field and never
+/// repeats a secret. Answered as `INVALID_ARGUMENT`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
 
 /// A 32-byte hash (swap hash, prepay hash), shown as lowercase hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,10 +24,10 @@ impl Hash32 {
     }
 
     /// Parses exactly 32 bytes; `what` names the field in the error.
-    pub fn from_slice(bytes: &[u8], what: &str) -> Result<Self, SwapError> {
-        <[u8; 32]>::try_from(bytes).map(Self).map_err(|_| {
-            SwapError::InvalidArgument(format!("{what} must be 32 bytes, got {}", bytes.len()))
-        })
+    pub fn from_slice(bytes: &[u8], what: &str) -> Result<Self, InvalidValue> {
+        <[u8; 32]>::try_from(bytes)
+            .map(Self)
+            .map_err(|_| InvalidValue(format!("{what} must be 32 bytes, got {}", bytes.len())))
     }
 
     /// The raw bytes.
@@ -45,20 +49,19 @@ impl fmt::Debug for Hash32 {
 }
 
 impl FromStr for Hash32 {
-    type Err = SwapError;
+    type Err = InvalidValue;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bytes = hex::decode(s)
-            .map_err(|_| SwapError::InvalidArgument(format!("{s:?} is not a hex string")))?;
+        let bytes =
+            hex::decode(s).map_err(|_| InvalidValue(format!("{s:?} is not a hex string")))?;
         Self::from_slice(&bytes, "hash")
     }
 }
 
 /// Decodes exactly 32 bytes of a secret (preimage); the error never repeats the input.
-pub fn secret32(bytes: &[u8], what: &str) -> Result<[u8; 32], SwapError> {
-    <[u8; 32]>::try_from(bytes).map_err(|_| {
-        SwapError::InvalidArgument(format!("{what} must be 32 bytes, got {}", bytes.len()))
-    })
+pub fn secret32(bytes: &[u8], what: &str) -> Result<[u8; 32], InvalidValue> {
+    <[u8; 32]>::try_from(bytes)
+        .map_err(|_| InvalidValue(format!("{what} must be 32 bytes, got {}", bytes.len())))
 }
 
 /// Whether a state is final: the swap will not change any more.

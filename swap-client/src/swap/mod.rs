@@ -13,7 +13,7 @@
 
 pub mod limits;
 mod runner;
-mod types;
+pub mod types;
 
 use std::sync::Arc;
 use std::time::Duration;
