@@ -24,31 +24,15 @@ use proto::lnrpc::invoice::InvoiceState;
 use proto::looprpc::{RoutePaymentType, ServerSwapState};
 use rand::RngCore;
 use subtle::ConstantTimeEq;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::command::Command;
 use crate::error::SwapError;
 use crate::lnd::{invoice_state, map_status};
-use crate::manager::Shared;
+use crate::shared::Shared;
 use crate::swap::{is_final, now_ns, Hash32, SwapRecord};
-
-/// A request from the manager to a running swap.
-#[derive(Debug)]
-pub(crate) enum Command {
-    /// The client revealed the preimage.
-    PushPreimage {
-        preimage: [u8; 32],
-        reply: oneshot::Sender<Result<(), SwapError>>,
-    },
-    /// The client abandons the swap.
-    Cancel {
-        payment_addr: Vec<u8>,
-        route_type: RoutePaymentType,
-        token_id: Option<String>,
-        reply: oneshot::Sender<Result<(), SwapError>>,
-    },
-}
 
 /// Which of the swap's two invoices an update is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

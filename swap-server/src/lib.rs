@@ -28,6 +28,7 @@
 
 mod actor;
 pub mod cli;
+mod command;
 pub mod config;
 pub mod error;
 pub mod grpc;
@@ -35,6 +36,7 @@ pub mod http;
 pub mod lnd;
 pub mod manager;
 pub mod server;
+mod shared;
 pub mod store;
 pub mod swap;
 pub mod token;

@@ -22,10 +22,12 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::actor::{self, Command};
+use crate::actor;
+use crate::command::Command;
 use crate::config::Config;
 use crate::error::SwapError;
 use crate::lnd::Lnd;
+use crate::shared::{lock, Shared};
 use crate::store::{Store, StoreError};
 use crate::swap::{is_final, now_ns, secret32, Hash32, SwapRecord, SwapUpdate};
 
@@ -40,46 +42,11 @@ const INVOICE_EXPIRY_MARGIN_SECS: i64 = 60;
 /// A stream of swap updates, current state first, ending after a final state.
 pub type UpdateStream = Pin<Box<dyn Stream<Item = SwapUpdate> + Send>>;
 
-/// State shared by the manager and the swap actors.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) config: Config,
-    pub(crate) store: Store,
-    pub(crate) lnd: Lnd,
-    pub(crate) updates: broadcast::Sender<SwapUpdate>,
-    pub(crate) shutdown: CancellationToken,
-    actors: Mutex<HashMap<Hash32, mpsc::Sender<Command>>>,
-    creating: Mutex<HashSet<Hash32>>,
-    tasks: TaskTracker,
-}
-
-impl Shared {
-    /// Forgets a finished actor (called by the actor itself).
-    pub(crate) fn remove_actor(&self, hash: &Hash32) {
-        lock(&self.actors).remove(hash);
-    }
-
-    /// Starts the actor driving `swap`.
-    pub(crate) fn spawn_actor(self: &Arc<Self>, swap: SwapRecord) {
-        let (tx, rx) = mpsc::channel(COMMAND_CHANNEL_CAPACITY);
-        lock(&self.actors).insert(swap.swap_hash, tx);
-        self.tasks.spawn(actor::run(self.clone(), swap, rx));
-    }
-
-    /// Spawns a background task tracked for shutdown.
-    pub(crate) fn spawn<F>(&self, task: F)
-    where
-        F: std::future::Future<Output = ()> + Send + 'static,
-    {
-        self.tasks.spawn(task);
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panicking holder cannot leave these maps inconsistent: recover the guard.
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Starts the actor driving `swap`.
+fn spawn_actor(shared: &Arc<Shared>, swap: SwapRecord) {
+    let (tx, rx) = mpsc::channel(COMMAND_CHANNEL_CAPACITY);
+    lock(&shared.actors).insert(swap.swap_hash, tx);
+    shared.tasks.spawn(actor::run(shared.clone(), swap, rx));
 }
 
 /// Marks a swap hash as being created, so that two concurrent requests with
@@ -134,7 +101,7 @@ impl SwapManager {
             tracing::info!(count = unfinished.len(), "resuming unfinished swaps");
         }
         for swap in unfinished {
-            shared.spawn_actor(swap);
+            spawn_actor(&shared, swap);
         }
         Ok(Self { shared })
     }
@@ -352,7 +319,7 @@ impl SwapManager {
             sender_key: swap.sender_key.clone(),
             server_message: config.server_message.clone(),
         };
-        self.shared.spawn_actor(swap);
+        spawn_actor(&self.shared, swap);
         Ok(response)
     }
 
