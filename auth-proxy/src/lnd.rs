@@ -20,13 +20,11 @@ use tokio_util::sync::CancellationToken;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
-/// How long one unary lnd call may take (an `AddInvoice` slower than this fails the challenge with 503).
-const CALL_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Why an lnd call failed, and a new invoice: l402-server's.
 pub use l402_server::{InvoiceError as LndError, NewInvoice};
 
-/// Creates invoices at the proxy's lnd, timing every call.
+/// Creates invoices at the proxy's lnd, timing every call. Each call is bounded by l402-server's
+/// [`l402_server::DEFAULT_CALL_TIMEOUT`] (an `AddInvoice` slower than that fails the challenge with 503).
 #[derive(Debug, Clone)]
 pub struct Invoices {
     lnd: LndClient,
@@ -37,30 +35,21 @@ pub struct Invoices {
 impl Invoices {
     /// Wraps a connected (lazy) lnd client; invoices stay payable for `expiry`.
     pub fn new(lnd: LndClient, metrics: Metrics, expiry: Duration) -> Self {
-        let add = LndInvoices::new(lnd.clone())
-            .with_timeout(CALL_TIMEOUT)
-            .with_expiry(expiry);
+        let add = LndInvoices::new(lnd.clone()).with_expiry(expiry);
         Invoices { lnd, add, metrics }
     }
 
-    /// Runs one unary call with a timeout, timing it.
-    async fn call<T>(
+    /// Runs `call` (named `name` in the metrics), timing it.
+    async fn timed<T>(
         &self,
         name: &'static str,
-        call: impl std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+        call: impl std::future::Future<Output = Result<T, LndError>>,
     ) -> Result<T, LndError> {
         let started = Instant::now();
-        let result = tokio::time::timeout(CALL_TIMEOUT, call).await;
+        let result = call.await;
         self.metrics
-            .lnd_call(name, matches!(result, Ok(Ok(_))), started.elapsed());
-        match result {
-            Err(_) => Err(LndError::Timeout { call: name }),
-            Ok(Err(status)) => Err(LndError::Call {
-                call: name,
-                message: status.message().to_owned(),
-            }),
-            Ok(Ok(response)) => Ok(response.into_inner()),
-        }
+            .lnd_call(name, result.is_ok(), started.elapsed());
+        result
     }
 
     /// `LookupInvoice`: the invoice's settle index if it is settled.
@@ -70,9 +59,10 @@ impl Invoices {
             ..Default::default()
         };
         let mut lightning = self.lnd.lightning.clone();
-        let invoice = self
-            .call("LookupInvoice", lightning.lookup_invoice(request))
-            .await?;
+        let lookup = self
+            .add
+            .call("LookupInvoice", lightning.lookup_invoice(request));
+        let invoice = self.timed("LookupInvoice", lookup).await?;
         Ok((invoice.state == InvoiceState::Settled as i32).then_some(invoice.settle_index))
     }
 }
@@ -80,19 +70,13 @@ impl Invoices {
 /// `AddInvoice` (memo `L402`) and `CancelInvoice` through l402-server, timed like every other call.
 impl InvoiceSource for Invoices {
     async fn add_invoice(&self, value_sat: i64) -> Result<NewInvoice, LndError> {
-        let started = Instant::now();
-        let result = self.add.add_invoice(value_sat).await;
-        self.metrics
-            .lnd_call("AddInvoice", result.is_ok(), started.elapsed());
-        result
+        self.timed("AddInvoice", self.add.add_invoice(value_sat))
+            .await
     }
 
     async fn cancel_invoice(&self, payment_hash: PaymentHash) -> Result<(), LndError> {
-        let started = Instant::now();
-        let result = self.add.cancel_invoice(payment_hash).await;
-        self.metrics
-            .lnd_call("CancelInvoice", result.is_ok(), started.elapsed());
-        result
+        self.timed("CancelInvoice", self.add.cancel_invoice(payment_hash))
+            .await
     }
 }
 

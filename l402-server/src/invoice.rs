@@ -91,8 +91,9 @@ impl LndInvoices {
         self
     }
 
-    /// Runs one call within the timeout, mapping failures to [`InvoiceError`].
-    async fn call<T>(
+    /// Runs one call to this node within the timeout, mapping failures to [`InvoiceError`]; for callers
+    /// that make other lnd calls the same way (e.g. `LookupInvoice`).
+    pub async fn call<T>(
         &self,
         call: &'static str,
         future: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
