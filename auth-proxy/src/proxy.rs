@@ -246,6 +246,10 @@ async fn gate(
         .strict_verify
         .then_some((settlements, config.strict_verify_timeout));
     let unpaid = Arc::new(UnpaidTokens::new(config.max_unpaid_tokens));
+    // Counted before serving, so that the cap holds from the first request (the sweeper recounts later).
+    if let Err(error) = unpaid.recount(store).await {
+        tracing::warn!(error = %error, "cannot count unpaid tokens; counting from zero until the next sweep");
+    }
     spawn_sweeper(
         store.clone(),
         Arc::clone(&unpaid),

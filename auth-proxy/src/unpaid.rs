@@ -4,8 +4,9 @@
 //! per-network challenge budget, [`UnpaidTokens`] caps how many tokens may be outstanding at once (beyond it
 //! challenges answer 503 with `Retry-After`), and [`spawn_sweeper`] deletes unpaid tokens whose invoice
 //! expired long enough ago that it cannot be paid any more (see the store's `sweep` module). The count is the
-//! database's, re-read after every sweep, plus what this proxy minted since; with several replicas each one
-//! sees the others' tokens at the next sweep.
+//! database's, read before serving and again after every sweep, plus what this proxy minted since; with
+//! several replicas each one sees the others' tokens at the next sweep. A token minted while the database is
+//! being counted may be counted twice, never not at all: the cap errs on the safe side.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Tokens deleted per statement: bounds each transaction.
 const SWEEP_BATCH: u32 = 1000;
@@ -24,6 +25,8 @@ const SWEEP_MAX_BATCHES: u32 = 100;
 #[derive(Debug)]
 pub struct UnpaidTokens {
     count: AtomicU64,
+    /// Every token this proxy minted (only grows): tells what a recount may have missed.
+    minted: AtomicU64,
     max: Option<u64>,
 }
 
@@ -32,6 +35,7 @@ impl UnpaidTokens {
     pub fn new(max: Option<u64>) -> Self {
         Self {
             count: AtomicU64::new(0),
+            minted: AtomicU64::new(0),
             max,
         }
     }
@@ -44,20 +48,33 @@ impl UnpaidTokens {
 
     /// Counts a token just minted.
     pub fn minted(&self) {
-        self.count.fetch_add(1, Ordering::Relaxed);
+        self.minted.fetch_add(1, Ordering::SeqCst);
+        self.count.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The number outstanding, as last counted.
     pub fn count(&self) -> u64 {
-        self.count.load(Ordering::Relaxed)
+        self.count.load(Ordering::SeqCst)
     }
 
-    fn recount(&self, count: u64) {
-        self.count.store(count, Ordering::Relaxed);
+    /// Sets the count to the database's, plus the tokens minted while it was being read (which the
+    /// database may or may not have included: counting them again errs on the safe side).
+    pub async fn recount(&self, store: &Store) -> Result<(), StoreError> {
+        let before = self.minted.load(Ordering::SeqCst);
+        let counted = store.count_unpaid().await?;
+        loop {
+            let minted = self.minted.load(Ordering::SeqCst);
+            self.count
+                .store(counted + (minted - before), Ordering::SeqCst);
+            // A mint between the load and the store would be lost: count again with it.
+            if self.minted.load(Ordering::SeqCst) == minted {
+                return Ok(());
+            }
+        }
     }
 }
 
-/// Sweeps now and then every `interval` until `stop`: deletes unpaid tokens created more than twice
+/// Sweeps every `interval` until `stop`: deletes unpaid tokens created more than twice
 /// `invoice_expiry` ago, then recounts the unpaid ones into `unpaid`.
 pub fn spawn_sweeper(
     store: Store,
@@ -67,12 +84,13 @@ pub fn spawn_sweeper(
 ) {
     let interval = (invoice_expiry / 4).min(Duration::from_secs(60));
     tokio::spawn(async move {
+        // The count was taken before serving: the first sweep comes one interval later.
         loop {
-            sweep(&store, &unpaid, invoice_expiry).await;
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(interval) => {}
             }
+            sweep(&store, &unpaid, invoice_expiry).await;
         }
     });
 }
@@ -98,9 +116,8 @@ async fn sweep(store: &Store, unpaid: &UnpaidTokens, invoice_expiry: Duration) {
     if deleted > 0 {
         tracing::info!(deleted, "deleted unpaid tokens whose invoice expired");
     }
-    match store.count_unpaid().await {
-        Ok(count) => unpaid.recount(count),
-        Err(error) => tracing::warn!(error = %error, "cannot count unpaid tokens"),
+    if let Err(error) = unpaid.recount(store).await {
+        tracing::warn!(error = %error, "cannot count unpaid tokens");
     }
 }
 
@@ -108,15 +125,19 @@ async fn sweep(store: &Store, unpaid: &UnpaidTokens, invoice_expiry: Duration) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_cap_counts_minted_tokens() {
+    #[tokio::test]
+    async fn the_cap_counts_minted_tokens_and_a_recount_keeps_them() {
+        let (store, _dir) = crate::store::tests::sqlite_store().await;
         let unpaid = UnpaidTokens::new(Some(2));
         assert!(!unpaid.at_cap());
         unpaid.minted();
         unpaid.minted();
         assert!(unpaid.at_cap());
-        unpaid.recount(1);
-        assert!(!unpaid.at_cap());
+        // The database holds none of them: a recount now starts from its count.
+        unpaid.recount(&store).await.unwrap();
+        assert_eq!(unpaid.count(), 0);
+        unpaid.minted();
+        assert_eq!(unpaid.count(), 1);
         assert!(!UnpaidTokens::new(None).at_cap());
     }
 }
