@@ -105,6 +105,11 @@ impl Program {
         let _ = self.child.wait();
     }
 
+    /// The process id (for `/proc/<pid>/…`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The binary's name.
     pub fn name(&self) -> &str {
         &self.name

@@ -1,0 +1,116 @@
+//! `proxy-bench`: auth-proxy measured side by side with nginx `proxy_pass` and with the backend directly.
+//!
+//! Starts every program on free loopback ports ([`setup`]), buys one token per service as a client would
+//! ([`token`]), then runs interleaved rounds of the same load against each target ([`load`]) and prints
+//! the medians and their ratios ([`report`]). Absolute figures depend on the machine; the ratios, taken
+//! in one run on one machine, are what to compare. `scripts/bench.sh` builds in release and runs it.
+
+mod grpc;
+mod load;
+mod nginx;
+mod report;
+mod setup;
+mod token;
+
+use std::time::Duration;
+
+use anyhow::bail;
+use clap::Parser;
+use load::{Load, Run};
+use report::{Measurement, Report};
+use service_kit::exit::{report as exit_report, ExitError};
+
+/// Benchmarks auth-proxy against nginx and the backend directly.
+#[derive(Debug, Parser)]
+#[command(name = "proxy-bench", version)]
+struct Args {
+    /// Interleaved rounds; each measurement's median over them is reported.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Seconds per run.
+    #[arg(long, default_value_t = 4)]
+    seconds: u64,
+    /// HTTP/1.1 connections, and HTTP/2 streams on one connection for gRPC.
+    #[arg(long, default_value_t = 32)]
+    connections: u32,
+    /// A quick pass (1 round of 1 s) that checks the harness works; its figures mean nothing.
+    #[arg(long)]
+    smoke: bool,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    service_kit::logging::init("warn");
+    exit_report("proxy-bench:", run(&args).await.map_err(ExitError::failure))
+}
+
+async fn run(args: &Args) -> anyhow::Result<()> {
+    let (rounds, seconds) = if args.smoke {
+        (1, 1)
+    } else {
+        (args.rounds, args.seconds)
+    };
+    let load = Load {
+        connections: args.connections,
+        duration: Duration::from_secs(seconds),
+    };
+    let setup = setup::Setup::start().await?;
+    let proxy = format!("http://{}", setup.proxy);
+    let http_token =
+        token::buy(&format!("{proxy}{}", setup::HTTP_PATH), &setup.payer_lnd()).await?;
+    let grpc_token = token::buy(
+        &format!("{proxy}{}", setup::GRPC_METHOD),
+        &setup.payer_lnd(),
+    )
+    .await?;
+    grpc::check_admitted(setup.proxy, &grpc_token).await?;
+    let grpc_body = grpc::write_empty_request(setup.dir())?;
+    let http_auth = [format!("Authorization: {http_token}")];
+    let grpc_auth = [format!("authorization: {grpc_token}")];
+
+    let mut report = Report::default();
+    let idle_rss = setup.proxy_rss_kib()?;
+    for round in 1..=rounds {
+        eprintln!("round {round} of {rounds}");
+        let http = |addr| format!("http://{addr}{}", setup::HTTP_PATH);
+        let grpc = |addr| format!("http://{addr}{}", setup::GRPC_METHOD);
+        let paid = [
+            (
+                Measurement::HttpDirect,
+                load.wrk(&http(setup.backend), &[])?,
+            ),
+            (Measurement::HttpNginx, load.wrk(&http(setup.nginx), &[])?),
+            (
+                Measurement::HttpProxy,
+                load.wrk(&http(setup.proxy), &http_auth)?,
+            ),
+            (
+                Measurement::GrpcDirect,
+                load.h2load_grpc(&grpc(setup.grpc_backend), &grpc_body, &[])?,
+            ),
+            (
+                Measurement::GrpcProxy,
+                load.h2load_grpc(&grpc(setup.proxy), &grpc_body, &grpc_auth)?,
+            ),
+        ];
+        for (measurement, run) in paid {
+            if run.non_success > 0 {
+                bail!(
+                    "{measurement:?}: {} of {} responses were not 2xx",
+                    run.non_success,
+                    run.requests
+                );
+            }
+            report.add(measurement, run);
+        }
+        let minted: Run = load.wrk(&http(setup.proxy), &[])?;
+        if minted.non_success != minted.requests {
+            bail!("requests without a token were admitted: {minted:?}");
+        }
+        report.add(Measurement::Mint, minted);
+    }
+    report.rss_kib = (idle_rss, setup.proxy_rss_kib()?);
+    println!("{}", report.table());
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! nginx, from the distribution's package, as the benchmark's backend and as the reference proxy.
+//!
+//! One configuration file per instance, everything (pid, logs, temp files) inside the benchmark's
+//! directory, `daemon off` so the instance is a child process we can stop. Access logs are off in both:
+//! the reference proxy does no per-request work beyond forwarding.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// A running nginx master process; stopped (with its workers) on drop.
+pub struct Nginx {
+    child: Child,
+    root: PathBuf,
+}
+
+/// What one nginx instance does.
+pub enum Role {
+    /// Answers every request with `200 ok`.
+    Backend,
+    /// `proxy_pass` to the backend over a pool of keep-alive HTTP/1.1 connections.
+    Proxy {
+        /// The backend's address.
+        upstream: SocketAddr,
+    },
+}
+
+impl Nginx {
+    /// Starts an instance named `name` listening on `listen`, with `workers` worker processes.
+    pub fn start(
+        dir: &Path,
+        name: &str,
+        listen: SocketAddr,
+        workers: usize,
+        role: &Role,
+    ) -> anyhow::Result<Self> {
+        let root = dir.join(format!("nginx-{name}"));
+        std::fs::create_dir_all(&root)?;
+        let conf = root.join("nginx.conf");
+        std::fs::write(&conf, config(&root, listen, workers, role))?;
+        let log = std::fs::File::create(root.join("stderr.log"))?;
+        let child = Command::new("nginx")
+            .arg("-p")
+            .arg(&root)
+            .arg("-e")
+            .arg(root.join("error.log"))
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("cannot start nginx (apt-get install nginx): {e}"))?;
+        Ok(Self { child, root })
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // Killing the master alone would leave its workers holding the port: ask nginx to stop them all.
+        let stopped = Command::new("nginx")
+            .arg("-p")
+            .arg(&self.root)
+            .arg("-e")
+            .arg(self.root.join("error.log"))
+            .arg("-c")
+            .arg(self.root.join("nginx.conf"))
+            .args(["-s", "stop"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !stopped {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn config(root: &Path, listen: SocketAddr, workers: usize, role: &Role) -> String {
+    let root = root.display();
+    let (upstream, location) = match role {
+        Role::Backend => (String::new(), "return 200 \"ok\\n\";".to_owned()),
+        Role::Proxy { upstream } => (
+            format!("upstream backend {{ server {upstream}; keepalive 128; }}"),
+            "proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\";"
+                .to_owned(),
+        ),
+    };
+    format!(
+        r#"daemon off;
+worker_processes {workers};
+pid {root}/nginx.pid;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {root}/body;
+    proxy_temp_path {root}/proxy;
+    fastcgi_temp_path {root}/fastcgi;
+    uwsgi_temp_path {root}/uwsgi;
+    scgi_temp_path {root}/scgi;
+    keepalive_requests 1000000;
+    {upstream}
+    server {{
+        listen {listen};
+        location / {{ {location} }}
+    }}
+}}
+"#
+    )
+}

@@ -1,0 +1,136 @@
+//! The results table: the median of each measurement over the rounds, and the ratios that matter.
+
+use std::collections::BTreeMap;
+
+use crate::load::Run;
+
+/// Each thing the benchmark measures, in the order of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Measurement {
+    /// HTTP/1.1 straight to the nginx backend.
+    HttpDirect,
+    /// HTTP/1.1 through nginx `proxy_pass`.
+    HttpNginx,
+    /// HTTP/1.1 through auth-proxy with a valid token.
+    HttpProxy,
+    /// gRPC unary calls straight to swap-server.
+    GrpcDirect,
+    /// gRPC unary calls through auth-proxy with a valid token.
+    GrpcProxy,
+    /// Requests without a token: each one a 402 with a freshly minted challenge.
+    Mint,
+}
+
+impl Measurement {
+    fn label(self) -> &'static str {
+        match self {
+            Self::HttpDirect => "HTTP/1.1, backend directly",
+            Self::HttpNginx => "HTTP/1.1, nginx proxy_pass (keep-alive upstream)",
+            Self::HttpProxy => "HTTP/1.1, auth-proxy, valid token",
+            Self::GrpcDirect => "gRPC unary, backend directly (h2c)",
+            Self::GrpcProxy => "gRPC unary, auth-proxy, valid token",
+            Self::Mint => "402 challenges minted (no token, SQLite, mock-lnd)",
+        }
+    }
+}
+
+/// The runs of every measurement, and auth-proxy's memory.
+#[derive(Debug, Default)]
+pub struct Report {
+    runs: BTreeMap<Measurement, Vec<Run>>,
+    /// auth-proxy's RSS (KiB) after start-up and after all the load.
+    pub rss_kib: (u64, u64),
+}
+
+impl Report {
+    /// Records one run.
+    pub fn add(&mut self, measurement: Measurement, run: Run) {
+        self.runs.entry(measurement).or_default().push(run);
+    }
+
+    fn median(&self, measurement: Measurement) -> Option<f64> {
+        let mut rates: Vec<f64> = self
+            .runs
+            .get(&measurement)?
+            .iter()
+            .map(|r| r.rate)
+            .collect();
+        rates.sort_by(f64::total_cmp);
+        rates.get(rates.len() / 2).copied()
+    }
+
+    fn ratio(&self, numerator: Measurement, denominator: Measurement) -> Option<f64> {
+        Some(self.median(numerator)? / self.median(denominator)?)
+    }
+
+    /// The table, in Markdown.
+    pub fn table(&self) -> String {
+        use Measurement::*;
+        let rounds = self.runs.values().map(Vec::len).max().unwrap_or(0);
+        let mut out =
+            format!("| measurement | req/s (median of {rounds}) | ratio |\n|---|---:|---|\n");
+        let ratios: [(Measurement, Vec<(Measurement, &str)>); 6] = [
+            (HttpDirect, vec![]),
+            (HttpNginx, vec![(HttpDirect, "backend")]),
+            (
+                HttpProxy,
+                vec![(HttpNginx, "nginx"), (HttpDirect, "backend")],
+            ),
+            (GrpcDirect, vec![]),
+            (GrpcProxy, vec![(GrpcDirect, "backend")]),
+            (Mint, vec![]),
+        ];
+        for (measurement, against) in ratios {
+            let Some(rate) = self.median(measurement) else {
+                continue;
+            };
+            let ratio: Vec<String> = against
+                .iter()
+                .filter_map(|(other, name)| {
+                    self.ratio(measurement, *other)
+                        .map(|r| format!("{r:.2}× {name}"))
+                })
+                .collect();
+            out += &format!(
+                "| {} | {rate:.0} | {} |\n",
+                measurement.label(),
+                ratio.join(", ")
+            );
+        }
+        let (idle, loaded) = self.rss_kib;
+        out += &format!(
+            "| auth-proxy RSS, idle → after the load | {:.1} → {:.1} MiB | |\n",
+            idle as f64 / 1024.0,
+            loaded as f64 / 1024.0
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(rate: f64) -> Run {
+        Run {
+            rate,
+            non_success: 0,
+            requests: 1,
+        }
+    }
+
+    #[test]
+    fn medians_and_ratios() {
+        let mut report = Report::default();
+        for rate in [30.0, 10.0, 20.0] {
+            report.add(Measurement::HttpNginx, run(rate));
+            report.add(Measurement::HttpProxy, run(rate * 2.0));
+        }
+        assert_eq!(report.median(Measurement::HttpNginx), Some(20.0));
+        assert_eq!(
+            report.ratio(Measurement::HttpProxy, Measurement::HttpNginx),
+            Some(2.0)
+        );
+        assert!(report.table().contains("| 40 | 2.00× nginx |"));
+    }
+}
