@@ -5,6 +5,7 @@
 //! the medians and their ratios ([`report`]). Absolute figures depend on the machine; the ratios, taken
 //! in one run on one machine, are what to compare. `scripts/bench.sh` builds in release and runs it.
 
+mod cpu;
 mod grpc;
 mod load;
 mod nginx;
@@ -75,26 +76,40 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         eprintln!("round {round} of {rounds}");
         let http = |addr| format!("http://{addr}{}", setup::HTTP_PATH);
         let grpc = |addr| format!("http://{addr}{}", setup::GRPC_METHOD);
-        let paid = [
+        let (nginx, proxy) = (Some(setup.nginx_pid()), Some(setup.proxy_pid()));
+        let paid: [(
+            Measurement,
+            Option<u32>,
+            Box<dyn Fn() -> anyhow::Result<Run> + '_>,
+        ); 5] = [
             (
                 Measurement::HttpDirect,
-                load.wrk(&http(setup.backend), &[])?,
+                None,
+                Box::new(|| load.wrk(&http(setup.backend), &[])),
             ),
-            (Measurement::HttpNginx, load.wrk(&http(setup.nginx), &[])?),
+            (
+                Measurement::HttpNginx,
+                nginx,
+                Box::new(|| load.wrk(&http(setup.nginx), &[])),
+            ),
             (
                 Measurement::HttpProxy,
-                load.wrk(&http(setup.proxy), &http_auth)?,
+                proxy,
+                Box::new(|| load.wrk(&http(setup.proxy), &http_auth)),
             ),
             (
                 Measurement::GrpcDirect,
-                load.h2load_grpc(&grpc(setup.grpc_backend), &grpc_body, &[])?,
+                None,
+                Box::new(|| load.h2load_grpc(&grpc(setup.grpc_backend), &grpc_body, &[])),
             ),
             (
                 Measurement::GrpcProxy,
-                load.h2load_grpc(&grpc(setup.proxy), &grpc_body, &grpc_auth)?,
+                proxy,
+                Box::new(|| load.h2load_grpc(&grpc(setup.proxy), &grpc_body, &grpc_auth)),
             ),
         ];
-        for (measurement, run) in paid {
+        for (measurement, pid, drive) in paid {
+            let (run, cpu) = measured(pid, drive)?;
             if run.non_success > 0 {
                 bail!(
                     "{measurement:?}: {} of {} responses were not 2xx",
@@ -102,15 +117,28 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                     run.requests
                 );
             }
-            report.add(measurement, run);
+            report.add(measurement, run, cpu);
         }
-        let minted: Run = load.wrk(&http(setup.proxy), &[])?;
+        let (minted, cpu) = measured(proxy, || load.wrk(&http(setup.proxy), &[]))?;
         if minted.non_success != minted.requests {
             bail!("requests without a token were admitted: {minted:?}");
         }
-        report.add(Measurement::Mint, minted);
+        report.add(Measurement::Mint, minted, cpu);
     }
     report.rss_kib = (idle_rss, setup.proxy_rss_kib()?);
     println!("{}", report.table());
     Ok(())
+}
+
+/// Runs `drive`, and measures the CPU time the process tree `pid` used meanwhile.
+fn measured(
+    pid: Option<u32>,
+    drive: impl FnOnce() -> anyhow::Result<Run>,
+) -> anyhow::Result<(Run, Option<Duration>)> {
+    let before = pid.map(cpu::tree_time);
+    let run = drive()?;
+    let used = pid
+        .zip(before)
+        .map(|(pid, before)| cpu::tree_time(pid).saturating_sub(before));
+    Ok((run, used))
 }

@@ -55,6 +55,13 @@ impl Nginx {
     }
 }
 
+impl Nginx {
+    /// The master's process id (its workers are its children).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Nginx {
     fn drop(&mut self) {
         // Killing the master alone would leave its workers holding the port: ask nginx to stop them all.

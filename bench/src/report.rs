@@ -1,6 +1,7 @@
 //! The results table: the median of each measurement over the rounds, and the ratios that matter.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crate::load::Run;
 
@@ -38,25 +39,33 @@ impl Measurement {
 #[derive(Debug, Default)]
 pub struct Report {
     runs: BTreeMap<Measurement, Vec<Run>>,
+    /// CPU time the proxy under test used per request, per run (µs), where it was measured.
+    cpu_per_request_us: BTreeMap<Measurement, Vec<f64>>,
     /// auth-proxy's RSS (KiB) after start-up and after all the load.
     pub rss_kib: (u64, u64),
 }
 
 impl Report {
     /// Records one run.
-    pub fn add(&mut self, measurement: Measurement, run: Run) {
+    pub fn add(&mut self, measurement: Measurement, run: Run, proxy_cpu: Option<Duration>) {
+        if let Some(cpu) = proxy_cpu.filter(|_| run.requests > 0) {
+            let per_request = cpu.as_secs_f64() * 1e6 / run.requests as f64;
+            self.cpu_per_request_us
+                .entry(measurement)
+                .or_default()
+                .push(per_request);
+        }
         self.runs.entry(measurement).or_default().push(run);
     }
 
     fn median(&self, measurement: Measurement) -> Option<f64> {
-        let mut rates: Vec<f64> = self
-            .runs
-            .get(&measurement)?
-            .iter()
-            .map(|r| r.rate)
-            .collect();
-        rates.sort_by(f64::total_cmp);
-        rates.get(rates.len() / 2).copied()
+        median(
+            self.runs
+                .get(&measurement)?
+                .iter()
+                .map(|r| r.rate)
+                .collect(),
+        )
     }
 
     fn ratio(&self, numerator: Measurement, denominator: Measurement) -> Option<f64> {
@@ -67,8 +76,10 @@ impl Report {
     pub fn table(&self) -> String {
         use Measurement::*;
         let rounds = self.runs.values().map(Vec::len).max().unwrap_or(0);
-        let mut out =
-            format!("| measurement | req/s (median of {rounds}) | ratio |\n|---|---:|---|\n");
+        let mut out = format!(
+            "| measurement | req/s (median of {rounds}) | ratio | proxy CPU per request |\n\
+             |---|---:|---|---:|\n"
+        );
         let ratios: [(Measurement, Vec<(Measurement, &str)>); 6] = [
             (HttpDirect, vec![]),
             (HttpNginx, vec![(HttpDirect, "backend")]),
@@ -91,20 +102,30 @@ impl Report {
                         .map(|r| format!("{r:.2}× {name}"))
                 })
                 .collect();
+            let cpu = self
+                .cpu_per_request_us
+                .get(&measurement)
+                .and_then(|runs| median(runs.clone()))
+                .map_or(String::new(), |us| format!("{us:.1} µs"));
             out += &format!(
-                "| {} | {rate:.0} | {} |\n",
+                "| {} | {rate:.0} | {} | {cpu} |\n",
                 measurement.label(),
                 ratio.join(", ")
             );
         }
         let (idle, loaded) = self.rss_kib;
         out += &format!(
-            "| auth-proxy RSS, idle → after the load | {:.1} → {:.1} MiB | |\n",
+            "| auth-proxy RSS, idle → after the load | {:.1} → {:.1} MiB | | |\n",
             idle as f64 / 1024.0,
             loaded as f64 / 1024.0
         );
         out
     }
+}
+
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied()
 }
 
 #[cfg(test)]
@@ -123,14 +144,18 @@ mod tests {
     fn medians_and_ratios() {
         let mut report = Report::default();
         for rate in [30.0, 10.0, 20.0] {
-            report.add(Measurement::HttpNginx, run(rate));
-            report.add(Measurement::HttpProxy, run(rate * 2.0));
+            report.add(Measurement::HttpNginx, run(rate), None);
+            report.add(
+                Measurement::HttpProxy,
+                run(rate * 2.0),
+                Some(Duration::from_micros(5)),
+            );
         }
         assert_eq!(report.median(Measurement::HttpNginx), Some(20.0));
         assert_eq!(
             report.ratio(Measurement::HttpProxy, Measurement::HttpNginx),
             Some(2.0)
         );
-        assert!(report.table().contains("| 40 | 2.00× nginx |"));
+        assert!(report.table().contains("| 40 | 2.00× nginx | 5.0 µs |"));
     }
 }

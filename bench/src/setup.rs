@@ -36,7 +36,8 @@ pub struct Setup {
     pub proxy: SocketAddr,
     proxy_program: Program,
     lnd_payer: SocketAddr,
-    _nginx: [Nginx; 2],
+    /// The backend, then the reference proxy.
+    nginx_instances: [Nginx; 2],
     _programs: Vec<Program>,
 }
 
@@ -120,7 +121,7 @@ impl Setup {
             proxy,
             proxy_program,
             lnd_payer,
-            _nginx: nginx_instances,
+            nginx_instances,
             _programs: programs,
         })
     }
@@ -128,6 +129,16 @@ impl Setup {
     /// The benchmark's scratch directory.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// auth-proxy's process id.
+    pub fn proxy_pid(&self) -> u32 {
+        self.proxy_program.pid()
+    }
+
+    /// The reference nginx proxy's master process id.
+    pub fn nginx_pid(&self) -> u32 {
+        self.nginx_instances[1].pid()
     }
 
     /// auth-proxy's resident set size in KiB, from `/proc`.
