@@ -5,10 +5,10 @@ use std::pin::Pin;
 use futures::{Stream, StreamExt};
 use proto::looprpc::swap_server_server::{SwapServer, SwapServerServer};
 use proto::looprpc::{
-    CancelLoopOutSwapRequest, CancelLoopOutSwapResponse, ServerLoopOutPushPreimageRequest,
-    ServerLoopOutPushPreimageResponse, ServerLoopOutQuote, ServerLoopOutQuoteRequest,
-    ServerLoopOutRequest, ServerLoopOutResponse, ServerLoopOutTerms, ServerLoopOutTermsRequest,
-    SubscribeLoopOutUpdatesResponse, SubscribeUpdatesRequest,
+    CancelLoopOutSwapRequest, CancelLoopOutSwapResponse, FetchL402Request, FetchL402Response,
+    ServerLoopOutPushPreimageRequest, ServerLoopOutPushPreimageResponse, ServerLoopOutQuote,
+    ServerLoopOutQuoteRequest, ServerLoopOutRequest, ServerLoopOutResponse, ServerLoopOutTerms,
+    ServerLoopOutTermsRequest, SubscribeLoopOutUpdatesResponse, SubscribeUpdatesRequest,
 };
 use tonic::{Request, Response, Status};
 
@@ -114,5 +114,13 @@ impl SwapServer for GrpcService {
         let token_id = token_id(&request);
         self.manager.cancel(request.into_inner(), token_id).await?;
         Ok(Response::new(CancelLoopOutSwapResponse {}))
+    }
+
+    /// Nothing to do: reaching the server through the proxy is the point (the client now holds a token).
+    async fn fetch_l402(
+        &self,
+        _request: Request<FetchL402Request>,
+    ) -> Result<Response<FetchL402Response>, Status> {
+        Ok(Response::new(FetchL402Response {}))
     }
 }

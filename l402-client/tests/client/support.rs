@@ -406,6 +406,13 @@ impl SwapServer for TermsOnly {
     ) -> Result<Response<CancelLoopOutSwapResponse>, Status> {
         Err(Status::unimplemented("not in this test server"))
     }
+
+    async fn fetch_l402(
+        &self,
+        _: Request<FetchL402Request>,
+    ) -> Result<Response<FetchL402Response>, Status> {
+        Err(Status::unimplemented("not in this test server"))
+    }
 }
 
 /// A gRPC server answering challenges the way Aperture does: a trailers-only

@@ -244,8 +244,8 @@ impl SwapClient for SwapClientService {
             .map_err(|e| e.to_status())?
             .is_none()
         {
-            // Any call to the server meets its challenge and acquires a token.
-            self.swaps.terms().await.map_err(status)?;
+            // FetchL402 is never free: the proxy's challenge makes the client buy a token.
+            self.swaps.fetch_l402().await.map_err(status)?;
         }
         if self.l402.current_token().is_none() {
             return Err(Status::failed_precondition(

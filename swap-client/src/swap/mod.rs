@@ -21,9 +21,9 @@ use std::time::Duration;
 use lnd_client::LndClient;
 use proto::looprpc::swap_server_client::SwapServerClient;
 use proto::looprpc::{
-    FailureReason, LoopOutRequest, OutQuoteResponse, OutTermsResponse, ProtocolVersion,
-    ServerLoopOutQuoteRequest, ServerLoopOutRequest, ServerLoopOutTermsRequest, SwapState,
-    SwapStatus,
+    FailureReason, FetchL402Request, LoopOutRequest, OutQuoteResponse, OutTermsResponse,
+    ProtocolVersion, ServerLoopOutQuoteRequest, ServerLoopOutRequest, ServerLoopOutTermsRequest,
+    SwapState, SwapStatus,
 };
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -170,6 +170,16 @@ impl SwapManager {
     /// Every swap update from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<SwapStatus> {
         self.inner.updates.subscribe()
+    }
+
+    /// Calls the server's `FetchL402`, which is never free: through the proxy, it makes the L402 client
+    /// obtain a token now rather than at the first swap.
+    pub async fn fetch_l402(&self) -> Result<(), SwapError> {
+        self.server()
+            .fetch_l402(FetchL402Request {})
+            .await
+            .map_err(SwapError::server("FetchL402"))?;
+        Ok(())
     }
 
     /// The server's loop-out terms.

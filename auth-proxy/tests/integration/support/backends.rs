@@ -186,4 +186,12 @@ impl SwapServer for TestSwapServer {
         self.record("CancelLoopOutSwap", &request);
         Ok(Response::new(CancelLoopOutSwapResponse::default()))
     }
+
+    async fn fetch_l402(
+        &self,
+        request: Request<FetchL402Request>,
+    ) -> Result<Response<FetchL402Response>, Status> {
+        self.record("FetchL402", &request);
+        Ok(Response::new(FetchL402Response::default()))
+    }
 }
