@@ -226,3 +226,33 @@ where
         Body::new(StreamBody::new(stream)),
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_map(code: &str, message: &str) -> http::HeaderMap {
+        let mut map = http::HeaderMap::new();
+        map.insert("grpc-status", code.parse().unwrap());
+        map.insert("grpc-message", message.parse().unwrap());
+        map.append("www-authenticate", "L402 a".parse().unwrap());
+        map
+    }
+
+    fn challenge_in(map: &http::HeaderMap) -> Option<Vec<String>> {
+        let status = Status::from_header_map(map)?;
+        challenge_values(&status, map, None)
+    }
+
+    #[test]
+    fn tonic_decodes_the_percent_encoded_message_of_a_challenge() {
+        let expected = Some(vec!["L402 a".to_owned()]);
+        assert_eq!(
+            challenge_in(&status_map("13", "payment%20required")),
+            expected
+        );
+        assert_eq!(challenge_in(&status_map("2", "payment required")), expected);
+        assert_eq!(challenge_in(&status_map("14", "payment%20required")), None);
+        assert_eq!(challenge_in(&status_map("13", "internal%20error")), None);
+    }
+}
