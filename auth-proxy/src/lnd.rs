@@ -1,7 +1,7 @@
 //! The proxy's lnd: invoices for challenges, and (for `strictverify`) which invoices were settled.
 //!
-//! Settlements are learned from one long-lived `SubscribeInvoices` stream, never by a call per request. The
-//! stream resumes from the last settle index recorded in the database, so settlements that happened while the
+//! Settlements are learned from one long-lived `SubscribeInvoices` stream (lnd-client's [`SettledInvoices`]),
+//! never by a call per request. The stream resumes from the last settle index recorded in the database, so settlements that happened while the
 //! proxy was down are replayed by lnd, and every settlement is written to the token record (`settled_at`),
 //! where other proxies sharing the database see it too.
 
@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use l402::PaymentHash;
 use l402_server::{InvoiceSource, LndInvoices};
+use lnd_client::invoices::{InvoiceEvent, SettledInvoices};
 use lnd_client::LndClient;
-use proto::lnrpc::{invoice::InvoiceState, InvoiceSubscription, PaymentHash as PaymentHashMessage};
+use proto::lnrpc::{invoice::InvoiceState, PaymentHash as PaymentHashMessage};
 use tokio::sync::{oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
@@ -173,9 +174,9 @@ impl Settlements {
         }
     }
 
-    /// Follows lnd's invoice stream until `stop`, reconnecting with backoff. The returned receiver fires once
-    /// the first subscription attempt has been answered (subscribed, or failed), so a caller can avoid
-    /// serving before settlements are being followed.
+    /// Follows lnd's settled invoices (lnd-client's [`SettledInvoices`], resuming from the settle index recorded
+    /// in the database) until `stop`. The returned receiver fires once the first subscription attempt has been
+    /// answered (subscribed, or failed), so a caller can avoid serving before settlements are being followed.
     pub fn spawn(
         self: &Arc<Self>,
         lnd: LndClient,
@@ -183,63 +184,37 @@ impl Settlements {
     ) -> oneshot::Receiver<()> {
         let this = Arc::clone(self);
         let (ready_tx, ready_rx) = oneshot::channel();
+        let store = self.store.clone();
+        let backoff = Reconnect::new(Duration::from_millis(200), Duration::from_secs(10));
+        let mut settled = SettledInvoices::spawn(lnd, backoff, move || {
+            let store = store.clone();
+            async move { store.settle_index().await.map_err(|e| e.to_string()) }
+        });
         tokio::spawn(async move {
             let mut ready = Some(ready_tx);
-            let mut reconnect = Reconnect::new(Duration::from_millis(200), Duration::from_secs(10));
             loop {
-                let result = tokio::select! {
+                let event = tokio::select! {
                     _ = stop.cancelled() => return,
-                    result = this.follow(&lnd, &mut ready) => result,
+                    event = settled.next() => event,
                 };
+                match event {
+                    None => return,
+                    Some(InvoiceEvent::Update(invoice)) => {
+                        this.record(invoice.payment_hash, invoice.settle_index)
+                            .await;
+                        continue;
+                    }
+                    Some(InvoiceEvent::Subscribed) => tracing::debug!("subscribed to invoices"),
+                    Some(InvoiceEvent::Failed(error)) => {
+                        tracing::warn!(error = %error, "invoice subscription ended; resubscribing")
+                    }
+                }
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(());
-                }
-                if let Err(error) = result {
-                    tracing::warn!(error = %error, "invoice subscription ended; resubscribing");
-                } else {
-                    reconnect.reset();
-                }
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(reconnect.next_delay()) => {}
                 }
             }
         });
         ready_rx
-    }
-
-    async fn follow(
-        &self,
-        lnd: &LndClient,
-        ready: &mut Option<oneshot::Sender<()>>,
-    ) -> Result<(), String> {
-        let settle_index = self.store.settle_index().await.map_err(|e| e.to_string())?;
-        let mut lightning = lnd.lightning.clone();
-        let mut stream = lightning
-            .subscribe_invoices(InvoiceSubscription {
-                add_index: 0,
-                settle_index,
-            })
-            .await
-            .map_err(|status| status.message().to_owned())?
-            .into_inner();
-        if let Some(ready) = ready.take() {
-            let _ = ready.send(());
-        }
-        tracing::debug!(settle_index, "subscribed to invoices");
-        while let Some(invoice) = stream
-            .message()
-            .await
-            .map_err(|status| status.message().to_owned())?
-        {
-            if invoice.state != InvoiceState::Settled as i32 {
-                continue;
-            }
-            if let Ok(hash) = PaymentHash::from_slice(&invoice.r_hash) {
-                self.record(hash, invoice.settle_index).await;
-            }
-        }
-        Ok(())
     }
 }
 

@@ -16,8 +16,8 @@
 //! `Unknown` (2) whose message contains "payment required", with
 //! `www-authenticate` values — is recognised in the response headers
 //! (trailers-only response, what Aperture and our proxy send) or in the
-//! trailers of an empty response. The client then acquires a token and the
-//! call is replayed once.
+//! trailers of an empty response; tonic's `Status::from_header_map` reads the
+//! status. The client then acquires a token and the call is replayed once.
 //!
 //! To be replayable the request body is buffered; this suits unary and
 //! server-streaming calls (every call of Loop's protocol). A response whose
@@ -33,9 +33,8 @@ use http::{HeaderName, Request, Response};
 use http_body::Frame;
 use http_body_util::{BodyExt, BodyStream, StreamBody};
 use tonic::body::Body;
+use tonic::Status;
 use tower::{Layer, Service, ServiceExt};
-
-use l402::grpc::{challenge_values, GRPC_STATUS};
 
 use crate::{L402Client, L402Error, PaidToken};
 
@@ -174,14 +173,23 @@ enum Inspected {
     Challenge(Vec<String>),
 }
 
+/// The challenge values if `status` (decoded by tonic from `status_map`) is a payment challenge.
+fn challenge_values(
+    status: &Status,
+    status_map: &http::HeaderMap,
+    headers: Option<&http::HeaderMap>,
+) -> Option<Vec<String>> {
+    l402::grpc::challenge_values(status.code() as i32, status.message(), status_map, headers)
+}
+
 async fn inspect<B>(response: Response<B>) -> Result<Inspected, BoxError>
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
     // Trailers-only response: the status is in the headers.
-    if response.headers().contains_key(GRPC_STATUS) {
-        if let Some(challenges) = challenge_values(response.headers(), None) {
+    if let Some(status) = Status::from_header_map(response.headers()) {
+        if let Some(challenges) = challenge_values(&status, response.headers(), None) {
             return Ok(Inspected::Challenge(challenges));
         }
         return Ok(Inspected::Passed(response.map(Body::new)));
@@ -202,7 +210,10 @@ where
         Some(frame) => frame.map_err(Into::into)?,
     };
     if let Some(trailers) = first.trailers_ref() {
-        if let Some(challenges) = challenge_values(trailers, Some(&parts.headers)) {
+        let status = Status::from_header_map(trailers);
+        let challenges =
+            status.and_then(|status| challenge_values(&status, trailers, Some(&parts.headers)));
+        if let Some(challenges) = challenges {
             return Ok(Inspected::Challenge(challenges));
         }
     }
@@ -214,4 +225,34 @@ where
         parts,
         Body::new(StreamBody::new(stream)),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_map(code: &str, message: &str) -> http::HeaderMap {
+        let mut map = http::HeaderMap::new();
+        map.insert("grpc-status", code.parse().unwrap());
+        map.insert("grpc-message", message.parse().unwrap());
+        map.append("www-authenticate", "L402 a".parse().unwrap());
+        map
+    }
+
+    fn challenge_in(map: &http::HeaderMap) -> Option<Vec<String>> {
+        let status = Status::from_header_map(map)?;
+        challenge_values(&status, map, None)
+    }
+
+    #[test]
+    fn tonic_decodes_the_percent_encoded_message_of_a_challenge() {
+        let expected = Some(vec!["L402 a".to_owned()]);
+        assert_eq!(
+            challenge_in(&status_map("13", "payment%20required")),
+            expected
+        );
+        assert_eq!(challenge_in(&status_map("2", "payment required")), expected);
+        assert_eq!(challenge_in(&status_map("14", "payment%20required")), None);
+        assert_eq!(challenge_in(&status_map("13", "internal%20error")), None);
+    }
 }

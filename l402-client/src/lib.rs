@@ -9,9 +9,10 @@
 //!   attaches `macaroon: <hex paid macaroon>` metadata and handles gRPC
 //!   challenges (status `Internal`/`Unknown`, "payment required",
 //!   `www-authenticate` in headers or trailers).
-//! - [`L402HttpClient`] (module [`http`], feature `http`): the same for reqwest; it attaches
-//!   `Authorization: L402 <base64 macaroon>:<hex preimage>` and handles
-//!   `402 Payment Required` with `WWW-Authenticate`.
+//! - [`L402Middleware`] (module [`http`], feature `http`): the same as a `reqwest_middleware`
+//!   middleware; it attaches `Authorization: L402 <base64 macaroon>:<hex preimage>` and handles
+//!   `402 Payment Required` with `WWW-Authenticate`. [`L402HttpClient`] is a reqwest client with
+//!   that middleware, returning [`HttpError`]s.
 //! - [`Payer`] (module [`payer`]): how invoices get paid; lnd's [`LndPayer`] implements it.
 //! - [`TokenStore`] (module [`store`]): Loop's `l402.token` / `l402.token.pending` files.
 //!
@@ -54,7 +55,7 @@ pub use client::{
 #[cfg(feature = "grpc")]
 pub use grpc::{L402Layer, L402Service};
 #[cfg(feature = "http")]
-pub use http::{HttpError, L402HttpClient};
+pub use http::{HttpError, L402HttpClient, L402Middleware};
 pub use lnd_client::LndPayer;
 pub use payer::{Payer, PayerError, PaymentOutcome, PaymentSuccess};
 pub use store::{StoreError, StoredToken, TokenStore};

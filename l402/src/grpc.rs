@@ -2,8 +2,11 @@
 //! response (`grpc-status: 13`, `grpc-message: payment required`, the challenge headers), the client finds
 //! such a status in response headers or trailers.
 //!
-//! Status codes are the plain numbers of gRPC's `Code` enum (what `tonic::Code` converts to and from), so
-//! this crate needs no gRPC library.
+//! Status codes are the plain numbers of gRPC's `Code` enum (what `tonic::Code` converts to and from). The
+//! server's status headers are written here by hand because this crate is deliberately free of tonic (no
+//! gRPC library in the pure protocol); reading them is left to the client's gRPC library (l402-client
+//! decodes them with `tonic::Status::from_header_map`), which hands the code and message to
+//! [`challenge_values`].
 
 use ::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use ::http::{HeaderMap, Response};
@@ -41,29 +44,19 @@ pub fn challenge_response(challenge: &Challenge) -> Response<()> {
     response
 }
 
-/// The client's side: the `WWW-Authenticate` values if `status_map` (response headers of a trailers-only
-/// response, or trailers) carries a challenge status — `INTERNAL` or `UNKNOWN` whose message contains
-/// "payment required". Values are collected from `status_map`, then from `headers` (the response headers
-/// when the status came in the trailers).
+/// The client's side: the `WWW-Authenticate` values if the gRPC status `code` with the (percent-decoded)
+/// `message`, read from `status_map` (response headers of a trailers-only response, or trailers), is a
+/// challenge — `INTERNAL` or `UNKNOWN` whose message contains "payment required". Values are collected from
+/// `status_map`, then from `headers` (the response headers when the status came in the trailers).
 pub fn challenge_values(
+    code: i32,
+    message: &str,
     status_map: &HeaderMap,
     headers: Option<&HeaderMap>,
 ) -> Option<Vec<String>> {
-    let code: u16 = status_map
-        .get(GRPC_STATUS)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    if code != CODE_INTERNAL && code != CODE_UNKNOWN {
+    if code != i32::from(CODE_INTERNAL) && code != i32::from(CODE_UNKNOWN) {
         return None;
     }
-    let message = status_map
-        .get(GRPC_MESSAGE)
-        .and_then(|m| m.to_str().ok())
-        .map(percent_decode)
-        .unwrap_or_default();
     if !message
         .to_ascii_lowercase()
         .contains(PAYMENT_REQUIRED_MESSAGE)
@@ -75,44 +68,33 @@ pub fn challenge_values(
     Some(values)
 }
 
-/// Decodes gRPC's percent-encoding of `grpc-message` (an invalid escape is kept as it is).
-fn percent_decode(value: &str) -> String {
-    percent_encoding::percent_decode_str(value)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use http::header::WWW_AUTHENTICATE;
 
     #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("payment%20required"), "payment required");
-        assert_eq!(percent_decode("payment required"), "payment required");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz%41"), "%zzA");
-    }
-
-    #[test]
     fn recognises_challenges_only() {
         let mut headers = HeaderMap::new();
-        headers.insert(GRPC_STATUS, "13".parse().unwrap());
-        headers.insert(GRPC_MESSAGE, "payment%20required".parse().unwrap());
         headers.append(WWW_AUTHENTICATE, "LSAT a".parse().unwrap());
         headers.append(WWW_AUTHENTICATE, "L402 b".parse().unwrap());
         assert_eq!(
-            challenge_values(&headers, None),
+            challenge_values(13, "payment required", &headers, None),
             Some(vec!["LSAT a".to_owned(), "L402 b".to_owned()])
         );
-        headers.insert(GRPC_STATUS, "2".parse().unwrap());
-        assert!(challenge_values(&headers, None).is_some());
-        headers.insert(GRPC_STATUS, "14".parse().unwrap());
-        assert!(challenge_values(&headers, None).is_none());
-        headers.insert(GRPC_STATUS, "13".parse().unwrap());
-        headers.insert(GRPC_MESSAGE, "internal error".parse().unwrap());
-        assert!(challenge_values(&headers, None).is_none());
+        assert!(challenge_values(2, "Payment Required", &headers, None).is_some());
+        assert!(challenge_values(14, "payment required", &headers, None).is_none());
+        assert!(challenge_values(13, "internal error", &headers, None).is_none());
+        let mut trailers = HeaderMap::new();
+        trailers.append(WWW_AUTHENTICATE, "L402 c".parse().unwrap());
+        assert_eq!(
+            challenge_values(13, "payment required", &trailers, Some(&headers)),
+            Some(vec![
+                "L402 c".to_owned(),
+                "LSAT a".to_owned(),
+                "L402 b".to_owned()
+            ])
+        );
     }
 
     #[test]

@@ -179,6 +179,7 @@ fn wire_bindings_round_trip_both_ends() {
     assert_eq!(grpc.headers()["grpc-status"], "13");
     assert_eq!(grpc.headers()["grpc-message"], "payment required");
     assert_eq!(grpc.headers()["content-type"], "application/grpc");
-    let values = l402::grpc::challenge_values(grpc.headers(), None).unwrap();
+    let values =
+        l402::grpc::challenge_values(13, "payment required", grpc.headers(), None).unwrap();
     assert_eq!(values, [lsat, l402_line]);
 }

@@ -4,7 +4,8 @@
 //! ([`pinned`]), and a macaroon sent as the gRPC metadata value `macaroon: <hex>` on every call
 //! ([`connect`]). [`LndClient`] holds typed clients for the three services this workspace uses
 //! (`lnrpc.Lightning`, `routerrpc.Router`, `invoicesrpc.Invoices`) over one lazy connection;
-//! [`pay`] pays and tracks invoices through the router.
+//! [`pay`] pays and tracks invoices through the router; [`invoices`] follows invoice subscriptions that
+//! survive stream errors.
 //!
 //! The server side of lnd's macaroons lives here too, for the programs that serve lnd-style APIs
 //! (mock-lnd, and loopd, whose `loop.macaroon` is baked by lnd's code): [`macaroon`] bakes and
@@ -13,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod connect;
+pub mod invoices;
 pub mod macaroon;
 pub mod macaroon_auth;
 pub mod pay;
@@ -22,6 +24,7 @@ pub use connect::{
     pinned_tls_channel, plaintext_channel, webpki_client_config, webpki_tls_channel, LndChannel,
     LndClient, LndConfig, LndConnectError, MacaroonInterceptor,
 };
+pub use invoices::{InvoiceEvent, InvoiceStates, SettledInvoice, SettledInvoices};
 pub use macaroon::{MacaroonError, MacaroonService, Permission, RootKeyError};
 pub use macaroon_auth::{MacaroonAuthLayer, PermissionTable};
 pub use pay::{outcome_of, LndPayer, PayerError, PaymentOutcome, PaymentSuccess};

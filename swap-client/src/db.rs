@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::str::FromStr;
 
+use l402::{PaymentHash, Preimage};
 use proto::looprpc::{FailureReason, SwapState};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -96,7 +97,7 @@ impl SwapDb {
              (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )))
         .bind(swap.id())
-        .bind(swap.preimage.to_vec())
+        .bind(swap.preimage.as_bytes().to_vec())
         .bind(to_i64(swap.amount_sat))
         .bind(&swap.dest)
         .bind(&swap.label)
@@ -149,11 +150,11 @@ impl SwapDb {
     }
 
     /// The swap with this hash.
-    pub async fn get(&self, hash: &[u8; 32]) -> Result<Option<LoopOutSwap>, DbError> {
+    pub async fn get(&self, hash: &PaymentHash) -> Result<Option<LoopOutSwap>, DbError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM swaps WHERE swap_hash = ?"
         )))
-        .bind(hex::encode(hash))
+        .bind(hash.to_hex())
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| from_row(&row)).transpose()
@@ -170,9 +171,9 @@ impl SwapDb {
     }
 
     /// The states a swap went through, oldest first.
-    pub async fn history(&self, hash: &[u8; 32]) -> Result<Vec<SwapState>, DbError> {
+    pub async fn history(&self, hash: &PaymentHash) -> Result<Vec<SwapState>, DbError> {
         let rows = sqlx::query("SELECT state FROM swap_updates WHERE swap_hash = ? ORDER BY id")
-            .bind(hex::encode(hash))
+            .bind(hash.to_hex())
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
@@ -204,12 +205,10 @@ fn from_row(row: &SqliteRow) -> Result<LoopOutSwap, DbError> {
     let preimage: Vec<u8> = row.try_get("preimage")?;
     let failure: i32 = row.try_get("failure_reason")?;
     Ok(LoopOutSwap {
-        hash: hex::decode(&hash)
-            .ok()
-            .and_then(|h| h.try_into().ok())
-            .ok_or_else(|| DbError::Corrupt(format!("swap hash {hash:?}")))?,
-        preimage: preimage
-            .try_into()
+        hash: hash
+            .parse::<PaymentHash>()
+            .map_err(|_| DbError::Corrupt(format!("swap hash {hash:?}")))?,
+        preimage: Preimage::from_slice(&preimage)
             .map_err(|_| DbError::Corrupt(format!("preimage of swap {hash}")))?,
         amount_sat: to_u64(row.try_get("amount_sat")?),
         dest: row.try_get("dest")?,
@@ -260,8 +259,8 @@ mod tests {
 
     fn swap(hash: u8, initiated_ns: i64) -> LoopOutSwap {
         LoopOutSwap {
-            hash: [hash; 32],
-            preimage: [hash.wrapping_add(1); 32],
+            hash: PaymentHash::from_bytes([hash; 32]),
+            preimage: Preimage::from_bytes([hash.wrapping_add(1); 32]),
             amount_sat: 250_000,
             dest: String::new(),
             label: "test".into(),
@@ -306,13 +305,19 @@ mod tests {
         };
         db.update(&first).await.unwrap();
 
-        assert_eq!(db.get(&[1; 32]).await.unwrap(), Some(first.clone()));
-        assert_eq!(db.get(&[9; 32]).await.unwrap(), None);
+        assert_eq!(
+            db.get(&PaymentHash::from_bytes([1; 32])).await.unwrap(),
+            Some(first.clone())
+        );
+        assert_eq!(
+            db.get(&PaymentHash::from_bytes([9; 32])).await.unwrap(),
+            None
+        );
         let all = db.list().await.unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0], first);
         assert_eq!(
-            db.history(&[1; 32]).await.unwrap(),
+            db.history(&PaymentHash::from_bytes([1; 32])).await.unwrap(),
             vec![
                 SwapState::Initiated,
                 SwapState::HtlcPublished,

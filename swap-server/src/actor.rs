@@ -20,6 +20,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use lnd_client::invoices::InvoiceEvent;
 use proto::lnrpc::invoice::InvoiceState;
 use proto::looprpc::{RoutePaymentType, ServerSwapState};
 use rand::RngCore;
@@ -30,7 +31,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::command::Command;
 use crate::error::SwapError;
-use crate::lnd::{invoice_state, map_status};
 use crate::shared::Shared;
 use crate::swap::{is_final, now_ns, Hash32, SwapRecord};
 
@@ -429,9 +429,8 @@ impl Actor {
     }
 }
 
-/// Follows one invoice on lnd and forwards its states to the actor,
-/// re-subscribing after lnd failures, until the invoice is settled or
-/// cancelled, the actor is gone, or `stop` fires.
+/// Follows one invoice on lnd (re-subscribing after lnd failures) and forwards its states to the actor,
+/// until the invoice is settled or cancelled, the actor is gone, or `stop` fires.
 async fn watch_invoice(
     shared: Arc<Shared>,
     hash: Hash32,
@@ -439,36 +438,25 @@ async fn watch_invoice(
     tx: mpsc::Sender<(Which, InvoiceState)>,
     stop: CancellationToken,
 ) {
+    let mut states = shared
+        .lnd
+        .invoice_states(&hash, shared.config.timings.lnd_retry);
     loop {
-        let follow = async {
-            let mut stream = shared.lnd.subscribe(&hash).await?;
-            while let Some(invoice) = stream.message().await.map_err(|s| map_status(&s))? {
-                let state = invoice_state(&invoice);
+        let event = tokio::select! {
+            _ = stop.cancelled() => return,
+            event = states.next() => event,
+        };
+        match event {
+            None => return,
+            Some(InvoiceEvent::Update(state)) => {
                 if tx.send((which, state)).await.is_err() {
-                    return Ok(true);
-                }
-                if matches!(state, InvoiceState::Settled | InvoiceState::Canceled) {
-                    return Ok(true);
+                    return;
                 }
             }
-            Ok::<bool, SwapError>(false)
-        };
-        let done = tokio::select! {
-            _ = stop.cancelled() => return,
-            done = follow => done,
-        };
-        match done {
-            Ok(true) => return,
-            Ok(false) => {
-                tracing::debug!(hash = %hash, "invoice subscription ended, re-subscribing")
+            Some(InvoiceEvent::Subscribed) => {}
+            Some(InvoiceEvent::Failed(error)) => {
+                tracing::debug!(hash = %hash, error = %error, "invoice subscription failed, re-subscribing")
             }
-            Err(e) => {
-                tracing::debug!(hash = %hash, error = %e, "invoice subscription failed, retrying")
-            }
-        }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(shared.config.timings.lnd_retry) => {}
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The server's view of its lnd node: node info, hold invoices and invoice
-//! subscriptions, with lnd's errors mapped to [`SwapError`].
+//! subscriptions (lnd-client's [`InvoiceStates`]), with lnd's errors mapped to [`SwapError`].
 //!
 //! "lnd is down" (connection refused, timeouts, `Unavailable`) becomes
 //! [`SwapError::LndUnavailable`]; anything else lnd answers becomes
@@ -8,13 +8,14 @@
 use std::future::Future;
 use std::time::Duration;
 
+use l402::PaymentHash;
+use lnd_client::invoices::InvoiceStates;
 use lnd_client::LndClient;
-use proto::invoicesrpc::{
-    AddHoldInvoiceRequest, CancelInvoiceMsg, SettleInvoiceMsg, SubscribeSingleInvoiceRequest,
-};
-use proto::lnrpc::{invoice::InvoiceState, GetInfoRequest, Invoice};
+use proto::invoicesrpc::{AddHoldInvoiceRequest, CancelInvoiceMsg, SettleInvoiceMsg};
+use proto::lnrpc::GetInfoRequest;
+use service_kit::backoff::Reconnect;
 use tokio::sync::OnceCell;
-use tonic::{Code, Status, Streaming};
+use tonic::{Code, Status};
 
 use crate::error::SwapError;
 use crate::swap::Hash32;
@@ -146,24 +147,12 @@ impl Lnd {
         Ok(())
     }
 
-    /// Subscribes to the state changes of one invoice (current state first).
-    pub async fn subscribe(&self, hash: &Hash32) -> Result<Streaming<Invoice>, SwapError> {
-        let request = SubscribeSingleInvoiceRequest {
-            r_hash: hash.as_bytes().to_vec(),
-        };
-        call(
-            self.client
-                .invoices
-                .clone()
-                .subscribe_single_invoice(request),
-        )
-        .await
+    /// Follows the states of the invoice for `hash` (current state first) until it is settled or
+    /// cancelled, subscribing again `retry` (plus jitter) after every failure.
+    pub fn invoice_states(&self, hash: &Hash32, retry: Duration) -> InvoiceStates {
+        let hash = PaymentHash::from_bytes(hash.0);
+        InvoiceStates::spawn(self.client.clone(), hash, Reconnect::new(retry, retry))
     }
-}
-
-/// An invoice state as lnd reports it, decoded (unknown values read as `Open`).
-pub fn invoice_state(invoice: &Invoice) -> InvoiceState {
-    InvoiceState::try_from(invoice.state).unwrap_or(InvoiceState::Open)
 }
 
 #[cfg(test)]

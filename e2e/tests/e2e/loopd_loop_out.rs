@@ -184,7 +184,7 @@ async fn a_restarted_loopd_resumes_an_unfinished_swap() {
             .await
             .unwrap();
         let swap = db
-            .get(&response.id_bytes.clone().try_into().unwrap())
+            .get(&l402::PaymentHash::from_slice(&response.id_bytes).unwrap())
             .await
             .unwrap()
             .unwrap();

@@ -1,4 +1,4 @@
-//! The L402 client over HTTP (reqwest wrapper) against an in-test L402 API.
+//! The L402 client over HTTP (`L402HttpClient`, the reqwest client with the middleware) against an in-test L402 API.
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;

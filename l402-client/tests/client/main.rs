@@ -3,13 +3,15 @@
 //! fake payer.
 //!
 //! - [`grpc`]: the tower layer under a tonic client;
-//! - [`http`]: the reqwest wrapper;
+//! - [`http`]: the reqwest client built on the middleware;
+//! - [`middleware`]: the reqwest middleware in a `ClientWithMiddleware`;
 //! - [`rebuy`]: re-buying a rejected token, within the back-off and the budget;
 //! - [`token_store`]: Loop's token file format and the store's file handling;
 //! - [`support`]: the test doubles (invoicer, payer, gate, servers).
 
 mod grpc;
 mod http;
+mod middleware;
 mod rebuy;
 mod support;
 mod token_store;

@@ -324,11 +324,11 @@ async fn serve(app: axum::Router) -> Running {
     Running { addr, _stop: stop }
 }
 
-/// An HTTP API behind L402: `GET /hello` answers `hello <token id>`.
+/// An HTTP API behind L402: `/hello` (any method) answers `hello <token id>`.
 pub async fn http_server(gate: Arc<Gate>) -> Running {
     let app = axum::Router::new().route(
         "/hello",
-        axum::routing::get(move |headers: HeaderMap| {
+        axum::routing::any(move |headers: HeaderMap| {
             let gate = gate.clone();
             async move {
                 match gate.authorize(&headers) {

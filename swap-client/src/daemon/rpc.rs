@@ -123,7 +123,7 @@ impl SwapClient for SwapClientService {
         Ok(Response::new(SwapResponse {
             id: swap.id(),
             htlc_address: String::new(),
-            id_bytes: swap.hash.to_vec(),
+            id_bytes: swap.hash.as_bytes().to_vec(),
             htlc_address_p2wsh: String::new(),
             server_message: swap.server_message.clone(),
             htlc_address_p2tr: String::new(),

@@ -1,5 +1,6 @@
 //! Loop's fee limits and contract checks for a loop out.
 
+use l402::PaymentHash;
 use proto::looprpc::{LoopOutRequest, OutQuoteResponse};
 
 use super::OutLimits;
@@ -99,13 +100,13 @@ pub struct Contract {
     /// Amount of the prepay invoice, satoshis.
     pub prepay_invoice_amt_sat: u64,
     /// Hash of the prepay invoice.
-    pub prepay_hash: [u8; 32],
+    pub prepay_hash: PaymentHash,
 }
 
 /// Loop's `validateLoopOutContract`: the swap invoice pays for our swap hash,
 /// and the fees stay within the limits.
 pub fn validate_contract(
-    swap_hash: &[u8; 32],
+    swap_hash: &PaymentHash,
     amount_sat: u64,
     limits: &OutLimits,
     swap_invoice: &str,
@@ -114,8 +115,8 @@ pub fn validate_contract(
     let (swap_invoice_hash, swap_amt) = decode_invoice("swap", swap_invoice)?;
     if &swap_invoice_hash != swap_hash {
         return Err(ContractError::WrongHash {
-            invoice_hash: hex::encode(swap_invoice_hash),
-            swap_hash: hex::encode(swap_hash),
+            invoice_hash: swap_invoice_hash.to_hex(),
+            swap_hash: swap_hash.to_hex(),
         });
     }
     let (prepay_hash, prepay_amt) = decode_invoice("prepay", prepay_invoice)?;
@@ -143,7 +144,7 @@ pub fn validate_contract(
 pub fn decode_invoice(
     which: &'static str,
     invoice: &str,
-) -> Result<([u8; 32], u64), ContractError> {
+) -> Result<(PaymentHash, u64), ContractError> {
     let decoded: lightning_invoice::Bolt11Invoice =
         invoice
             .parse()
@@ -156,7 +157,10 @@ pub fn decode_invoice(
     let msat = decoded
         .amount_milli_satoshis()
         .ok_or(ContractError::NoAmount(which))?;
-    Ok((*decoded.payment_hash().as_ref(), msat.div_ceil(1000)))
+    Ok((
+        PaymentHash::from_bytes(*decoded.payment_hash().as_ref()),
+        msat.div_ceil(1000),
+    ))
 }
 
 #[cfg(test)]
@@ -165,12 +169,12 @@ mod tests {
     use bitcoin_hashes::Hash;
 
     /// A signed regtest invoice for `hash` and `amount_sat`.
-    fn invoice(hash: [u8; 32], amount_sat: u64) -> String {
+    fn invoice(hash: PaymentHash, amount_sat: u64) -> String {
         let key = secp256k1::SecretKey::from_slice(&[7; 32]).unwrap();
         let secp = secp256k1::Secp256k1::new();
         lightning_invoice::InvoiceBuilder::new(lightning_invoice::Currency::Regtest)
             .description("swap".into())
-            .payment_hash(bitcoin_hashes::sha256::Hash::from_byte_array(hash))
+            .payment_hash(bitcoin_hashes::sha256::Hash::from_byte_array(hash.0))
             .payment_secret(lightning_invoice::PaymentSecret([1; 32]))
             .current_timestamp()
             .min_final_cltv_expiry_delta(144)
@@ -190,27 +194,33 @@ mod tests {
 
     #[test]
     fn a_contract_within_the_limits_is_accepted() {
-        let hash = [5; 32];
+        let hash = PaymentHash::from_bytes([5; 32]);
         // Loop's convention: swap invoice = amount + fee - prepay.
         let contract = validate_contract(
             &hash,
             250_000,
             &LIMITS,
             &invoice(hash, 249_600),
-            &invoice([6; 32], 1_000),
+            &invoice(PaymentHash::from_bytes([6; 32]), 1_000),
         )
         .unwrap();
         assert_eq!(contract.swap_invoice_amt_sat, 249_600);
         assert_eq!(contract.prepay_invoice_amt_sat, 1_000);
-        assert_eq!(contract.prepay_hash, [6; 32]);
+        assert_eq!(contract.prepay_hash, PaymentHash::from_bytes([6; 32]));
     }
 
     #[test]
     fn a_contract_outside_the_limits_is_refused() {
-        let hash = [5; 32];
-        let prepay = invoice([6; 32], 1_000);
+        let hash = PaymentHash::from_bytes([5; 32]);
+        let prepay = invoice(PaymentHash::from_bytes([6; 32]), 1_000);
         assert!(matches!(
-            validate_contract(&hash, 250_000, &LIMITS, &invoice([9; 32], 249_600), &prepay),
+            validate_contract(
+                &hash,
+                250_000,
+                &LIMITS,
+                &invoice(PaymentHash::from_bytes([9; 32]), 249_600),
+                &prepay
+            ),
             Err(ContractError::WrongHash { .. })
         ));
         assert_eq!(
@@ -226,7 +236,7 @@ mod tests {
                 250_000,
                 &LIMITS,
                 &invoice(hash, 249_000),
-                &invoice([6; 32], 1_001)
+                &invoice(PaymentHash::from_bytes([6; 32]), 1_001)
             ),
             Err(ContractError::PrepayTooHigh {
                 prepay_sat: 1_001,

@@ -18,6 +18,7 @@ pub mod types;
 use std::sync::Arc;
 use std::time::Duration;
 
+use l402::{PaymentHash, Preimage};
 use lnd_client::LndClient;
 use proto::looprpc::swap_server_client::SwapServerClient;
 use proto::looprpc::{
@@ -271,8 +272,8 @@ impl SwapManager {
             });
         }
 
-        let preimage: [u8; 32] = rand::random();
-        let hash = *l402::Preimage::from_bytes(preimage).hash().as_bytes();
+        let preimage = Preimage::random();
+        let hash = preimage.hash();
         let receiver_key = secp256k1::Keypair::new_global(&mut rand::thread_rng())
             .public_key()
             .serialize()
@@ -297,7 +298,7 @@ impl SwapManager {
             .server()
             .new_loop_out_swap(ServerLoopOutRequest {
                 receiver_key: receiver_key.clone(),
-                swap_hash: hash.to_vec(),
+                swap_hash: hash.as_bytes().to_vec(),
                 amt: amount_sat,
                 swap_publication_deadline: deadline as i64,
                 protocol_version: PROTOCOL_VERSION as i32,
@@ -314,9 +315,9 @@ impl SwapManager {
             &contract.swap_invoice,
             &contract.prepay_invoice,
         )
-        .inspect_err(|e| {
-            warn!(swap_id = %hex::encode(hash), error = %e, "refusing the server's swap contract")
-        })?;
+        .inspect_err(
+            |e| warn!(swap_id = %hash.to_hex(), error = %e, "refusing the server's swap contract"),
+        )?;
 
         let now = service_kit::clock::now_unix_nanos();
         let swap = LoopOutSwap {
@@ -366,12 +367,12 @@ impl SwapManager {
 
     /// One swap by id (hex or raw bytes).
     pub async fn swap(&self, id: &[u8]) -> Result<LoopOutSwap, SwapError> {
-        let hash: [u8; 32] = parse_swap_id(id)?;
+        let hash = parse_swap_id(id)?;
         self.inner
             .db
             .get(&hash)
             .await?
-            .ok_or_else(|| SwapError::NotFound(hex::encode(hash)))
+            .ok_or_else(|| SwapError::NotFound(hash.to_hex()))
     }
 
     /// Every swap, oldest first.
@@ -393,14 +394,13 @@ impl SwapManager {
 }
 
 /// A swap id as sent by clients: 32 raw bytes, or 64 hex characters.
-pub fn parse_swap_id(id: &[u8]) -> Result<[u8; 32], SwapError> {
-    if let Ok(hash) = <[u8; 32]>::try_from(id) {
+pub fn parse_swap_id(id: &[u8]) -> Result<PaymentHash, SwapError> {
+    if let Ok(hash) = PaymentHash::from_slice(id) {
         return Ok(hash);
     }
     std::str::from_utf8(id)
         .ok()
-        .and_then(|s| hex::decode(s.trim()).ok())
-        .and_then(|b| b.try_into().ok())
+        .and_then(|s| s.trim().parse().ok())
         .ok_or_else(|| {
             SwapError::InvalidRequest("a swap id is 32 bytes (64 hex characters)".into())
         })

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::{limits, Inner, LoopOutSwap, PROTOCOL_VERSION};
-use l402::PaymentHash;
+use l402::{PaymentHash, Preimage};
 use lnd_client::{PaymentOutcome, PaymentSuccess};
 use service_kit::backoff::Reconnect;
 
@@ -129,7 +129,7 @@ pub(super) async fn run(inner: Arc<Inner>, mut swap: LoopOutSwap) {
                             inner.clone(),
                             cancel.clone(),
                             swap_id.clone(),
-                            swap.preimage,
+                            swap.preimage.clone(),
                         ));
                     }
                 }
@@ -184,7 +184,7 @@ async fn pay_until_final(
     inner: &Inner,
     cancel: &CancellationToken,
     invoice: String,
-    hash: [u8; 32],
+    hash: PaymentHash,
     max_fee_sat: u64,
 ) -> Option<Paid> {
     let mut retry = Reconnect::new(RETRY_MIN, RETRY_MAX);
@@ -192,19 +192,11 @@ async fn pay_until_final(
     loop {
         let attempt = async {
             if sent {
-                inner
-                    .payer
-                    .track(PaymentHash::from_bytes(hash), PAYMENT_WAIT)
-                    .await
+                inner.payer.track(hash, PAYMENT_WAIT).await
             } else {
                 inner
                     .payer
-                    .pay(
-                        &invoice,
-                        PaymentHash::from_bytes(hash),
-                        max_fee_sat,
-                        SWAP_PAYMENT_TIMEOUT,
-                    )
+                    .pay(&invoice, hash, max_fee_sat, SWAP_PAYMENT_TIMEOUT)
                     .await
             }
         };
@@ -220,7 +212,7 @@ async fn pay_until_final(
             // lnd does not know it (yet): send it.
             Ok(PaymentOutcome::NotFound) => sent = false,
             Err(e) => {
-                warn!(payment_hash = %hex::encode(hash), error = %e, "payment call failed; retrying");
+                warn!(payment_hash = %hash.to_hex(), error = %e, "payment call failed; retrying");
                 if sleep_or_cancel(cancel, &mut retry).await {
                     return None;
                 }
@@ -233,7 +225,7 @@ async fn pay_until_final(
 fn follow_server(
     inner: Arc<Inner>,
     cancel: CancellationToken,
-    hash: [u8; 32],
+    hash: PaymentHash,
 ) -> mpsc::Receiver<ServerSwapState> {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
@@ -242,7 +234,7 @@ fn follow_server(
             let mut server = inner.server.clone();
             let subscribe = server.subscribe_loop_out_updates(SubscribeUpdatesRequest {
                 protocol_version: PROTOCOL_VERSION as i32,
-                swap_hash: hash.to_vec(),
+                swap_hash: hash.as_bytes().to_vec(),
             });
             let stream = tokio::select! {
                 _ = cancel.cancelled() => return,
@@ -267,14 +259,14 @@ fn follow_server(
                             }
                             Ok(None) => break,
                             Err(status) => {
-                                warn!(swap_id = %hex::encode(hash), error = %status.message(), "swap update stream failed");
+                                warn!(swap_id = %hash.to_hex(), error = %status.message(), "swap update stream failed");
                                 break;
                             }
                         }
                     }
                 }
                 Err(status) => {
-                    warn!(swap_id = %hex::encode(hash), error = %status.message(), "cannot subscribe to swap updates");
+                    warn!(swap_id = %hash.to_hex(), error = %status.message(), "cannot subscribe to swap updates");
                 }
             }
             if sleep_or_cancel(&cancel, &mut retry).await {
@@ -291,7 +283,7 @@ fn push_preimage(
     inner: Arc<Inner>,
     cancel: CancellationToken,
     swap_id: String,
-    preimage: [u8; 32],
+    preimage: Preimage,
 ) -> oneshot::Receiver<()> {
     let (done, pushed) = oneshot::channel();
     tokio::spawn(async move {
@@ -300,7 +292,7 @@ fn push_preimage(
             let mut server = inner.server.clone();
             let push = server.loop_out_push_preimage(ServerLoopOutPushPreimageRequest {
                 protocol_version: PROTOCOL_VERSION as i32,
-                preimage: preimage.to_vec(),
+                preimage: preimage.as_bytes().to_vec(),
             });
             let result = tokio::select! {
                 _ = cancel.cancelled() => return,

@@ -1,5 +1,6 @@
 //! A loop out as loopd records it, and how it is shown over `looprpc`.
 
+use l402::{PaymentHash, Preimage};
 use proto::looprpc::{FailureReason, SwapState, SwapStatus, SwapType};
 
 /// The fee limits a loop out must stay within (Loop's `outLimits`).
@@ -32,9 +33,9 @@ pub struct SwapCost {
 #[derive(Clone, PartialEq, Eq)]
 pub struct LoopOutSwap {
     /// `sha256(preimage)`: the swap id.
-    pub hash: [u8; 32],
+    pub hash: PaymentHash,
     /// The secret that settles the swap invoice; revealed once the HTLC is published.
-    pub preimage: [u8; 32],
+    pub preimage: Preimage,
     /// The amount to receive on chain.
     pub amount_sat: u64,
     /// The on-chain destination (empty: the wallet of the client's lnd).
@@ -75,7 +76,7 @@ impl std::fmt::Debug for LoopOutSwap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the preimage.
         f.debug_struct("LoopOutSwap")
-            .field("id", &hex::encode(self.hash))
+            .field("id", &self.hash.to_hex())
             .field("amount_sat", &self.amount_sat)
             .field("state", &self.state)
             .field("failure_reason", &self.failure_reason)
@@ -86,7 +87,7 @@ impl std::fmt::Debug for LoopOutSwap {
 impl LoopOutSwap {
     /// The swap id as users see it (hex swap hash).
     pub fn id(&self) -> String {
-        hex::encode(self.hash)
+        self.hash.to_hex()
     }
 
     /// `true` once the swap reached SUCCESS or FAILED.
@@ -107,7 +108,7 @@ impl LoopOutSwap {
             cost_server: self.cost.server,
             cost_onchain: self.cost.onchain,
             cost_offchain: self.cost.offchain,
-            id_bytes: self.hash.to_vec(),
+            id_bytes: self.hash.as_bytes().to_vec(),
             htlc_address_p2wsh: String::new(),
             failure_reason: self.failure_reason as i32,
             label: self.label.clone(),
