@@ -4,6 +4,7 @@
 mod admin;
 mod challenge;
 mod connections;
+mod dynamic_price;
 mod failures;
 mod levels;
 mod listener;
