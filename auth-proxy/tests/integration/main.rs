@@ -2,6 +2,7 @@
 //! ephemeral ports.
 
 mod admin;
+mod aperture_db;
 mod challenge;
 mod connections;
 mod dynamic_price;
