@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/invoicesrpc/invoices.proto",
         "proto/looprpc/server.proto",
         "proto/looprpc/client.proto",
+        "proto/pricesrpc/prices.proto",
     ];
     tonic_prost_build::configure().compile_protos(&files, &["proto"])?;
     for file in files {

@@ -53,7 +53,7 @@ impl Authenticator {
         let outcome = l402_server::authenticate(
             headers,
             &self.store,
-            &service.name,
+            &service.resource_name(path),
             capability,
             SystemTime::now(),
         )

@@ -6,14 +6,18 @@
 //! body breaks off — a malformed chunked encoding, a reset stream, the deadline — the backend request fails
 //! too; [`ClientBody::failure`] then says it was the client, so the proxy answers 400 or 408 rather than
 //! blaming the backend with 502.
+//!
+//! The first bytes can be read ahead ([`ClientBody::buffer_prefix`], for a price server that prices by the
+//! body) and are then replayed, so the backend still receives every byte.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
@@ -45,6 +49,8 @@ pub struct ClientBody {
     timeout: Duration,
     deadline: Pin<Box<Sleep>>,
     failure: Arc<OnceLock<BodyFailure>>,
+    /// Frames read ahead by [`ClientBody::buffer_prefix`], sent before anything else.
+    replay: VecDeque<Frame<Bytes>>,
 }
 
 impl ClientBody {
@@ -55,6 +61,64 @@ impl ClientBody {
             timeout,
             deadline: Box::pin(tokio::time::sleep(timeout)),
             failure: Arc::default(),
+            replay: VecDeque::new(),
+        }
+    }
+
+    /// Reads ahead until `max` bytes of data (or the whole body, if shorter) have arrived, and returns at most
+    /// `max` of them. What was read is kept and sent first when the body is forwarded.
+    pub async fn buffer_prefix(&mut self, max: usize) -> Result<Bytes, BodyFailure> {
+        let mut prefix = BytesMut::new();
+        let mut read = 0;
+        while read < max && !self.inner.is_end_stream() {
+            match std::future::poll_fn(|cx| self.poll_inner(cx)).await {
+                None => break,
+                Some(Err(_)) => {
+                    return Err(self
+                        .failure
+                        .get()
+                        .copied()
+                        .unwrap_or(BodyFailure::Malformed))
+                }
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        read += data.len();
+                        let take = data.len().min(max - prefix.len());
+                        prefix.extend_from_slice(&data[..take]);
+                    }
+                    let trailers = frame.is_trailers();
+                    self.replay.push_back(frame);
+                    if trailers {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(prefix.freeze())
+    }
+
+    fn poll_inner(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, ClientBodyError>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                let next = Instant::now() + self.timeout;
+                self.deadline.as_mut().reset(next);
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(error))) => {
+                let _ = self.failure.set(BodyFailure::Malformed);
+                Poll::Ready(Some(Err(ClientBodyError::Read(error))))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    let _ = self.failure.set(BodyFailure::TimedOut);
+                    Poll::Ready(Some(Err(ClientBodyError::TimedOut)))
+                }
+                Poll::Pending => Poll::Pending,
+            },
         }
     }
 
@@ -73,32 +137,29 @@ impl Body for ClientBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, ClientBodyError>>> {
         let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                let next = Instant::now() + this.timeout;
-                this.deadline.as_mut().reset(next);
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Poll::Ready(Some(Err(error))) => {
-                let _ = this.failure.set(BodyFailure::Malformed);
-                Poll::Ready(Some(Err(ClientBodyError::Read(error))))
-            }
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => match this.deadline.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    let _ = this.failure.set(BodyFailure::TimedOut);
-                    Poll::Ready(Some(Err(ClientBodyError::TimedOut)))
-                }
-                Poll::Pending => Poll::Pending,
-            },
+        if let Some(frame) = this.replay.pop_front() {
+            return Poll::Ready(Some(Ok(frame)));
         }
+        this.poll_inner(cx)
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.replay.is_empty() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        let inner = self.inner.size_hint();
+        let buffered: u64 = self
+            .replay
+            .iter()
+            .filter_map(|frame| frame.data_ref())
+            .map(|data| data.len() as u64)
+            .sum();
+        let mut hint = SizeHint::new();
+        hint.set_lower(inner.lower() + buffered);
+        if let Some(upper) = inner.upper() {
+            hint.set_upper(upper + buffered);
+        }
+        hint
     }
 }

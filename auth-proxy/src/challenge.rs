@@ -22,17 +22,24 @@ impl Challenger {
         Challenger { invoices, store }
     }
 
-    /// Mints a challenge for `service`. `valid_until` is computed now, at mint time.
-    pub async fn issue(&self, service: &ServiceConfig) -> Result<Issued, IssueError> {
-        let pricing = pricing(service)?;
+    /// Mints a challenge for `service` at `path`, for an invoice of `price_sat` (the configured price, or the
+    /// price server's). `valid_until` is computed now, at mint time.
+    pub async fn issue(
+        &self,
+        service: &ServiceConfig,
+        path: &str,
+        price_sat: i64,
+    ) -> Result<Issued, IssueError> {
+        let pricing = pricing(service, path, price_sat)?;
         l402_server::issue(&pricing, &self.invoices, &self.store, SystemTime::now()).await
     }
 }
 
-/// The token shape of `service`: tier 0, its price, capabilities, constraints (`<key>=<value>`, verbatim as
-/// Aperture mints them) and timeout.
-fn pricing(service: &ServiceConfig) -> Result<Pricing, IssueError> {
-    let mut pricing = Pricing::new(&service.name, service.price_sat)?
+/// The token shape of `service` for `path`: its resource name (the service name, or `<name><path>` with
+/// dynamic prices, as Aperture's `ResourceName`), tier 0, `price_sat`, capabilities, constraints
+/// (`<key>=<value>`, verbatim as Aperture mints them) and timeout.
+fn pricing(service: &ServiceConfig, path: &str, price_sat: i64) -> Result<Pricing, IssueError> {
+    let mut pricing = Pricing::new(&service.resource_name(path), price_sat)?
         .capabilities(service.capabilities.split(',').filter(|c| !c.is_empty()));
     for (key, value) in &service.constraints {
         pricing = pricing.constraint(key, value);

@@ -4,7 +4,7 @@
 //!
 //! A request flows through `pipeline` in named phases: **route** (first matching service) →
 //! **authenticate/admit** ([`authenticate`], auth levels, freebies, [`ratelimit`]) → **challenge**
-//! ([`challenge`]: l402-server's minting step — invoice from [`lnd`], root key into [`store`]) or **forward**
+//! ([`pricer`] for dynamic prices, then [`challenge`]: l402-server's minting step — invoice from [`lnd`], root key into [`store`]) or **forward**
 //! ([`forward`]: streamed to the backend with only the verified `Authorization: L402 …`) → **log**
 //! ([`decision`], [`metrics`]). [`responses`] writes every answer the proxy makes itself, in HTTP or gRPC
 //! form.
@@ -40,6 +40,7 @@ pub mod lnd;
 pub mod metrics;
 pub mod path;
 mod pipeline;
+pub mod pricer;
 pub mod proxy;
 pub mod ratelimit;
 pub mod responses;

@@ -31,6 +31,7 @@ use crate::freebie::Freebies;
 use crate::l402_bridge::Rejection;
 use crate::metrics::Metrics;
 use crate::path::{self, PathError};
+use crate::pricer::{self, Pricer};
 use crate::ratelimit::{ClientKey, RateLimiter};
 use crate::responses::{self, ProxyBody};
 use crate::service::{AuthLevel, ServiceConfig};
@@ -44,6 +45,8 @@ pub(crate) struct Route {
     pub upstream: Upstream,
     pub limiter: RateLimiter,
     pub freebies: Freebies,
+    /// The price server, with `dynamicprice.enabled`.
+    pub pricer: Option<Pricer>,
 }
 
 /// The L402 machinery; absent when `authenticator.disable` is set.
@@ -243,21 +246,11 @@ impl Pipeline {
 
     /// Phases 2 and 3 for a routed request.
     async fn serve(&self, route: &Route, request: Request<Incoming>, info: &RequestInfo) -> Done {
-        match self.admit(route, &request, info).await {
+        let admission = self.admit(route, &request, info).await;
+        let mut request = request.map(|body| ClientBody::new(body, self.body_timeout));
+        match admission {
             Admission::Forward(admitted) => {
-                let client = match &admitted.token_id {
-                    Some(id) => ClientKey::Token(id.clone()),
-                    None => ClientKey::network(info.client_ip),
-                };
-                if let Err(wait) = route.limiter.check(&info.path, &client) {
-                    let response =
-                        responses::rate_limited(info.grpc, wait.as_secs_f64().ceil() as u64);
-                    return Done {
-                        token_id: admitted.token_id,
-                        ..Done::answer(response, Outcome::RateLimited, admitted.reason)
-                    };
-                }
-                self.forward(route, request, info, admitted).await
+                self.limit_and_forward(route, request, info, admitted).await
             }
             Admission::Challenge {
                 gate,
@@ -273,6 +266,23 @@ impl Pipeline {
                         responses::rate_limited(info.grpc, wait.as_secs_f64().ceil() as u64);
                     return Done::answer(response, Outcome::RateLimited, Some("challenge_budget"));
                 }
+                let price_sat = match &route.pricer {
+                    None => route.config.price_sat,
+                    Some(pricer) => match self.dynamic_price(pricer, &mut request, info).await {
+                        // Aperture: a price of 0 from the price server lets the request through.
+                        Ok(0) => {
+                            let admitted = Admitted {
+                                authorization: None,
+                                token_id: None,
+                                outcome: Outcome::Free,
+                                reason: Some("zero_price"),
+                            };
+                            return self.limit_and_forward(route, request, info, admitted).await;
+                        }
+                        Ok(price) => price,
+                        Err(done) => return done,
+                    },
+                };
                 if gate.unpaid.at_cap() {
                     tracing::warn!(
                         unpaid = gate.unpaid.count(),
@@ -286,7 +296,7 @@ impl Pipeline {
                     );
                     return Done::answer(response, Outcome::ChallengeFailed, Some("unpaid_cap"));
                 }
-                let mut done = self.challenge(gate, route, info).await;
+                let mut done = self.challenge(gate, route, info, price_sat).await;
                 if done.outcome == Outcome::Challenged {
                     done.reason = Some(reason);
                     done.detail = detail;
@@ -303,6 +313,78 @@ impl Pipeline {
                 ..Done::answer(response, outcome, Some(reason))
             },
         }
+    }
+
+    /// Rate limits (by token, else by client network), then phase 3b.
+    async fn limit_and_forward(
+        &self,
+        route: &Route,
+        request: Request<ClientBody>,
+        info: &RequestInfo,
+        admitted: Admitted,
+    ) -> Done {
+        let client = match &admitted.token_id {
+            Some(id) => ClientKey::Token(id.clone()),
+            None => ClientKey::network(info.client_ip),
+        };
+        if let Err(wait) = route.limiter.check(&info.path, &client) {
+            let response = responses::rate_limited(info.grpc, wait.as_secs_f64().ceil() as u64);
+            return Done {
+                token_id: admitted.token_id,
+                ..Done::answer(response, Outcome::RateLimited, admitted.reason)
+            };
+        }
+        self.forward(route, request, info, admitted).await
+    }
+
+    /// The price server's price for this request (phase 3a, before minting): the first
+    /// [`pricer::MAX_BODY_PREFIX`] bytes of the body are read ahead for it and kept for the backend. A
+    /// price server that fails is a 503 (gRPC 14) with `Retry-After`, never a default price.
+    async fn dynamic_price(
+        &self,
+        pricer: &Pricer,
+        request: &mut Request<ClientBody>,
+        info: &RequestInfo,
+    ) -> Result<i64, Done> {
+        let prefix = match request
+            .body_mut()
+            .buffer_prefix(pricer::MAX_BODY_PREFIX)
+            .await
+        {
+            Ok(prefix) => prefix,
+            Err(failure) => {
+                let (status, message) = match failure {
+                    BodyFailure::TimedOut => {
+                        (StatusCode::REQUEST_TIMEOUT, "request body timed out")
+                    }
+                    BodyFailure::Malformed => (StatusCode::BAD_REQUEST, "malformed request body"),
+                };
+                let response = responses::error(info.grpc, status, Code::InvalidArgument, message);
+                return Err(Done::answer(
+                    response,
+                    Outcome::ChallengeFailed,
+                    Some("bad_body"),
+                ));
+            }
+        };
+        let text = pricer::request_text(request, &info.host, &prefix);
+        pricer.price(&info.path, text).await.map_err(|error| {
+            tracing::error!(error = %error, "cannot get the price of a resource");
+            let response = responses::error(
+                info.grpc,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Code::Unavailable,
+                "price server unavailable",
+            );
+            Done {
+                detail: Some(error.to_string()),
+                ..Done::answer(
+                    response,
+                    Outcome::ChallengeFailed,
+                    Some("pricer_unavailable"),
+                )
+            }
+        })
     }
 
     /// Phase 2: authenticate and admit, by the service's auth level for this path.
@@ -392,8 +474,18 @@ impl Pipeline {
     }
 
     /// Phase 3a: challenge.
-    async fn challenge(&self, gate: &Gate, route: &Route, info: &RequestInfo) -> Done {
-        match gate.challenger.issue(&route.config).await {
+    async fn challenge(
+        &self,
+        gate: &Gate,
+        route: &Route,
+        info: &RequestInfo,
+        price_sat: i64,
+    ) -> Done {
+        match gate
+            .challenger
+            .issue(&route.config, &info.path, price_sat)
+            .await
+        {
             Ok(issued) => {
                 self.metrics.challenge_minted(&route.config.name);
                 gate.unpaid.minted();
@@ -427,7 +519,7 @@ impl Pipeline {
     async fn forward(
         &self,
         route: &Route,
-        request: Request<Incoming>,
+        request: Request<ClientBody>,
         info: &RequestInfo,
         admitted: Admitted,
     ) -> Done {
@@ -438,7 +530,6 @@ impl Pipeline {
             reason,
         } = admitted;
         let started = Instant::now();
-        let request = request.map(|body| ClientBody::new(body, self.body_timeout));
         let client_body = request.body().failure();
         let result = route
             .upstream

@@ -28,6 +28,7 @@ use crate::handle::ProxyHandle;
 use crate::lnd::{Invoices, Settlements};
 use crate::metrics::Metrics;
 use crate::pipeline::{Gate, Pipeline, Route};
+use crate::pricer::{Pricer, PricerSetupError};
 use crate::ratelimit::RateLimiter;
 use crate::store::{revocation, Store, StoreError};
 use crate::unpaid::{spawn_sweeper, UnpaidTokens};
@@ -44,6 +45,9 @@ pub enum BuildError {
     /// A backend's TLS setup failed.
     #[error(transparent)]
     Upstream(#[from] UpstreamSetupError),
+    /// A service's price server (`dynamicprice`) cannot be set up.
+    #[error(transparent)]
+    Pricer(#[from] PricerSetupError),
     /// TLS certificate or admin macaroon files.
     #[error("files: {0}")]
     Files(#[from] FileError),
@@ -123,14 +127,20 @@ impl Proxy {
             .services
             .iter()
             .map(|service| {
+                let pricer = service
+                    .dynamic_price
+                    .as_ref()
+                    .map(|dynamic| Pricer::new(&service.name, dynamic))
+                    .transpose()?;
                 Ok(Route {
+                    pricer,
                     upstream: Upstream::new(service)?,
                     limiter: RateLimiter::new(service.rate_limits.clone()),
                     freebies: Default::default(),
                     config: service.clone(),
                 })
             })
-            .collect::<Result<Vec<_>, UpstreamSetupError>>()?;
+            .collect::<Result<Vec<_>, BuildError>>()?;
         let admin = match config.admin.enabled {
             true => Some(AdminAuth::load_or_create(
                 &config.base_dir,

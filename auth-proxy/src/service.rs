@@ -75,6 +75,15 @@ pub struct RateLimitRule {
     pub burst: u32,
 }
 
+/// `dynamicprice` with `enabled: true`: prices come from a gRPC price server (Aperture's `pricesrpc.Prices`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DynamicPrice {
+    /// The price server's `host:port`.
+    pub grpc_address: String,
+    /// The certificate to pin (TLS); `None`: plaintext HTTP/2 (`insecure: true`).
+    pub tls_cert_path: Option<std::path::PathBuf>,
+}
+
 /// One entry of `services:`, validated.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
@@ -110,6 +119,8 @@ pub struct ServiceConfig {
     pub rate_limits: Vec<RateLimitRule>,
     /// Capability requirements.
     pub capability_rules: Vec<CapabilityRule>,
+    /// Prices from a price server instead of `price_sat`.
+    pub dynamic_price: Option<DynamicPrice>,
 }
 
 impl ServiceConfig {
@@ -133,6 +144,16 @@ impl ServiceConfig {
             .iter()
             .find(|r| r.path.is_match(path))
             .map(|r| r.capability.as_str())
+    }
+
+    /// The name tokens for `path` are minted for and checked against (Aperture's `ResourceName`): the
+    /// service name, or with dynamic prices `<name><path>`, so that a token bought at one path's price
+    /// is good for that path only.
+    pub fn resource_name(&self, path: &str) -> String {
+        match self.dynamic_price {
+            Some(_) => format!("{}{path}", self.name),
+            None => self.name.clone(),
+        }
     }
 
     /// Whether `path` must not trigger invoice creation.

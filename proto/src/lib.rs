@@ -1,6 +1,6 @@
 //! gRPC definitions shared by every program of the workspace.
 //!
-//! The `.proto` files under `proto/` are subsets of lnd's and Loop's, with the
+//! The `.proto` files under `proto/` are subsets of lnd's, Loop's and Aperture's, with the
 //! same package, service, message and field names and numbers, so that our
 //! programs and the real ones can talk to each other on the wire:
 //!
@@ -10,6 +10,7 @@
 //! | [`routerrpc`] | lnd `routerrpc/router.proto` | paying invoices (loopd) |
 //! | [`invoicesrpc`] | lnd `invoicesrpc/invoices.proto` | hold invoices (swap-server) |
 //! | [`looprpc`] | Loop `swapserverrpc/server.proto` and `looprpc/client.proto` | swap-server, loopd, `loop` |
+//! | [`pricesrpc`] | Aperture `pricesrpc/prices.proto` | auth-proxy's dynamic prices (client) |
 //!
 //! This crate holds generated code only: connecting to lnd is the `lnd-client`
 //! crate's job.
@@ -37,4 +38,10 @@ pub mod invoicesrpc {
 pub mod looprpc {
     #![allow(missing_docs, clippy::all)]
     tonic::include_proto!("looprpc");
+}
+
+/// Aperture's price server (`pricesrpc.Prices`): `GetPrice` for services with dynamic prices.
+pub mod pricesrpc {
+    #![allow(missing_docs, clippy::all)]
+    tonic::include_proto!("pricesrpc");
 }

@@ -129,6 +129,22 @@ pub(crate) struct ServiceSection {
     pub ratelimits: Vec<RateLimitSection>,
     /// Extension: which capability a path (or gRPC method) needs.
     pub capabilityrules: Vec<CapabilityRuleSection>,
+    /// Prices asked from a gRPC price server (Aperture's `pricesrpc.Prices`) instead of `price`.
+    pub dynamicprice: DynamicPriceSection,
+}
+
+/// A service's `dynamicprice:` section (Aperture's `pricer.Config`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct DynamicPriceSection {
+    pub enabled: Option<bool>,
+    pub grpcaddress: Option<String>,
+    pub insecure: Option<bool>,
+    pub tlscertpath: Option<String>,
+    /// Aperture's prepaid-balance metering; refused when true (not implemented).
+    pub metered: Option<bool>,
+    /// Aperture's capture size for metering reports; only range-checked, as Aperture does.
+    pub usagetailbytes: Option<i64>,
 }
 
 /// One entry of a service's `ratelimits:`.
@@ -200,7 +216,6 @@ const APERTURE_KEYS_IGNORED: &[&str] = &[
     "authenticator.wavelengthgateway",
     "authenticator.wavelengthmacaroonpath",
     "admin.corsorigin",
-    "services[].dynamicprice",
     "services[].rewrite",
     "services[].authscheme",
 ];
@@ -317,12 +332,12 @@ mod tests {
     #[test]
     fn aperture_keys_we_do_not_implement_are_reported_not_fatal() {
         let parsed = parse(
-            "servestatic: false\ntor:\n  control: x\nservices:\n  - name: a\n    dynamicprice:\n      enabled: false\n",
+            "servestatic: false\ntor:\n  control: x\nservices:\n  - name: a\n    rewrite:\n      prefix: /x\n",
         )
         .unwrap();
         assert_eq!(
             parsed.ignored_aperture_keys,
-            vec!["servestatic", "tor", "services[0].dynamicprice"]
+            vec!["servestatic", "tor", "services[0].rewrite"]
         );
     }
 

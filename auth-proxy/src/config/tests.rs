@@ -174,7 +174,6 @@ prometheus:
             "invoicebatchsize",
             "idletimeout",
             "etcd",
-            "services[0].dynamicprice"
         ]
     );
     assert_eq!(config.debug_level.as_deref(), Some("debug"));
@@ -189,6 +188,7 @@ prometheus:
     );
     assert!(service.matches("service1.com", "/anything"));
     assert!(!service.matches("service2.com", "/anything"));
+    assert!(service.dynamic_price.is_none());
     assert_eq!(
         config.prometheus_listen_addr.as_deref(),
         Some("localhost:9000")
@@ -219,4 +219,65 @@ fn unknown_backend_is_named() {
     )
     .unwrap_err();
     assert_eq!(err.key(), Some("dbbackend"));
+}
+
+fn with_dynamic_price(section: &str) -> Result<Config, ConfigError> {
+    Config::from_yaml(
+        &format!("{MINIMAL}  - name: a\n    address: '127.0.0.1:1'\n    dynamicprice:\n{section}"),
+        &Overrides::default(),
+    )
+}
+
+#[test]
+fn dynamic_price_enabled_without_address_names_grpcaddress() {
+    let err = with_dynamic_price("      enabled: true\n      insecure: true\n").unwrap_err();
+    assert_eq!(
+        err.key(),
+        Some("services[1].dynamicprice.grpcaddress"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dynamic_price_over_tls_needs_the_certificate() {
+    let err = with_dynamic_price("      enabled: true\n      grpcaddress: 'localhost:10010'\n")
+        .unwrap_err();
+    assert_eq!(
+        err.key(),
+        Some("services[1].dynamicprice.tlscertpath"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dynamic_price_metering_is_refused_and_unknown_subkeys_are_named() {
+    let err = with_dynamic_price(
+        "      enabled: true\n      grpcaddress: 'localhost:10010'\n      insecure: true\n      metered: true\n",
+    )
+    .unwrap_err();
+    assert_eq!(err.key(), Some("services[1].dynamicprice.metered"), "{err}");
+    let err = with_dynamic_price("      enabled: false\n      grpcadress: 'x'\n").unwrap_err();
+    assert_eq!(
+        err.key(),
+        Some("services[1].dynamicprice.grpcadress"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dynamic_price_sections_are_read() {
+    let config = with_dynamic_price(
+        "      enabled: true\n      grpcaddress: 'localhost:10010'\n      tlscertpath: '/tmp/pricer.cert'\n",
+    )
+    .unwrap();
+    let dynamic = config.services[1].dynamic_price.as_ref().unwrap();
+    assert_eq!(dynamic.grpc_address, "localhost:10010");
+    assert_eq!(
+        dynamic.tls_cert_path.as_deref(),
+        Some(std::path::Path::new("/tmp/pricer.cert"))
+    );
+    assert!(config.ignored_aperture_keys.is_empty());
+    // Disabled: the section is checked but has no effect, as in Aperture.
+    let config = with_dynamic_price("      enabled: false\n      grpcaddress: ''\n").unwrap();
+    assert!(config.services[1].dynamic_price.is_none());
 }

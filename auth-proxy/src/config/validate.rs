@@ -12,7 +12,9 @@ use super::{
     PostgresConfig, Secret, TlsSource, DEFAULT_ADMIN_LISTEN_ADDR, DEFAULT_LISTEN_ADDR,
     DEFAULT_PROMETHEUS_LISTEN_ADDR, DEFAULT_SQLITE_FILE, INVOICE_MACAROON_FILE,
 };
-use crate::service::{AuthLevel, CapabilityRule, RateLimitRule, ServiceConfig, UpstreamProtocol};
+use crate::service::{
+    AuthLevel, CapabilityRule, DynamicPrice, RateLimitRule, ServiceConfig, UpstreamProtocol,
+};
 
 /// Expands a leading `~/` the way Aperture (lnd's `CleanAndExpandPath`) does.
 fn expand(path: &str) -> PathBuf {
@@ -482,7 +484,70 @@ fn service(index: usize, raw: &file::ServiceSection) -> Result<ServiceConfig, Co
         )?,
         rate_limits,
         capability_rules,
+        dynamic_price: dynamic_price(&key("dynamicprice"), &raw.dynamicprice)?,
     })
+}
+
+/// The largest `dynamicprice.usagetailbytes` Aperture accepts.
+const MAX_USAGE_TAIL_BYTES: i64 = 1 << 20;
+
+/// A service's `dynamicprice` section. Disabled, it has no effect (as in Aperture), but its values are still
+/// checked the way Aperture's `pricer.Config.Validate` checks them.
+fn dynamic_price(
+    key: &str,
+    raw: &file::DynamicPriceSection,
+) -> Result<Option<DynamicPrice>, ConfigError> {
+    let enabled = raw.enabled.unwrap_or(false);
+    if raw.metered.unwrap_or(false) {
+        return Err(ConfigError::invalid(
+            format!("{key}.metered"),
+            if enabled {
+                "metered prepaid balances are not supported by auth-proxy"
+            } else {
+                "requires dynamicprice.enabled"
+            },
+        ));
+    }
+    if let Some(bytes) = raw.usagetailbytes {
+        if !(0..=MAX_USAGE_TAIL_BYTES).contains(&bytes) {
+            return Err(ConfigError::invalid(
+                format!("{key}.usagetailbytes"),
+                format!("must be between 0 and {MAX_USAGE_TAIL_BYTES}"),
+            ));
+        }
+    }
+    if !enabled {
+        return Ok(None);
+    }
+    let grpc_address = raw
+        .grpcaddress
+        .clone()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| {
+            ConfigError::invalid(
+                format!("{key}.grpcaddress"),
+                "required with dynamicprice.enabled",
+            )
+        })?;
+    let tls_cert_path = match raw.insecure.unwrap_or(false) {
+        true => None,
+        false => Some(
+            raw.tlscertpath
+                .as_deref()
+                .filter(|p| !p.is_empty())
+                .map(expand)
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        format!("{key}.tlscertpath"),
+                        "required with dynamicprice.enabled unless dynamicprice.insecure is set",
+                    )
+                })?,
+        ),
+    };
+    Ok(Some(DynamicPrice {
+        grpc_address,
+        tls_cert_path,
+    }))
 }
 
 fn rate_limit(key: &str, raw: &file::RateLimitSection) -> Result<RateLimitRule, ConfigError> {

@@ -5,6 +5,22 @@
 //! byte-string type. Migrations are tracked in `_auth_proxy_migrations` so the proxy can share a database with
 //! other programs.
 //!
+//! Our tables are all named `auth_proxy_*`, and the migrations table `_auth_proxy_migrations`: none collides with
+//! Aperture's (`secrets`, `onion`, `lnc_sessions`, `l402_transactions`, `services`, `mpp_sessions`,
+//! `mpp_session_credits`, `mpp_consumed_charges`, and golang-migrate's `schema_migrations`).
+//!
+//! **Coming from Aperture.** Pointed at Aperture's own database (its `aperture.db`, or its PostgreSQL
+//! database), the proxy finds Aperture's `secrets` table at start-up (`hash` = sha256(identifier), `secret` = the
+//! 32-byte root key) and reads root keys from it on a miss in our own table: a **read-through fallback**, not an
+//! import. The proxy never writes to, alters or drops any of Aperture's tables, so the operator can switch back
+//! to Aperture at any time with both programs' tokens intact; tokens Aperture mints while both run against the
+//! same database (a rolling switch-over) keep working too, which a one-time import taken at start-up would miss;
+//! and a secret Aperture deleted (its revocation) is not resurrected by a copy. The price is one more indexed
+//! lookup on a miss in our table, only until the key is cached. Such a token needs nothing else from us:
+//! admission checks the preimage against the payment hash in the identifier, then the signature with the root
+//! key; with `strictverify` the settlement is asked from lnd, which holds the invoice Aperture created. It has no
+//! token record here, so it is not listed by the admin API and cannot be revoked through it.
+//!
 //! Hot path: [`Store::root_key`] answers from the root-key cache (`cache`) when it can, so a verified token costs no
 //! database round trip. Revocation deletes the root key, marks the record, evicts the cache entry and — on
 //! PostgreSQL — tells every other proxy (see the `revocation` module).
@@ -85,6 +101,8 @@ pub struct Store {
     backend: Backend,
     cache: Arc<RootKeyCache>,
     metrics: Metrics,
+    /// Aperture's `secrets` table is in this database: root keys we do not hold are looked up there.
+    aperture_secrets: bool,
 }
 
 /// The PostgreSQL connection URL (contains the password: never log it).
@@ -138,12 +156,24 @@ impl Store {
             migrator.dangerous_set_table_name("_auth_proxy_migrations");
             migrator.run(&pool).await?;
         }
+        let aperture_secrets = has_aperture_secrets(&pool, backend).await?;
+        if aperture_secrets {
+            tracing::info!(
+                "Aperture's `secrets` table found: tokens Aperture minted are accepted (read-only)"
+            );
+        }
         Ok(Store {
             pool,
             backend,
             cache: Arc::new(RootKeyCache::default()),
             metrics,
+            aperture_secrets,
         })
+    }
+
+    /// Whether root keys missing from our table are also looked up in Aperture's `secrets` table.
+    pub fn reads_aperture_secrets(&self) -> bool {
+        self.aperture_secrets
     }
 
     /// Which backend this store uses.
@@ -216,7 +246,7 @@ impl Store {
         }
         let revoked =
             sqlx::query("SELECT revoked_at FROM auth_proxy_tokens WHERE identifier_hash = $1")
-                .bind(hash)
+                .bind(hash.clone())
                 .fetch_optional(&self.pool)
                 .await?
                 .map(|row| row.try_get::<Option<i64>, _>(0))
@@ -225,10 +255,28 @@ impl Store {
                 .is_some();
         if revoked {
             self.cache.put(*identifier_hash, Cached::Revoked);
-            Ok(RootKeyLookup::Revoked)
-        } else {
-            Ok(RootKeyLookup::Unknown)
+            return Ok(RootKeyLookup::Revoked);
         }
+        if self.aperture_secrets {
+            let row = sqlx::query("SELECT secret FROM secrets WHERE hash = $1")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?;
+            if let Some(row) = row {
+                let bytes: Vec<u8> = row.try_get(0)?;
+                let key = RootKey::from_slice(&bytes).map_err(|_| StoreError::Corrupt {
+                    table: "secrets",
+                    what: "root key length",
+                })?;
+                self.cache.put_if_generation(
+                    *identifier_hash,
+                    Cached::Key(key.clone()),
+                    generation,
+                );
+                return Ok(RootKeyLookup::Found(key));
+            }
+        }
+        Ok(RootKeyLookup::Unknown)
     }
 
     /// Revokes a token: deletes its root key, marks the record and evicts it here. Returns `false` when no
@@ -320,6 +368,21 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Whether Aperture's `secrets` table exists in this database (in PostgreSQL: in the current schema).
+async fn has_aperture_secrets(pool: &AnyPool, backend: Backend) -> Result<bool, StoreError> {
+    let query = match backend {
+        Backend::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'secrets'"
+        }
+        Backend::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = 'secrets'"
+        }
+    };
+    let count: i64 = sqlx::query(query).fetch_one(pool).await?.try_get(0)?;
+    Ok(count > 0)
 }
 
 fn record(row: &AnyRow) -> Result<TokenRecord, StoreError> {

@@ -2,8 +2,10 @@
 //! ephemeral ports.
 
 mod admin;
+mod aperture_db;
 mod challenge;
 mod connections;
+mod dynamic_price;
 mod failures;
 mod levels;
 mod listener;
