@@ -138,14 +138,18 @@ impl Default for Decisions {
 impl Decisions {
     /// Records a decision.
     pub fn record(&self, decision: Decision) {
+        // The feed's copy is made only while someone listens: most requests have no subscriber.
+        let for_feed = (self.feed.receiver_count() > 0).then(|| decision.clone());
         let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         if recent.len() == KEEP {
             recent.pop_front();
         }
-        recent.push_back(decision.clone());
+        recent.push_back(decision);
         drop(recent);
-        // No subscribers is fine.
-        let _ = self.feed.send(decision);
+        if let Some(decision) = for_feed {
+            // A subscriber that left meanwhile is fine.
+            let _ = self.feed.send(decision);
+        }
     }
 
     /// The most recent decisions, oldest first.

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONNECTION, HOST, TE};
+use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Request, Response, Uri, Version};
 use hyper::body::Incoming;
 
@@ -39,6 +40,14 @@ const CREDENTIAL_HEADERS: [&str; 2] = ["macaroon", "grpc-metadata-macaroon"];
 /// Why a backend client could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamSetupError {
+    /// The service's `address` is not a `host:port` authority.
+    #[error("service {service}: backend address {address:?} is not host:port")]
+    Address {
+        /// Service name.
+        service: String,
+        /// The configured address.
+        address: String,
+    },
     /// The service's `tlscertpath` cannot be read or holds no certificate.
     #[error("service {service}: backend certificate {path}: {reason}")]
     Certificate {
@@ -56,8 +65,10 @@ type HttpsClient = Client<HttpsConnector<HttpConnector>, ClientBody>;
 /// Connection pools to one service's backend.
 #[derive(Clone)]
 pub struct Upstream {
-    protocol: UpstreamProtocol,
-    address: Arc<str>,
+    /// The request URI's scheme and authority, parsed once: every forwarded URI is built from them and the
+    /// client's path and query without allocating.
+    scheme: Scheme,
+    authority: Authority,
     headers: Arc<[(HeaderName, HeaderValue)]>,
     http1: HttpsClient,
     http2: HttpsClient,
@@ -66,8 +77,8 @@ pub struct Upstream {
 impl std::fmt::Debug for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Upstream")
-            .field("protocol", &self.protocol)
-            .field("address", &self.address)
+            .field("scheme", &self.scheme)
+            .field("address", &self.authority)
             .finish()
     }
 }
@@ -117,9 +128,19 @@ impl Upstream {
         let http2 = Client::builder(TokioExecutor::new())
             .http2_only(true)
             .build(builder().enable_http2().wrap_connector(tcp()));
+        let authority = Authority::try_from(service.address.as_str()).map_err(|_| {
+            UpstreamSetupError::Address {
+                service: service.name.clone(),
+                address: service.address.clone(),
+            }
+        })?;
+        let scheme = match service.protocol {
+            UpstreamProtocol::Http => Scheme::HTTP,
+            UpstreamProtocol::Https => Scheme::HTTPS,
+        };
         Ok(Upstream {
-            protocol: service.protocol,
-            address: service.address.as_str().into(),
+            scheme,
+            authority,
             headers: service.headers.clone().into(),
             http1,
             http2,
@@ -152,14 +173,14 @@ impl Upstream {
         authorization: Option<HeaderValue>,
     ) -> Request<ClientBody> {
         let (mut parts, body) = request.into_parts();
-        let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        parts.uri = Uri::try_from(format!(
-            "{}://{}{}",
-            self.protocol.scheme(),
-            self.address,
-            path_and_query
-        ))
-        .unwrap_or_else(|_| parts.uri.clone());
+        let mut uri = std::mem::take(&mut parts.uri).into_parts();
+        uri.scheme = Some(self.scheme.clone());
+        uri.authority = Some(self.authority.clone());
+        if uri.path_and_query.is_none() {
+            uri.path_and_query = Some(PathAndQuery::from_static("/"));
+        }
+        // Scheme, authority and a path: always a valid absolute URI.
+        parts.uri = Uri::from_parts(uri).expect("scheme, authority and path make a URI");
         parts.version = if grpc {
             Version::HTTP_2
         } else {

@@ -32,7 +32,7 @@ pub struct ProxySetup {
 }
 
 /// The YAML text of the configuration: the swap server's gRPC API and its
-/// HTTP API, both behind L402 at the same price, terms and quotes free.
+/// HTTP API, both behind L402 at the same price.
 pub fn yaml(setup: &ProxySetup) -> String {
     let database = match &setup.postgres_url {
         None => format!(
@@ -59,10 +59,6 @@ services:
     protocol: http
     price: {price}
     timeout: 86400
-    # Free, as in Loop's reference Aperture setup: terms and quotes (FetchL402 never is).
-    authwhitelistpaths:
-      - '^/looprpc\.SwapServer/LoopOutTerms$'
-      - '^/looprpc\.SwapServer/LoopOutQuote$'
   - name: {HTTP_SERVICE_NAME}
     hostregexp: ".*"
     pathregexp: "^/v1/loop/.*$"
@@ -70,9 +66,6 @@ services:
     protocol: http
     price: {price}
     timeout: 86400
-    authwhitelistpaths:
-      - '^/v1/loop/out/terms$'
-      - '^/v1/loop/out/quote/[0-9]+$'
 "#,
         listen = setup.listen,
         insecure = !setup.tls,

@@ -54,6 +54,17 @@ fn overrides_beat_the_file() {
 }
 
 #[test]
+fn a_backend_address_that_is_not_host_port_names_its_key() {
+    // Such an address once made the forwarded URI fail to build, and the client's own URI was used.
+    let yaml = MINIMAL.replace(
+        "address: 127.0.0.1:11009",
+        "address: http://127.0.0.1:11009/x",
+    );
+    let err = Config::from_yaml(&yaml, &Overrides::default()).unwrap_err();
+    assert!(err.to_string().contains("services[0].address"), "{err}");
+}
+
+#[test]
 fn bad_regex_names_its_key() {
     let text = MINIMAL.replace("'^/looprpc.*$'", "'^/(unclosed'");
     let err = Config::from_yaml(&text, &Overrides::default()).unwrap_err();
