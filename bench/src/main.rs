@@ -77,11 +77,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         let http = |addr| format!("http://{addr}{}", setup::HTTP_PATH);
         let grpc = |addr| format!("http://{addr}{}", setup::GRPC_METHOD);
         let (nginx, proxy) = (Some(setup.nginx_pid()), Some(setup.proxy_pid()));
-        let paid: [(
-            Measurement,
-            Option<u32>,
-            Box<dyn Fn() -> anyhow::Result<Run> + '_>,
-        ); 5] = [
+        let paid: [(Measurement, Option<u32>, Driver<'_>); 5] = [
             (
                 Measurement::HttpDirect,
                 None,
@@ -129,6 +125,9 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     println!("{}", report.table());
     Ok(())
 }
+
+/// One load run, started when called.
+type Driver<'a> = Box<dyn Fn() -> anyhow::Result<Run> + 'a>;
 
 /// Runs `drive`, and measures the CPU time the process tree `pid` used meanwhile.
 fn measured(
