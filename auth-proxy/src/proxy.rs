@@ -260,6 +260,7 @@ async fn gate(
         authenticator: Authenticator::new(store.clone(), strict),
         challenger: Challenger::new(invoices, store.clone()),
         unpaid,
+        challenge_form: config.challenge_form,
     }))
 }
 

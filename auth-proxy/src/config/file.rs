@@ -49,6 +49,8 @@ pub(crate) struct FileConfig {
     pub maxunpaidtokens: Option<u64>,
     /// Extension: how long a token's invoice stays payable (e.g. `1h`); unpaid tokens are forgotten after.
     pub invoiceexpiry: Option<String>,
+    /// Extension: which `WWW-Authenticate` values a challenge carries (`aperture`, `spec`, `both`).
+    pub challengeform: Option<String>,
 }
 
 /// Extension: the `connections:` section.

@@ -291,6 +291,8 @@ pub struct Config {
     pub max_unpaid_tokens: Option<u64>,
     /// How long a token's invoice stays payable; unpaid tokens are deleted some time after.
     pub invoice_expiry: Duration,
+    /// Which `WWW-Authenticate` values a challenge carries (`challengeform`, default `aperture`).
+    pub challenge_form: l402::ChallengeForm,
     /// The host name clients reach the proxy by (Aperture's `servername`); the generated certificate covers it.
     pub server_name: Option<String>,
     /// Client addresses refused outright with 403 (Aperture's `blocklist`).

@@ -310,6 +310,12 @@ pub(super) fn validate(raw: file::FileConfig) -> Result<Config, ConfigError> {
                 })
             })
             .collect::<Result<_, _>>()?,
+        challenge_form: match raw.challengeform.as_deref() {
+            None => l402::ChallengeForm::default(),
+            Some(name) => name
+                .parse()
+                .map_err(|e| ConfigError::invalid("challengeform", e))?,
+        },
         server_name: raw
             .servername
             .as_deref()
