@@ -34,8 +34,9 @@ const HOP_BY_HOP: [&str; 9] = [
     "upgrade",
 ];
 
-/// Client credential headers; the backend only ever sees the verified `Authorization: L402 …`.
-const CREDENTIAL_HEADERS: [&str; 2] = ["macaroon", "grpc-metadata-macaroon"];
+/// Client credential headers (`macaroon`, `grpc-metadata-macaroon`, the spec's `token`); the backend only ever
+/// sees the verified `Authorization: L402 …`.
+const CREDENTIAL_HEADERS: [&str; 3] = l402::credential::CREDENTIAL_METADATA_HEADERS;
 
 /// Why a backend client could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -317,6 +318,7 @@ mod tests {
             ("authorization", "LSAT abc:def"),
             ("macaroon", "0201"),
             ("grpc-metadata-macaroon", "0201"),
+            ("token", "0201"),
             ("host", "proxy.example"),
         ]);
         rewrite_headers(
@@ -333,6 +335,7 @@ mod tests {
         assert!(
             h.get("macaroon").is_none()
                 && h.get("grpc-metadata-macaroon").is_none()
+                && h.get("token").is_none()
                 && h.get("host").is_none()
         );
         assert_eq!(h["te"], "trailers");

@@ -55,6 +55,8 @@ pub(crate) struct Gate {
     pub authenticator: Authenticator,
     pub challenger: Challenger,
     pub unpaid: Arc<UnpaidTokens>,
+    /// Which `WWW-Authenticate` values a challenge carries (`challengeform`).
+    pub challenge_form: l402::ChallengeForm,
 }
 
 /// What the proxy knows about a request before looking at its body.
@@ -492,7 +494,11 @@ impl Pipeline {
                 Done {
                     token_id: Some(issued.token_id.to_hex()),
                     ..Done::answer(
-                        responses::payment_required(info.grpc, &issued.challenge),
+                        responses::payment_required(
+                            info.grpc,
+                            &issued.challenge,
+                            gate.challenge_form,
+                        ),
                         Outcome::Challenged,
                         None,
                     )

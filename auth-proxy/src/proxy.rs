@@ -112,7 +112,7 @@ impl Proxy {
             tracing::warn!(key = %key, "Aperture config key is not supported by auth-proxy and has no effect");
         }
         let metrics = Metrics::new();
-        let tls = crate::tls::server_config(&config.tls)?;
+        let tls = crate::tls::server_config(&config.tls, config.server_name.as_deref())?;
         let store = Store::connect(&config.database, metrics.clone()).await?;
         // Background tasks stop when the proxy is dropped — or when building fails half-way.
         let background = CancellationToken::new();
@@ -270,6 +270,7 @@ async fn gate(
         authenticator: Authenticator::new(store.clone(), strict),
         challenger: Challenger::new(invoices, store.clone()),
         unpaid,
+        challenge_form: config.challenge_form,
     }))
 }
 

@@ -104,13 +104,17 @@ fn with_headers(mut response: Response<ProxyBody>, headers: HeaderMap) -> Respon
 }
 
 /// The L402 challenge (docs/PROTOCOL.md, written by `l402::http` / `l402::grpc`): HTTP 402 `payment required\n`,
-/// or gRPC status 13 `payment required`, with the two `WWW-Authenticate` values in order (LSAT, then L402),
-/// plus CORS and `Cache-Control: no-store`.
-pub fn payment_required(grpc: bool, challenge: &Challenge) -> Response<ProxyBody> {
+/// or gRPC status 13 `payment required`, with the `WWW-Authenticate` values of `form` in order (by default
+/// Aperture's two: LSAT, then L402), plus CORS and `Cache-Control: no-store`.
+pub fn payment_required(
+    grpc: bool,
+    challenge: &Challenge,
+    form: l402::ChallengeForm,
+) -> Response<ProxyBody> {
     let response = if grpc {
-        l402::grpc::challenge_response(challenge).map(|()| empty())
+        l402::grpc::challenge_response_in(challenge, form).map(|()| empty())
     } else {
-        l402::http::challenge_response(challenge).map(full)
+        l402::http::challenge_response_in(challenge, form).map(full)
     };
     let mut headers = HeaderMap::new();
     add_cors(&mut headers);

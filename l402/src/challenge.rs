@@ -1,8 +1,10 @@
 //! The server's payment challenge: a macaroon plus the invoice that pays for it, sent in
 //! `WWW-Authenticate` headers.
 //!
-//! Built as two header values, `LSAT` first (old Loop clients only read the first line), then `L402`:
-//! `LSAT macaroon="<std base64>", invoice="<bolt11>"`. Parsed from any of:
+//! Built, in [`ChallengeForm::Aperture`] (the default), as two header values, `LSAT` first (old Loop clients
+//! only read the first line), then `L402`: `LSAT macaroon="<std base64>", invoice="<bolt11>"`. The spec's
+//! form ([`ChallengeForm::Spec`]) is one value, `L402 version="0", token="<std base64>", invoice="<bolt11>"`;
+//! [`ChallengeForm::Both`] sends Aperture's two and then the spec's. Parsed from any of:
 //! * `LSAT|L402 macaroon="…", invoice="…"` (Aperture),
 //! * `L402 version="0", token="…", invoice="…"` (the newer L402 spec),
 //!
@@ -54,6 +56,57 @@ pub enum ChallengeError {
     /// The invoice is not a valid bolt11 invoice (or longer than [`MAX_INVOICE_LEN`]).
     #[error("invalid invoice: {0}")]
     Invoice(String),
+}
+
+/// Which `WWW-Authenticate` values a server sends.
+///
+/// Go clients (Loop, and Aperture's `l402` client interceptor) match `(LSAT|L402) macaroon="…", invoice="…"`
+/// against each value and take the first match: they read [`Aperture`](ChallengeForm::Aperture) and
+/// [`Both`](ChallengeForm::Both), not [`Spec`](ChallengeForm::Spec). [`Challenge::parse`] reads all three.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ChallengeForm {
+    /// `LSAT macaroon="…", invoice="…"` then `L402 macaroon="…", invoice="…"`: Aperture's bytes.
+    #[default]
+    Aperture,
+    /// `L402 version="0", token="…", invoice="…"`: the L402 specification's form alone.
+    Spec,
+    /// Aperture's two values, then the spec's.
+    Both,
+}
+
+impl ChallengeForm {
+    /// The configuration name: `aperture`, `spec` or `both`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ChallengeForm::Aperture => "aperture",
+            ChallengeForm::Spec => "spec",
+            ChallengeForm::Both => "both",
+        }
+    }
+}
+
+impl fmt::Display for ChallengeForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not `aperture`, `spec` or `both`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown challenge form {0:?} (expected aperture, spec or both)")]
+pub struct UnknownChallengeForm(pub String);
+
+impl FromStr for ChallengeForm {
+    type Err = UnknownChallengeForm;
+
+    fn from_str(s: &str) -> Result<Self, UnknownChallengeForm> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "aperture" => Ok(ChallengeForm::Aperture),
+            "spec" => Ok(ChallengeForm::Spec),
+            "both" => Ok(ChallengeForm::Both),
+            _ => Err(UnknownChallengeForm(s.to_owned())),
+        }
+    }
 }
 
 /// A payment challenge: the macaroon to use once the invoice is paid.
@@ -152,6 +205,28 @@ impl Challenge {
             self.macaroon.to_base64(),
             self.invoice_str
         )
+    }
+
+    /// The L402 specification's `WWW-Authenticate` value:
+    /// `L402 version="0", token="<base64>", invoice="<bolt11>"`.
+    pub fn spec_header_value(&self) -> String {
+        format!(
+            "L402 version=\"0\", token=\"{}\", invoice=\"{}\"",
+            self.macaroon.to_base64(),
+            self.invoice_str
+        )
+    }
+
+    /// The `WWW-Authenticate` values of `form`, in the order to send them.
+    pub fn header_values_in(&self, form: ChallengeForm) -> Vec<String> {
+        match form {
+            ChallengeForm::Aperture => self.header_values().to_vec(),
+            ChallengeForm::Spec => vec![self.spec_header_value()],
+            ChallengeForm::Both => {
+                let [lsat, l402] = self.header_values();
+                vec![lsat, l402, self.spec_header_value()]
+            }
+        }
     }
 
     /// Both `WWW-Authenticate` values, in the order to send them: `LSAT` first, then `L402`.

@@ -1,8 +1,19 @@
 //! The client's proof of payment, in every form Aperture accepts:
 //!
-//! * `Authorization: L402 <base64 macaroon>:<hex preimage>` (and the same with `LSAT`);
+//! * `Authorization: L402 <base64 macaroon>:<hex preimage>` (and the same with `LSAT`; the scheme name is
+//!   case-insensitive);
 //! * gRPC metadata / HTTP header `macaroon: <hex macaroon>` where the macaroon carries a `preimage=<hex>`
-//!   caveat (what Loop's gRPC client sends), and the legacy `Grpc-Metadata-Macaroon: <hex>`.
+//!   caveat (what Loop's gRPC client sends), and the legacy `Grpc-Metadata-Macaroon: <hex>`;
+//! * the L402 spec's gRPC metadata key `token: <hex>`: "the hex-encoded serialized token", which for a
+//!   macaroon token is the same paid macaroon (with its `preimage` caveat) as `macaroon` carries.
+//!
+//! # Several macaroons in `Authorization`
+//!
+//! The spec allows `L402 <mac1>,<mac2>,…:<preimage>`. The first macaroon is the L402 token. The others can
+//! only be discharge macaroons for third-party caveats of the first; L402 macaroons carry no third-party
+//! caveats (a macaroon with one does not parse), so no extra macaroon can ever be bound to the token and
+//! verified. A credential with extra macaroons is therefore refused ([`CredentialError::ExtraMacaroons`]),
+//! never admitted on the first one alone: go-macaroon's verifier refuses unused discharges the same way.
 //!
 //! # Several header values
 //!
@@ -13,7 +24,7 @@
 //! 4. All of them must carry the same credential (same macaroon bytes and preimage): Loop sends an `LSAT`
 //!    and an `L402` line with the same payload; two different tokens in one request are an error.
 //! 5. Only if no `Authorization` value is `L402`/`LSAT`: `Grpc-Metadata-Macaroon`, then `macaroon` (Aperture's
-//!    precedence). Each must have exactly one value.
+//!    precedence), then `token`. The first present decides; it must have exactly one value.
 
 use std::fmt;
 use std::str::FromStr;
@@ -30,6 +41,12 @@ pub const HEADER_AUTHORIZATION: &str = "authorization";
 pub const HEADER_MACAROON: &str = "macaroon";
 /// Legacy grpc-gateway header carrying the hex "paid macaroon".
 pub const HEADER_GRPC_METADATA_MACAROON: &str = "grpc-metadata-macaroon";
+/// The L402 spec's gRPC metadata key (and HTTP header) carrying the hex "paid macaroon".
+pub const HEADER_TOKEN: &str = "token";
+/// Every header other than `Authorization` that can carry a credential, in the order they are looked at
+/// (Aperture's two first). A proxy removes all of them before forwarding.
+pub const CREDENTIAL_METADATA_HEADERS: [&str; 3] =
+    [HEADER_GRPC_METADATA_MACAROON, HEADER_MACAROON, HEADER_TOKEN];
 
 /// The HTTP authentication scheme name: `L402`, or the legacy `LSAT`. Parsed case-insensitively.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,6 +120,9 @@ pub enum CredentialError {
     /// A `preimage` caveat does not parse, or two disagree.
     #[error("invalid preimage caveat: {0}")]
     PreimageCaveat(#[from] CaveatError),
+    /// `Authorization` lists macaroons after the first: discharges that cannot be bound to an L402 macaroon.
+    #[error("{0} macaroon(s) after the first in the credential; L402 macaroons have no third-party caveats, so they cannot be verified")]
+    ExtraMacaroons(usize),
     /// Several L402 values carry different credentials.
     #[error("conflicting L402 credentials in one request")]
     Conflicting,
@@ -175,7 +195,8 @@ impl Credential {
     }
 
     /// Parses one `Authorization` value: `L402|LSAT <base64 macaroon>:<64 hex preimage>`. The scheme is
-    /// case-insensitive, base64 may be standard or URL-safe, surrounding whitespace is ignored.
+    /// case-insensitive, base64 may be standard or URL-safe, surrounding whitespace is ignored. Further
+    /// comma-separated macaroons are refused (module docs).
     pub fn from_authorization(value: &str) -> Result<Self, CredentialError> {
         check_len(value)?;
         let value = value.trim_matches([' ', '\t']);
@@ -188,8 +209,18 @@ impl Credential {
             "missing ':' between macaroon and preimage",
         ))?;
         let preimage = Preimage::from_hex(preimage)?;
-        let bytes = b64_decode(mac).ok_or(MacaroonError::Base64)?;
-        Ok(Self::new(Macaroon::from_bytes(&bytes)?, preimage))
+        let mut macaroons = mac.split(',').map(|m| m.trim_matches([' ', '\t']));
+        let first = macaroons.next().unwrap_or_default();
+        let extra = macaroons.collect::<Vec<_>>();
+        if first.is_empty() || extra.iter().any(|m| m.is_empty()) {
+            return Err(CredentialError::Malformed("empty macaroon in the list"));
+        }
+        let bytes = b64_decode(first).ok_or(MacaroonError::Base64)?;
+        let macaroon = Macaroon::from_bytes(&bytes)?;
+        if !extra.is_empty() {
+            return Err(CredentialError::ExtraMacaroons(extra.len()));
+        }
+        Ok(Self::new(macaroon, preimage))
     }
 
     /// Applies the rule in the module docs to several `Authorization` values.
@@ -246,7 +277,7 @@ impl Credential {
             Err(CredentialError::Missing) => {}
             other => return other,
         }
-        for name in [HEADER_GRPC_METADATA_MACAROON, HEADER_MACAROON] {
+        for name in CREDENTIAL_METADATA_HEADERS {
             let mut values = headers.get_all(name).iter();
             let Some(first) = values.next() else {
                 continue;
@@ -331,6 +362,86 @@ mod tests {
             Credential::from_authorization_values(many),
             Err(CredentialError::TooManyValues(_))
         ));
+    }
+
+    #[test]
+    fn scheme_names_are_case_insensitive() {
+        let c = cred(7);
+        let b64 = c.macaroon().to_base64();
+        let hex = c.preimage().to_hex();
+        for scheme in ["L402", "l402", "L402", "lsat", "LSAT", "Lsat", "lSaT"] {
+            let value = format!("{scheme} {b64}:{hex}");
+            assert_eq!(
+                Credential::from_authorization(&value).unwrap(),
+                c,
+                "{scheme}"
+            );
+            assert_eq!(
+                Credential::from_authorization_values(["Basic x", value.as_str()]).unwrap(),
+                c,
+                "{scheme}"
+            );
+        }
+    }
+
+    #[test]
+    fn extra_macaroons_are_refused_never_skipped() {
+        let (a, b) = (cred(8), cred(9));
+        let hex = a.preimage().to_hex();
+        let (ma, mb) = (a.macaroon().to_base64(), b.macaroon().to_base64());
+        assert_eq!(
+            Credential::from_authorization(&format!("L402 {ma},{mb}:{hex}")),
+            Err(CredentialError::ExtraMacaroons(1))
+        );
+        assert_eq!(
+            Credential::from_authorization(&format!("L402 {ma}, {mb},{mb}:{hex}")),
+            Err(CredentialError::ExtraMacaroons(2))
+        );
+        // Even an extra value that is no macaroon at all refuses the credential.
+        assert!(Credential::from_authorization(&format!("L402 {ma},AAAA:{hex}")).is_err());
+        assert_eq!(
+            Credential::from_authorization(&format!("L402 {ma},:{hex}")),
+            Err(CredentialError::Malformed("empty macaroon in the list"))
+        );
+        assert!(Credential::from_authorization(&format!("L402 ,{ma}:{hex}")).is_err());
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            http::header::AUTHORIZATION,
+            format!("L402 {ma},{mb}:{hex}").parse().unwrap(),
+        );
+        assert_eq!(
+            Credential::from_headers(&h),
+            Err(CredentialError::ExtraMacaroons(1))
+        );
+    }
+
+    #[test]
+    fn spec_token_metadata_is_read_after_aperture_keys() {
+        let (a, b) = (cred(10), cred(11));
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            HEADER_TOKEN,
+            a.to_macaroon_metadata().unwrap().parse().unwrap(),
+        );
+        let got = Credential::from_headers(&h).unwrap();
+        assert_eq!(
+            (got.token_id(), got.preimage()),
+            (a.token_id(), a.preimage())
+        );
+        h.insert(
+            HEADER_MACAROON,
+            b.to_macaroon_metadata().unwrap().parse().unwrap(),
+        );
+        assert_eq!(
+            Credential::from_headers(&h).unwrap().token_id(),
+            b.token_id()
+        );
+        let mut h = http::HeaderMap::new();
+        h.insert(HEADER_TOKEN, a.macaroon().to_hex().parse().unwrap());
+        assert_eq!(
+            Credential::from_headers(&h),
+            Err(CredentialError::MissingPreimageCaveat)
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@
 use ::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use ::http::{HeaderMap, Response};
 
-use crate::challenge::Challenge;
-use crate::http::{append_challenge, header_strings, PAYMENT_REQUIRED_MESSAGE};
+use crate::challenge::{Challenge, ChallengeForm};
+use crate::http::{append_challenge_in, header_strings, PAYMENT_REQUIRED_MESSAGE};
 
 /// The header (or trailer) carrying the gRPC status code.
 pub const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
@@ -39,8 +39,13 @@ pub fn status_response(code: u16, message: &str) -> Response<()> {
 
 /// The server's challenge: status `INTERNAL`, `payment required` and both `WWW-Authenticate` lines.
 pub fn challenge_response(challenge: &Challenge) -> Response<()> {
+    challenge_response_in(challenge, ChallengeForm::Aperture)
+}
+
+/// [`challenge_response`] with the `WWW-Authenticate` values of `form`.
+pub fn challenge_response_in(challenge: &Challenge, form: ChallengeForm) -> Response<()> {
     let mut response = status_response(CODE_INTERNAL, PAYMENT_REQUIRED_MESSAGE);
-    append_challenge(response.headers_mut(), challenge);
+    append_challenge_in(response.headers_mut(), challenge, form);
     response
 }
 

@@ -6,7 +6,7 @@
 use ::http::header::{HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
 use ::http::{HeaderMap, Response, StatusCode};
 
-use crate::challenge::Challenge;
+use crate::challenge::{Challenge, ChallengeForm};
 
 /// The message of every payment challenge (the HTTP body without its newline, the gRPC `grpc-message`).
 pub const PAYMENT_REQUIRED_MESSAGE: &str = "payment required";
@@ -16,6 +16,15 @@ pub fn www_authenticate(challenge: &Challenge) -> [HeaderValue; 2] {
     challenge
         .header_values()
         .map(|value| HeaderValue::try_from(value).expect("base64 and bolt11 are valid header text"))
+}
+
+/// The `WWW-Authenticate` values of `challenge` in `form` ([`ChallengeForm`]), in order.
+pub fn www_authenticate_in(challenge: &Challenge, form: ChallengeForm) -> Vec<HeaderValue> {
+    challenge
+        .header_values_in(form)
+        .into_iter()
+        .map(|value| HeaderValue::try_from(value).expect("base64 and bolt11 are valid header text"))
+        .collect()
 }
 
 /// A plain-text answer as Go's `http.Error` writes it (Aperture's wire format): `status`, `text/plain`,
@@ -42,9 +51,21 @@ pub fn challenge_response(challenge: &Challenge) -> Response<String> {
     response
 }
 
+/// [`challenge_response`] with the `WWW-Authenticate` values of `form`.
+pub fn challenge_response_in(challenge: &Challenge, form: ChallengeForm) -> Response<String> {
+    let mut response = text_response(StatusCode::PAYMENT_REQUIRED, PAYMENT_REQUIRED_MESSAGE);
+    append_challenge_in(response.headers_mut(), challenge, form);
+    response
+}
+
 /// Appends the two `WWW-Authenticate` lines of `challenge` to `headers`.
 pub fn append_challenge(headers: &mut HeaderMap, challenge: &Challenge) {
-    for value in www_authenticate(challenge) {
+    append_challenge_in(headers, challenge, ChallengeForm::Aperture);
+}
+
+/// Appends the `WWW-Authenticate` lines of `challenge` in `form` to `headers`.
+pub fn append_challenge_in(headers: &mut HeaderMap, challenge: &Challenge, form: ChallengeForm) {
+    for value in www_authenticate_in(challenge, form) {
         headers.append(WWW_AUTHENTICATE, value);
     }
 }

@@ -121,7 +121,7 @@ pub mod verify;
 pub mod verify_error;
 
 pub use caveat::{Caveat, CaveatError, Service};
-pub use challenge::{Challenge, ChallengeError};
+pub use challenge::{Challenge, ChallengeError, ChallengeForm, UnknownChallengeForm};
 pub use credential::{AuthScheme, Credential, CredentialError};
 pub use error::Error;
 pub use identifier::{Identifier, IdentifierError};

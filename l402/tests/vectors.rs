@@ -183,3 +183,45 @@ fn wire_bindings_round_trip_both_ends() {
         l402::grpc::challenge_values(13, "payment required", grpc.headers(), None).unwrap();
     assert_eq!(values, [lsat, l402_line]);
 }
+
+#[test]
+fn challenge_forms_are_written_and_all_parse_back() {
+    use l402::ChallengeForm;
+    let challenge = Challenge::new(vector_b(), TESTNET_INVOICE).unwrap();
+    let lsat = format!("LSAT macaroon=\"{BASE64}\", invoice=\"{TESTNET_INVOICE}\"");
+    let l402_line = format!("L402 macaroon=\"{BASE64}\", invoice=\"{TESTNET_INVOICE}\"");
+    let spec = format!("L402 version=\"0\", token=\"{BASE64}\", invoice=\"{TESTNET_INVOICE}\"");
+    assert_eq!("aperture".parse(), Ok(ChallengeForm::Aperture));
+    assert_eq!(ChallengeForm::default(), ChallengeForm::Aperture);
+    assert!("rfc".parse::<ChallengeForm>().is_err());
+    for (form, expected) in [
+        (
+            ChallengeForm::Aperture,
+            vec![lsat.clone(), l402_line.clone()],
+        ),
+        (ChallengeForm::Spec, vec![spec.clone()]),
+        (
+            ChallengeForm::Both,
+            vec![lsat.clone(), l402_line.clone(), spec.clone()],
+        ),
+    ] {
+        assert_eq!(challenge.header_values_in(form), expected, "{form}");
+        let http = l402::http::challenge_response_in(&challenge, form);
+        let values = l402::http::challenge_values(http.status(), http.headers()).unwrap();
+        assert_eq!(values, expected, "{form}");
+        let parsed = Challenge::from_header_values(values.iter().map(String::as_str)).unwrap();
+        assert_eq!(parsed, challenge, "{form}");
+        let grpc = l402::grpc::challenge_response_in(&challenge, form);
+        let values =
+            l402::grpc::challenge_values(13, "payment required", grpc.headers(), None).unwrap();
+        assert_eq!(values, expected, "{form}");
+        let parsed = Challenge::from_header_values(values.iter().map(String::as_str)).unwrap();
+        assert_eq!(parsed, challenge, "{form}");
+    }
+    // The default form is byte-identical to the two-line challenge written before forms existed.
+    let http = l402::http::challenge_response(&challenge);
+    assert_eq!(
+        l402::http::challenge_values(http.status(), http.headers()).unwrap(),
+        challenge.header_values_in(ChallengeForm::Aperture)
+    );
+}

@@ -2,7 +2,8 @@
 //!
 //! Every struct here mirrors a section of Aperture's `aperture.yaml` (plus a few keys of our own, marked
 //! "extension"). Keys that Aperture knows but this proxy does not implement are accepted with a warning so an
-//! Aperture user's file keeps working; any other key is an error that names it.
+//! Aperture user's file keeps working, unless they switch on a feature we do not have (`unsupported.rs` refuses
+//! those); any other key is an error that names it.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +28,11 @@ pub(crate) struct FileConfig {
     pub strictverify: Option<bool>,
     pub debuglevel: Option<String>,
     pub blocklist: Vec<String>,
+    /// The host name clients use; a SAN of the generated certificate (Aperture's key).
+    pub servername: Option<String>,
+    /// How long a connection may sit without a request (Aperture's key, a Go duration); the same setting as
+    /// `connections.idletimeout`.
+    pub idletimeout: Option<Scalar>,
     /// Extension: PEM certificate to serve instead of the generated self-signed one.
     pub tlscertpath: Option<String>,
     /// Extension: PEM private key matching `tlscertpath`.
@@ -43,6 +49,8 @@ pub(crate) struct FileConfig {
     pub maxunpaidtokens: Option<u64>,
     /// Extension: how long a token's invoice stays payable (e.g. `1h`); unpaid tokens are forgotten after.
     pub invoiceexpiry: Option<String>,
+    /// Extension: which `WWW-Authenticate` values a challenge carries (`aperture`, `spec`, `both`).
+    pub challengeform: Option<String>,
 }
 
 /// Extension: the `connections:` section.
@@ -191,9 +199,7 @@ const APERTURE_KEYS_IGNORED: &[&str] = &[
     "staticroot",
     "servestatic",
     "autocert",
-    "servername",
     "profile",
-    "idletimeout",
     "readtimeout",
     "writetimeout",
     "wspinginterval",

@@ -7,6 +7,7 @@
 mod file;
 #[cfg(test)]
 mod tests;
+mod unsupported;
 mod validate;
 
 pub use validate::base_dir;
@@ -44,6 +45,14 @@ pub enum ConfigError {
         /// Dotted path of the key, e.g. `services[0].pricee`.
         key: String,
     },
+    /// An Aperture key set to a value whose feature this proxy does not implement.
+    #[error("config key `{key}` is not supported by auth-proxy: {reason}")]
+    Unsupported {
+        /// Dotted path of the key.
+        key: String,
+        /// What is not implemented, and what to do instead.
+        reason: String,
+    },
     /// A key with a value that cannot be used.
     #[error("invalid config key `{key}`: {reason}")]
     Invalid {
@@ -66,7 +75,9 @@ impl ConfigError {
     pub fn key(&self) -> Option<&str> {
         match self {
             ConfigError::Read { .. } => None,
-            ConfigError::UnknownKey { key } | ConfigError::Invalid { key, .. } => Some(key),
+            ConfigError::UnknownKey { key }
+            | ConfigError::Unsupported { key, .. }
+            | ConfigError::Invalid { key, .. } => Some(key),
         }
     }
 }
@@ -280,6 +291,10 @@ pub struct Config {
     pub max_unpaid_tokens: Option<u64>,
     /// How long a token's invoice stays payable; unpaid tokens are deleted some time after.
     pub invoice_expiry: Duration,
+    /// Which `WWW-Authenticate` values a challenge carries (`challengeform`, default `aperture`).
+    pub challenge_form: l402::ChallengeForm,
+    /// The host name clients reach the proxy by (Aperture's `servername`); the generated certificate covers it.
+    pub server_name: Option<String>,
     /// Client addresses refused outright with 403 (Aperture's `blocklist`).
     pub blocklist: Vec<std::net::IpAddr>,
     /// Log level from the file (`debuglevel`), used by the binary when `RUST_LOG` is not set.
@@ -301,6 +316,7 @@ impl Config {
     /// Validates YAML text, applying `overrides` on top.
     pub fn from_yaml(text: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
         let parsed = file::parse(text)?;
+        unsupported::check(text)?;
         let mut raw = parsed.config;
         apply_overrides(&mut raw, overrides);
         let mut config = validate::validate(raw)?;

@@ -135,7 +135,8 @@ servername: aperture.example.com
 insecure: true
 strictverify: false
 invoicebatchsize: 100000
-idletimeout: 2m
+idletimeout: 3m
+readtimeout: 15s
 authenticator:
   network: simnet
   disable: false
@@ -149,6 +150,10 @@ sqlite:
   skipmigrations: false
 etcd:
   host: 'localhost:2379'
+tor:
+  control: 'localhost:9051'
+  listenport: 8082
+  v3: false
 services:
   - name: service1
     hostregexp: '^service1.com$'
@@ -181,13 +186,15 @@ prometheus:
             "staticroot",
             "servestatic",
             "autocert",
-            "servername",
             "invoicebatchsize",
-            "idletimeout",
+            "readtimeout",
             "etcd",
+            "tor",
         ]
     );
     assert_eq!(config.debug_level.as_deref(), Some("debug"));
+    assert_eq!(config.connections.idle_timeout, Duration::from_secs(180));
+    assert_eq!(config.server_name.as_deref(), Some("aperture.example.com"));
     let service = &config.services[0];
     assert_eq!(
         service.constraints,
@@ -291,4 +298,56 @@ fn dynamic_price_sections_are_read() {
     // Disabled: the section is checked but has no effect, as in Aperture.
     let config = with_dynamic_price("      enabled: false\n      grpcaddress: ''\n").unwrap();
     assert!(config.services[1].dynamic_price.is_none());
+}
+
+#[test]
+fn aperture_features_we_do_not_have_refuse_to_start_naming_the_key() {
+    for (extra, key) in [
+        ("autocert: true\n", "autocert"),
+        ("servestatic: true\nstaticroot: ./static\n", "servestatic"),
+        ("hashmail:\n  enabled: true\n", "hashmail.enabled"),
+        ("writetimeout: 1m\n", "writetimeout"),
+        ("etcd:\n  host: 'localhost:2379'\n", "etcd"),
+    ] {
+        let err =
+            Config::from_yaml(&format!("{MINIMAL}{extra}"), &Overrides::default()).unwrap_err();
+        assert_eq!(err.key(), Some(key), "{err}");
+        assert!(err.to_string().contains("is not supported"), "{err}");
+    }
+    let text = MINIMAL.replace(
+        "    protocol: http\n",
+        "    protocol: http\n    authscheme: mpp\n    rewrite:\n      prefix: /api\n",
+    );
+    let err = Config::from_yaml(&text, &Overrides::default()).unwrap_err();
+    assert_eq!(err.key(), Some("services[0].rewrite"), "{err}");
+    let err = Config::from_yaml(
+        "authenticator:\n  passphrase: 'pairing words'\n  mailboxaddress: 'mailbox:443'\n",
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.key(), Some("authenticator.passphrase"), "{err}");
+}
+
+#[test]
+fn idletimeout_is_connections_idletimeout() {
+    let config = Config::from_yaml(
+        &format!("{MINIMAL}idletimeout: 90s\n"),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(config.connections.idle_timeout, Duration::from_secs(90));
+    let config = Config::from_yaml(
+        &format!("{MINIMAL}idletimeout: 1m30s\nconnections:\n  idletimeout: 90s\n"),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(config.connections.idle_timeout, Duration::from_secs(90));
+    for bad in [
+        "idletimeout: 1m\nconnections:\n  idletimeout: 2m\n",
+        "idletimeout: 0s\n",
+        "idletimeout: soon\n",
+    ] {
+        let err = Config::from_yaml(&format!("{MINIMAL}{bad}"), &Overrides::default()).unwrap_err();
+        assert_eq!(err.key(), Some("idletimeout"), "{err}");
+    }
 }

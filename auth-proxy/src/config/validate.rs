@@ -31,6 +31,44 @@ fn duration(key: &str, value: &Option<String>, default: Duration) -> Result<Dura
     }
 }
 
+/// A Go `time.Duration` as Aperture's YAML holds it: `"2m"`, `"1h30m"`, `"1.5s"`, `"300ms"`, `"0"` (units `ns`,
+/// `us`/`µs`, `ms`, `s`, `m`, `h`). Negative durations are `None`.
+pub(super) fn go_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let text = text.strip_prefix('+').unwrap_or(text);
+    if text == "0" {
+        return Some(Duration::ZERO);
+    }
+    let mut rest = text;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..number_end].parse().ok()?;
+        rest = &rest[number_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let nanos_per_unit = match &rest[..unit_end] {
+            "ns" => 1e0,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        rest = &rest[unit_end..];
+        total += number * nanos_per_unit;
+    }
+    (total.is_finite() && total < u64::MAX as f64)
+        .then(|| Duration::from_nanos(total.round() as u64))
+}
+
 /// The default cap on unpaid tokens outstanding.
 const DEFAULT_MAX_UNPAID_TOKENS: u64 = 100_000;
 
@@ -61,7 +99,47 @@ fn challenge_limit(
     rate_limit("challengelimits", raw).map(Some)
 }
 
-fn connection_limits(raw: &file::ConnectionsSection) -> Result<ConnectionLimits, ConfigError> {
+/// Aperture's top-level `idletimeout` (Go's `http.Server.IdleTimeout`: how long a kept-alive connection may
+/// wait for its next request) is the setting `connections.idletimeout` holds; both may be given if they agree.
+fn idle_timeout(
+    aperture: Option<&file::Scalar>,
+    connections: &Option<String>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let ours = duration("connections.idletimeout", connections, default)?;
+    let Some(value) = aperture else {
+        return Ok(ours);
+    };
+    let theirs = match value {
+        file::Scalar::Text(text) => go_duration(text),
+        file::Scalar::Int(nanos) => u64::try_from(*nanos).ok().map(Duration::from_nanos),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        ConfigError::invalid(
+            "idletimeout",
+            format!("{value} is not a duration (e.g. 2m)"),
+        )
+    })?;
+    if theirs.is_zero() {
+        return Err(ConfigError::invalid(
+            "idletimeout",
+            "0 (no idle limit) is not supported; give a duration",
+        ));
+    }
+    if connections.is_some() && theirs != ours {
+        return Err(ConfigError::invalid(
+            "idletimeout",
+            "disagrees with connections.idletimeout (the same setting); give one of them",
+        ));
+    }
+    Ok(theirs)
+}
+
+fn connection_limits(
+    raw: &file::ConnectionsSection,
+    aperture_idle_timeout: Option<&file::Scalar>,
+) -> Result<ConnectionLimits, ConfigError> {
     let default = ConnectionLimits::default();
     let positive = |key: &str, value: Option<usize>, default: usize| match value {
         None => Ok(default),
@@ -74,8 +152,8 @@ fn connection_limits(raw: &file::ConnectionsSection) -> Result<ConnectionLimits,
             &raw.requestheadtimeout,
             default.request_head_timeout,
         )?,
-        idle_timeout: duration(
-            "connections.idletimeout",
+        idle_timeout: idle_timeout(
+            aperture_idle_timeout,
             &raw.idletimeout,
             default.idle_timeout,
         )?,
@@ -204,7 +282,7 @@ pub(super) fn validate(raw: file::FileConfig) -> Result<Config, ConfigError> {
             Duration::from_secs(3),
         )?,
         shutdown_grace: duration("shutdowngrace", &raw.shutdowngrace, Duration::from_secs(10))?,
-        connections: connection_limits(&raw.connections)?,
+        connections: connection_limits(&raw.connections, raw.idletimeout.as_ref())?,
         challenge_limit: challenge_limit(raw.challengelimits.as_ref())?,
         max_unpaid_tokens: match raw.maxunpaidtokens {
             None => Some(DEFAULT_MAX_UNPAID_TOKENS),
@@ -234,6 +312,18 @@ pub(super) fn validate(raw: file::FileConfig) -> Result<Config, ConfigError> {
                 })
             })
             .collect::<Result<_, _>>()?,
+        challenge_form: match raw.challengeform.as_deref() {
+            None => l402::ChallengeForm::default(),
+            Some(name) => name
+                .parse()
+                .map_err(|e| ConfigError::invalid("challengeform", e))?,
+        },
+        server_name: raw
+            .servername
+            .as_deref()
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned),
         debug_level: raw.debuglevel.clone(),
         base_dir,
         ignored_aperture_keys: Vec::new(),

@@ -7,7 +7,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{challenge_of, get, http_client, unpaid_grpc_call, TestEnv};
+use crate::support::{challenge_of, get, get_with, http_client, unpaid_grpc_call, TestEnv};
 
 /// `LSAT macaroon="<std base64>", invoice="<bolt11>"` (and the same with L402).
 fn assert_challenge_value(value: &str, scheme: &str) -> (String, String) {
@@ -89,6 +89,54 @@ async fn http_challenge_is_byte_exact() {
     let decision = proxy.last_decision("/http/data");
     assert_eq!(decision.outcome, auth_proxy::Outcome::Challenged);
     assert_eq!(decision.reason, Some("missing"));
+}
+
+#[tokio::test]
+async fn challengeform_spec_and_both_offer_the_spec_value_and_clients_pay_either() {
+    let env = TestEnv::start().await;
+    for (form, lines) in [("spec", 1), ("both", 3)] {
+        let proxy = env.proxy_with(&format!("challengeform: {form}\n")).await;
+        let response = get(&proxy, "/http/data").await;
+        assert_eq!(response.status(), 402);
+        let www: Vec<String> = response
+            .headers()
+            .get_all("www-authenticate")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(www.len(), lines, "{form}: {www:?}");
+        let spec = www.last().unwrap();
+        let rest = spec
+            .strip_prefix("L402 version=\"0\", token=\"")
+            .unwrap_or_else(|| panic!("{spec}"));
+        assert!(rest.contains("\", invoice=\"lnbcrt"), "{spec}");
+        if form == "both" {
+            assert_challenge_value(&www[0], "LSAT");
+            assert_challenge_value(&www[1], "L402");
+        }
+        // Our client parses the form and the paid token is accepted.
+        let credential = env.pay_challenge(challenge_of(response.headers())).await;
+        let paid = get_with(
+            &proxy,
+            "/http/data",
+            ("authorization", &credential.to_authorization()),
+        )
+        .await;
+        assert_eq!(paid.status(), 200, "{form}");
+
+        let status = unpaid_grpc_call(&proxy).await;
+        assert_eq!(status.code(), tonic::Code::Internal);
+        assert_eq!(
+            status.metadata().get_all("www-authenticate").iter().count(),
+            lines
+        );
+    }
+    let err = auth_proxy::Config::from_yaml(
+        &env.yaml(&env.basedir(), "challengeform: rfc\n"),
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.key(), Some("challengeform"));
 }
 
 #[tokio::test]

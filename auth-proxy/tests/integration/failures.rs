@@ -130,6 +130,24 @@ fn bad_config_exits_non_zero_naming_the_key() {
 }
 
 #[test]
+fn aperture_features_we_lack_refuse_to_start_with_the_config_exit_code() {
+    let cases = [
+        ("authenticator: {disable: true}\nautocert: true\n", "autocert"),
+        ("authenticator: {disable: true, enablempp: true}\n", "authenticator.enablempp"),
+        ("authenticator: {disable: true}\nservices:\n  - name: a\n    address: x:1\n    authscheme: mpp\n", "services[0].authscheme"),
+    ];
+    for (config, key) in cases {
+        let output = run_binary(config);
+        assert_eq!(output.status.code(), Some(2), "{config}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("`{key}` is not supported")),
+            "stderr names {key}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn missing_config_file_is_an_error() {
     let output = Command::new(env!("CARGO_BIN_EXE_auth-proxy"))
         .args(["--configfile", "/nonexistent/aperture.yaml"])

@@ -4,7 +4,7 @@
 use l402::{AuthScheme, Credential};
 use proto::looprpc::{ServerLoopOutQuoteRequest, SubscribeUpdatesRequest};
 
-use crate::support::{grpc_request, http_client, TestEnv};
+use crate::support::{get_with, grpc_request, http_client, TestEnv};
 
 /// The credential headers a client may use, as (header name, value).
 fn credential_forms(credential: &Credential) -> Vec<(&'static str, String)> {
@@ -18,8 +18,14 @@ fn credential_forms(credential: &Credential) -> Vec<(&'static str, String)> {
             "authorization",
             credential.to_authorization_with(AuthScheme::Lsat),
         ),
+        (
+            "authorization",
+            credential.to_authorization().replacen("L402", "l402", 1),
+        ),
         ("macaroon", metadata.clone()),
-        ("grpc-metadata-macaroon", metadata),
+        ("grpc-metadata-macaroon", metadata.clone()),
+        // The L402 spec's gRPC metadata key.
+        ("token", metadata),
     ]
 }
 
@@ -36,7 +42,9 @@ fn forwarded_token_id(headers: &http::HeaderMap) -> String {
         "exactly one Authorization header: {values:?}"
     );
     assert!(values[0].starts_with("L402 "), "{}", values[0]);
-    assert!(headers.get("macaroon").is_none() && headers.get("grpc-metadata-macaroon").is_none());
+    for name in ["macaroon", "grpc-metadata-macaroon", "token"] {
+        assert!(headers.get(name).is_none(), "{name} is never forwarded");
+    }
     Credential::from_authorization(values[0])
         .unwrap()
         .token_id()
@@ -75,7 +83,7 @@ async fn http_pay_then_every_credential_form_is_accepted() {
         assert_eq!(decision.outcome, auth_proxy::Outcome::Accepted);
         assert_eq!(decision.token_id.as_deref(), Some(token_id.as_str()));
     }
-    assert_eq!(env.http.count(), 4);
+    assert_eq!(env.http.count(), credential_forms(&credential).len());
     // The token store recorded the token, and (via SubscribeInvoices) its settlement.
     let tokens = proxy
         .handle
@@ -132,7 +140,7 @@ async fn grpc_pay_then_every_credential_form_is_accepted_including_streams() {
         states.push(update.state);
     }
     assert_eq!(states, [0, 1, 2]);
-    assert_eq!(env.grpc.count(), 5);
+    assert_eq!(env.grpc.count(), credential_forms(&credential).len() + 1);
 }
 
 #[tokio::test]
@@ -175,4 +183,25 @@ async fn whitelisted_paths_are_free_and_never_see_client_credentials() {
         (decision.outcome, decision.reason),
         (auth_proxy::Outcome::Free, Some("whitelisted"))
     );
+}
+
+#[tokio::test]
+async fn extra_macaroons_in_authorization_are_refused_not_skipped() {
+    let env = TestEnv::start().await;
+    let proxy = env.proxy().await;
+    let credential = env.paid_http(&proxy, "/http/data").await;
+    let forwarded = env.http.count();
+    let (mac, preimage) = credential
+        .to_authorization()
+        .strip_prefix("L402 ")
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(m, p)| (m.to_owned(), p.to_owned()))
+        .unwrap();
+    // The paid macaroon first, then a second one: the whole credential is refused.
+    let value = format!("L402 {mac},{mac}:{preimage}");
+    let response = get_with(&proxy, "/http/data", ("authorization", &value)).await;
+    assert_eq!(response.status(), 402);
+    assert_eq!(env.http.count(), forwarded, "never forwarded");
+    let decision = proxy.last_decision("/http/data");
+    assert_eq!(decision.reason, Some("malformed_credential"));
 }
