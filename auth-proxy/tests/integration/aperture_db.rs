@@ -230,3 +230,64 @@ async fn aperture_postgres_tokens_keep_working() {
     let env = TestEnv::start().await;
     aperture_tokens_keep_working(&env, Backend::Postgres, &db.url(), &db.aperture_yaml()).await;
 }
+
+/// A token minted by pymacaroons (`tests/fixtures/pymacaroons_token.py` prints these values), a macaroon
+/// implementation that shares no code with ours, is accepted from Aperture's `secrets` table: the encoding
+/// and the HMAC chain are checked against an outside implementation, not only against libmacaroon.
+#[tokio::test]
+async fn a_token_minted_by_pymacaroons_is_accepted() {
+    const ROOT_KEY: &str = "f0ae5f6606f2a0395c847d22cf5a1ff3364e7fefe8515ea7c719bb21e2916c84";
+    const IDENTIFIER_SHA256: &str =
+        "78736cb0314f347caa3a5aa27c70b955c39615fa1881b5f87f35cc90e37e6286";
+    const MACAROON_BASE64: &str = "AgEEbHNhdAJCAADYZNaRKYf8WYrlGdLH9qAmi3+vPK4pSoElece95c7loSPcNUR4PPNaxA0ZFz3ogQKWSzWezXsFnp4K7erUGbh+AAIPc2VydmljZXM9aHR0cDowAAAGIMmox5tQ6xyiYzNFqBx5unLZOVWjdKXWYyhyLXXGVOpC";
+    const PREIMAGE: &str = "bc091d6fec082578f56f40d53806de0fcbfb167a47f2d8c8e2255d62a94b67ec";
+
+    let env = TestEnv::start().await;
+    let path = env.dir.path().join("aperture").join("aperture.db");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let pool = service_kit::db::connect_any(
+        &service_kit::db::sqlite_url(&path),
+        2,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    sqlx::raw_sql(include_str!("../fixtures/aperture_sqlite.sql"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO secrets (hash, secret, created_at) VALUES ($1, $2, '2024-05-01 12:00:00')",
+    )
+    .bind(hex::decode(IDENTIFIER_SHA256).unwrap())
+    .bind(hex::decode(ROOT_KEY).unwrap())
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let yaml = env.yaml(
+        &env.basedir(),
+        &format!("sqlite:\n  dbfile: '{}'\n", path.display()),
+    );
+    let proxy = TestProxy::start(&yaml).await;
+    let good = format!("L402 {MACAROON_BASE64}:{PREIMAGE}");
+    let response = get_with(&proxy, "/http/data", ("authorization", &good)).await;
+    assert_eq!(response.status(), 200, "pymacaroons' token passes");
+    assert_eq!(
+        env.http.seen().pop().unwrap().headers["authorization"],
+        good.as_str()
+    );
+
+    // One flipped bit in the signature (the last byte of the macaroon) and it is refused.
+    let mut macaroon = STANDARD.decode(MACAROON_BASE64).unwrap();
+    *macaroon.last_mut().unwrap() ^= 1;
+    let flipped = format!("L402 {}:{PREIMAGE}", STANDARD.encode(&macaroon));
+    let response = get_with(&proxy, "/http/data", ("authorization", &flipped)).await;
+    assert_eq!(response.status(), 402);
+    assert_eq!(
+        proxy.last_decision("/http/data").reason,
+        Some("bad_signature")
+    );
+    proxy.stop().await;
+}
