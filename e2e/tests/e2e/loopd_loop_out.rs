@@ -174,6 +174,20 @@ async fn terms_quote_and_getinfo() {
         out.starts_with("Send off-chain:                            250000 sat\n"),
         "{out}"
     );
+    let (result, out) = env
+        .loop_cli(&["quote", "out", "250000", "--verbose", "--conf_target", "6"])
+        .await;
+    result.unwrap();
+    for line in [
+        "Estimated on-chain fee:",
+        "Loop service fee:",
+        "No show penalty (prepay):",
+        "Conf target:                                    6 block\n",
+        "CLTV expiry delta:",
+        "Publication deadline:                  ",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
 
     let (result, out) = env.loop_cli(&["getinfo"]).await;
     result.unwrap();
