@@ -432,3 +432,34 @@ async fn loop_out_through_a_plaintext_proxy_with_server_notls() {
     all_swaps_succeed(&env).await;
     assert_eq!(env.client_payments(), 3);
 }
+
+#[tokio::test]
+async fn on_a_terminal_loop_out_follows_the_swap_after_loops_lines() {
+    let env = loopd_stack(1000, true).await;
+    let mut argv = env.loop_cli_flags(&env.loopd_addr().to_string());
+    argv.extend(["out", "250000", "--force"].map(str::to_owned));
+    let args = <swap_client::cli::LoopArgs as clap::Parser>::try_parse_from(&argv).unwrap();
+    let mut out = Vec::new();
+    let mut input = std::io::empty();
+    swap_client::cli::run(
+        args,
+        swap_client::cli::Io {
+            out: &mut out,
+            input: &mut input,
+            tty: true,
+        },
+    )
+    .await
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    let lines = out.find("Swap initiated\nID:             ").expect(&out);
+    let monitor = out
+        .find("\nRun `loop monitor` to monitor progress.\n")
+        .expect(&out);
+    let success = out.find(" SUCCESS (cost: server 600").expect(&out);
+    assert!(lines < monitor && monitor < success, "{out}");
+    assert!(
+        !out.contains("..."),
+        "steps are the spinner's, not lines: {out}"
+    );
+}
