@@ -12,18 +12,49 @@ fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
+/// `loop out` returns once the swap is started (as Loop's does): waits until every swap
+/// loopd knows is `SUCCESS`.
+async fn all_swaps_succeed(env: &testkit::stack::Stack) {
+    let client = env.loop_client().await.unwrap();
+    eventually(Duration::from_secs(20), "every swap SUCCESS", || {
+        let mut client = client.clone();
+        async move {
+            client
+                .list_swaps(proto::looprpc::ListSwapsRequest::default())
+                .await
+                .map(|list| {
+                    list.into_inner()
+                        .swaps
+                        .iter()
+                        .all(|s| s.state == proto::looprpc::SwapState::Success as i32)
+                })
+                .unwrap_or(false)
+        }
+    })
+    .await;
+}
+
+/// Loop's lines after `LoopOut` returned, and nothing after them (no TTY: no progress).
+fn assert_loops_initiated_lines(out: &str) {
+    let start = out.find("Swap initiated\nID:             ").expect(out);
+    let id = &out[start + "Swap initiated\nID:             ".len()..];
+    let (id, rest) = id.split_once('\n').expect(out);
+    assert_eq!(id.len(), 64, "{out}");
+    assert_eq!(rest, "\nRun `loop monitor` to monitor progress.\n", "{out}");
+}
+
 #[tokio::test]
 async fn first_loop_pays_for_the_token_and_a_repeat_loop_does_not() {
     let env = loopd_stack(1000, true).await;
 
     let (result, out) = env.loop_cli(&["out", "250000", "--force"]).await;
     result.unwrap_or_else(|e| panic!("loop out failed: {e}\n{out}"));
-    assert!(out.contains("Swap initiated"), "{out}");
+    assert_loops_initiated_lines(&out);
     assert!(
-        out.contains(&format!("L402 token: paid {PRICE_SAT} sat")),
+        out.starts_with(&format!("L402 token: paid {PRICE_SAT} sat")),
         "{out}"
     );
-    assert!(out.contains("SUCCESS"), "{out}");
+    all_swaps_succeed(&env).await;
     // The token payment, the prepay and the swap payment.
     assert_eq!(env.client_payments(), 3);
 
@@ -43,6 +74,8 @@ async fn first_loop_pays_for_the_token_and_a_repeat_loop_does_not() {
         "{out}"
     );
     assert!(!out.contains("L402 token: paid"), "{out}");
+    assert_loops_initiated_lines(&out);
+    all_swaps_succeed(&env).await;
     assert_eq!(
         env.client_payments(),
         5,
@@ -141,6 +174,20 @@ async fn terms_quote_and_getinfo() {
         out.starts_with("Send off-chain:                            250000 sat\n"),
         "{out}"
     );
+    let (result, out) = env
+        .loop_cli(&["quote", "out", "250000", "--verbose", "--conf_target", "6"])
+        .await;
+    result.unwrap();
+    for line in [
+        "Estimated on-chain fee:",
+        "Loop service fee:",
+        "No show penalty (prepay):",
+        "Conf target:                                    6 block\n",
+        "CLTV expiry delta:",
+        "Publication deadline:                  ",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
 
     let (result, out) = env.loop_cli(&["getinfo"]).await;
     result.unwrap();
@@ -254,6 +301,24 @@ async fn errors_are_one_clear_line() {
         message.contains("out of terms") && message.contains("10000"),
         "{message}"
     );
+
+    // A payment timeout this loopd does not use is refused, not ignored.
+    let (result, _) = env
+        .loop_cli(&["out", "250000", "--force", "--payment_timeout", "1m"])
+        .await;
+    let message = result.unwrap_err().to_string();
+    assert!(
+        message.contains("payment_timeout 60s is not supported") && !message.contains('\n'),
+        "{message}"
+    );
+    // The CLI's own checks, before any call (Loop's messages).
+    let (result, _) = env
+        .loop_cli(&["out", "250000", "--force", "--payment_timeout", "1500ms"])
+        .await;
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "payment timeout must be a whole number of seconds"
+    );
 }
 
 /// Forwards everything written to a channel (for a command that never ends).
@@ -363,6 +428,38 @@ async fn loop_out_through_a_plaintext_proxy_with_server_notls() {
     let env = loopd_stack(1000, false).await;
     let (result, out) = env.loop_cli(&["out", "250000", "--force"]).await;
     result.unwrap_or_else(|e| panic!("loop out failed: {e}\n{out}"));
-    assert!(out.contains("SUCCESS"), "{out}");
+    assert_loops_initiated_lines(&out);
+    all_swaps_succeed(&env).await;
     assert_eq!(env.client_payments(), 3);
+}
+
+#[tokio::test]
+async fn on_a_terminal_loop_out_follows_the_swap_after_loops_lines() {
+    let env = loopd_stack(1000, true).await;
+    let mut argv = env.loop_cli_flags(&env.loopd_addr().to_string());
+    argv.extend(["out", "250000", "--force"].map(str::to_owned));
+    let args = <swap_client::cli::LoopArgs as clap::Parser>::try_parse_from(&argv).unwrap();
+    let mut out = Vec::new();
+    let mut input = std::io::empty();
+    swap_client::cli::run(
+        args,
+        swap_client::cli::Io {
+            out: &mut out,
+            input: &mut input,
+            tty: true,
+        },
+    )
+    .await
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    let lines = out.find("Swap initiated\nID:             ").expect(&out);
+    let monitor = out
+        .find("\nRun `loop monitor` to monitor progress.\n")
+        .expect(&out);
+    let success = out.find(" SUCCESS (cost: server 600").expect(&out);
+    assert!(lines < monitor && monitor < success, "{out}");
+    assert!(
+        !out.contains("..."),
+        "steps are the spinner's, not lines: {out}"
+    );
 }

@@ -120,6 +120,10 @@ pub enum QuoteKind {
     Out {
         /// The amount in satoshis.
         amt: String,
+        /// The number of blocks from the swap initiation height that the on-chain HTLC
+        /// should be swept within in a Loop Out.
+        #[arg(long = "conf_target", env = "LOOP_CONF_TARGET", default_value_t = DEFAULT_SWEEP_CONF_TARGET as u64)]
+        conf_target: u64,
         /// Quote a fast swap.
         #[arg(long, env = "LOOP_FAST")]
         fast: bool,
@@ -129,32 +133,178 @@ pub enum QuoteKind {
     },
 }
 
-/// `loop out` flags (Loop's names).
+/// `loop out` flags (Loop's names): `loop out [flags] amt [addr]`.
 #[derive(Debug, clap::Args)]
 pub struct OutArgs {
-    /// The amount in satoshis to loop out.
+    /// The amount in satoshis to loop out (or `--amt`).
+    #[arg(value_name = "AMT")]
     pub amt_arg: Option<String>,
-    /// The amount in satoshis to loop out.
+    /// The optional destination address (or `--addr`).
+    #[arg(value_name = "ADDR")]
+    pub addr_arg: Option<String>,
+    /// The amount in satoshis to loop out. To check for the minimum and maximum amounts to
+    /// loop out please consult "loop terms".
     #[arg(long, env = "LOOP_AMT")]
     pub amt: Option<u64>,
+    /// The optional address that the looped out funds should be sent to, if left blank the
+    /// funds will go to lnd's wallet.
+    #[arg(long, env = "LOOP_ADDR")]
+    pub addr: Option<String>,
+    /// The number of blocks from the swap initiation height that the on-chain HTLC should be
+    /// swept within.
+    #[arg(long = "conf_target", env = "LOOP_CONF_TARGET", default_value_t = DEFAULT_SWEEP_CONF_TARGET as u64)]
+    pub conf_target: u64,
     /// Swap immediately, paying potentially a higher fee.
     #[arg(long, env = "LOOP_FAST")]
     pub fast: bool,
     /// The max off-chain swap routing fee in satoshis (default: 2 % + 10 sat).
     #[arg(long = "max_swap_routing_fee", env = "LOOP_MAX_SWAP_ROUTING_FEE")]
     pub max_swap_routing_fee: Option<i64>,
-    /// Do not ask for confirmation.
+    /// The timeout for each individual off-chain payment attempt, a Go duration such as
+    /// `60s` or `1m` (default: 1 hour; this loopd refuses any other value).
+    #[arg(long = "payment_timeout", env = "LOOP_PAYMENT_TIMEOUT")]
+    pub payment_timeout: Option<String>,
+    /// Assumes yes during confirmation. Using this option will result in an immediate swap.
     #[arg(long, short, env = "LOOP_FORCE")]
     pub force: bool,
-    /// Print the final swap state as JSON (no progress output).
+    /// Show expanded details.
+    #[arg(long, short, env = "LOOP_VERBOSE")]
+    pub verbose: bool,
+    /// Wait for the swap to finish and print its final state as JSON (not in Loop).
     #[arg(long, env = "LOOP_JSON")]
     pub json: bool,
-    /// A label for the swap.
+    /// An optional label for this swap, limited to 500 characters. The label may not start
+    /// with our reserved prefix: [reserved].
     #[arg(long, env = "LOOP_LABEL", default_value = "")]
     pub label: String,
-    /// On-chain destination address (default: the wallet of loopd's lnd).
-    #[arg(long, env = "LOOP_ADDR", default_value = "")]
-    pub addr: String,
+}
+
+/// Loop's `labels.MaxLength`.
+pub const LABEL_MAX_LENGTH: usize = 500;
+/// Loop's `labels.Reserved`.
+pub const LABEL_RESERVED: &str = "[reserved]";
+
+impl OutArgs {
+    /// The amount and destination, as Loop's `loopOut` picks them: `--amt` first (then no
+    /// positional address is read), else `amt [addr]`; `--addr` wins over the positional one.
+    pub fn amt_and_dest(&self) -> Result<(u64, String), CliError> {
+        let (amt, positional_addr) = match (self.amt, &self.amt_arg) {
+            // Loop reads no positional argument then; we refuse rather than ignore one.
+            (Some(_), Some(extra)) => {
+                return Err(CliError::Usage(format!(
+                    "unexpected argument {extra:?} with --amt (give the address with --addr)"
+                )))
+            }
+            (Some(amt), None) => (amt, None),
+            (None, Some(text)) => (parse_amt(text)?, self.addr_arg.clone()),
+            (None, None) => {
+                return Err(CliError::Usage(
+                    "loop out needs an amount: loop out [flags] amt [addr]".into(),
+                ))
+            }
+        };
+        if let (Some(flag), Some(positional)) = (&self.addr, &positional_addr) {
+            return Err(CliError::Usage(format!(
+                "two destination addresses: --addr {flag:?} and {positional:?}"
+            )));
+        }
+        let dest = self.addr.clone().or(positional_addr).unwrap_or_default();
+        Ok((amt, dest))
+    }
+
+    /// `--conf_target` as the RPC's `int32`.
+    pub fn sweep_conf_target(&self) -> Result<i32, CliError> {
+        i32::try_from(self.conf_target)
+            .map_err(|_| CliError::Usage(format!("conf_target {} is too large", self.conf_target)))
+    }
+
+    /// `--payment_timeout` in whole seconds (0: not set), with Loop's checks.
+    pub fn payment_timeout_secs(&self) -> Result<u32, CliError> {
+        let Some(text) = &self.payment_timeout else {
+            return Ok(0);
+        };
+        let nanos = parse_go_duration(text).ok_or_else(|| {
+            CliError::Usage(format!(
+                "invalid value {text:?} for flag -payment_timeout: parse error (a duration such as 60s, 1m or 1h30m)"
+            ))
+        })?;
+        if nanos % 1_000_000_000 != 0 {
+            return Err(CliError::Usage(
+                "payment timeout must be a whole number of seconds".into(),
+            ));
+        }
+        let secs = nanos / 1_000_000_000;
+        if secs <= 0 {
+            return Err(CliError::Usage(
+                "payment timeout must be a positive value".into(),
+            ));
+        }
+        u32::try_from(secs).map_err(|_| CliError::Usage("payment timeout is too large".into()))
+    }
+}
+
+/// Loop's `labels.Validate`.
+pub fn validate_label(label: &str) -> Result<(), CliError> {
+    if label.len() > LABEL_MAX_LENGTH {
+        return Err(CliError::Usage("label exceeds maximum length".into()));
+    }
+    if label.starts_with(LABEL_RESERVED) {
+        return Err(CliError::Usage("label contains reserved prefix".into()));
+    }
+    Ok(())
+}
+
+/// A Go `time.ParseDuration` string (`60s`, `1m30s`, `1.5h`, `-2m`, `0`) in nanoseconds.
+pub fn parse_go_duration(text: &str) -> Option<i128> {
+    let (negative, mut rest) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if rest == "0" {
+        return Some(0);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: i128 = 0;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (number, tail) = rest.split_at(number_len);
+        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        if whole.is_empty() && fraction.is_empty() {
+            return None;
+        }
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let scale: i128 = match unit {
+            "ns" => 1,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return None,
+        };
+        let whole: i128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        let mut value = whole.checked_mul(scale)?;
+        let mut place = scale;
+        for digit in fraction.bytes() {
+            place /= 10;
+            value += i128::from(digit - b'0') * place;
+        }
+        total = total.checked_add(value)?;
+        rest = tail;
+    }
+    Some(if negative { -total } else { total })
 }
 
 /// Why a command failed: one line for the user.
@@ -300,14 +450,26 @@ async fn command(mut client: LoopdClient, command: Command, io: Io<'_>) -> Resul
             Ok(print_terms(io.out, &terms)?)
         }
         Command::Quote {
-            kind: QuoteKind::Out { amt, fast, verbose },
+            kind:
+                QuoteKind::Out {
+                    amt,
+                    conf_target,
+                    fast,
+                    verbose,
+                },
         } => {
             let amt = parse_amt(&amt)?;
-            let quote = client
-                .loop_out_quote(quote_request(amt, fast))
-                .await?
-                .into_inner();
-            Ok(print_quote(io.out, amt as i64, &quote, verbose)?)
+            let request = QuoteRequest {
+                amt: amt as i64,
+                conf_target: i32::try_from(conf_target).map_err(|_| {
+                    CliError::Usage(format!("conf_target {conf_target} is too large"))
+                })?,
+                swap_publication_deadline: publication_deadline(fast),
+                fast,
+            };
+            let deadline = request.swap_publication_deadline;
+            let quote = client.loop_out_quote(request).await?.into_inner();
+            Ok(print_quote(io.out, amt as i64, &quote, deadline, verbose)?)
         }
         Command::Listswaps => {
             let list = client
@@ -329,7 +491,7 @@ async fn command(mut client: LoopdClient, command: Command, io: Io<'_>) -> Resul
         Command::Listauth => {
             let tokens = client.get_l402_tokens(TokensRequest {}).await?.into_inner();
             let printable: Vec<PrintableToken> = tokens.tokens.iter().map(Into::into).collect();
-            Ok(write_json(io.out, &printable)?)
+            Ok(write_json_tabs(io.out, &printable)?)
         }
         Command::Fetchl402 => {
             client.fetch_l402_token(FetchL402TokenRequest {}).await?;
@@ -366,15 +528,6 @@ pub fn parse_amt(text: &str) -> Result<u64, CliError> {
     u64::try_from(value).map_err(|_| CliError::Usage(format!("negative amount {value}")))
 }
 
-fn quote_request(amt: u64, fast: bool) -> QuoteRequest {
-    QuoteRequest {
-        amt: amt as i64,
-        conf_target: DEFAULT_SWEEP_CONF_TARGET,
-        swap_publication_deadline: publication_deadline(fast),
-        fast,
-    }
-}
-
 /// Paid, not rejected tokens: `id -> token`.
 async fn paid_tokens(client: &mut LoopdClient) -> Result<Vec<L402Token>, CliError> {
     let tokens = client.get_l402_tokens(TokensRequest {}).await?.into_inner();
@@ -409,16 +562,53 @@ async fn report_new_tokens(
     Ok(())
 }
 
+/// The `LoopOutRequest` Loop's `loopOut` sends.
+pub fn out_request(
+    amt: u64,
+    dest: String,
+    limits: &crate::swap::OutLimits,
+    args: &OutArgs,
+    sweep_conf_target: i32,
+    swap_publication_deadline: u64,
+    payment_timeout: u32,
+) -> LoopOutRequest {
+    LoopOutRequest {
+        amt: amt as i64,
+        dest,
+        max_swap_routing_fee: limits.max_swap_routing_fee as i64,
+        max_prepay_routing_fee: limits.max_prepay_routing_fee as i64,
+        max_swap_fee: limits.max_swap_fee as i64,
+        max_prepay_amt: limits.max_prepay_amt as i64,
+        max_miner_fee: limits.max_miner_fee as i64,
+        sweep_conf_target,
+        swap_publication_deadline,
+        label: args.label.clone(),
+        htlc_confirmations: 1,
+        initiator: INITIATOR.into(),
+        payment_timeout,
+    }
+}
+
+/// Loop's lines once a swap is started (`loopOut` after `LoopOut` returns).
+pub fn print_initiated(out: &mut dyn Write, response: &SwapResponse) -> std::io::Result<()> {
+    writeln!(out, "Swap initiated")?;
+    writeln!(out, "ID:             {}", hex::encode(&response.id_bytes))?;
+    if !response.server_message.is_empty() {
+        writeln!(out, "Server message: {}", response.server_message)?;
+    }
+    writeln!(out)?;
+    writeln!(out, "Run `loop monitor` to monitor progress.")
+}
+
 async fn loop_out(client: &mut LoopdClient, args: OutArgs, io: Io<'_>) -> Result<(), CliError> {
-    let amt = match (&args.amt_arg, args.amt) {
-        (_, Some(amt)) => amt,
-        (Some(text), None) => parse_amt(text)?,
-        (None, None) => {
-            return Err(CliError::Usage(
-                "loop out needs an amount: loop out <amt>".into(),
-            ))
-        }
-    };
+    // Everything the user typed is checked before the first call (Loop checks the
+    // payment timeout only after the quote).
+    let (amt, dest) = args.amt_and_dest()?;
+    validate_label(&args.label)?;
+    let conf_target = args.sweep_conf_target()?;
+    let payment_timeout = args.payment_timeout_secs()?;
+    let deadline = publication_deadline(args.fast);
+
     let progress = Progress::new(io.tty, args.json);
     // Tokens before the first server call, to report a token bought meanwhile.
     let mut before = paid_tokens(client).await?;
@@ -427,27 +617,32 @@ async fn loop_out(client: &mut LoopdClient, args: OutArgs, io: Io<'_>) -> Result
     } else {
         progress.step(io.out, "Fetching quote")?;
     }
-    let quote = client
-        .loop_out_quote(quote_request(amt, args.fast))
-        .await?
-        .into_inner();
+    let quote_req = QuoteRequest {
+        amt: amt as i64,
+        conf_target,
+        swap_publication_deadline: deadline,
+        fast: args.fast,
+    };
+    let quote = client.loop_out_quote(quote_req).await?.into_inner();
     report_new_tokens(client, &mut before, &progress, io.out).await?;
     let mut limits = default_limits(amt, &quote);
     if let Some(fee) = args.max_swap_routing_fee {
         limits.max_swap_routing_fee = u64::try_from(fee)
             .map_err(|_| CliError::Usage(format!("invalid max_swap_routing_fee {fee}")))?;
     }
-    if !args.force {
+    let progress = if args.force {
+        progress
+    } else {
         drop(progress);
-        print_quote(io.out, amt as i64, &quote, false)?;
         let warning = if args.fast {
             "Fast swap requested.".to_owned()
         } else {
             format!(
                 "Regular swap speed requested, it might take up to {} for the swap to be executed.",
-                humantime::format_duration(DEFAULT_SWAP_WAIT_TIME)
+                go_duration(DEFAULT_SWAP_WAIT_TIME)
             )
         };
+        print_out_details(io.out, amt as i64, &quote, &limits, deadline, args.verbose)?;
         write!(io.out, "\n{warning}\n\nCONTINUE SWAP? (y/n): ")?;
         io.out.flush()?;
         let mut answer = String::new();
@@ -455,52 +650,40 @@ async fn loop_out(client: &mut LoopdClient, args: OutArgs, io: Io<'_>) -> Result
         if answer.trim() != "y" {
             return Err(CliError::Canceled);
         }
-        let progress = Progress::new(io.tty, args.json);
-        return initiate(client, amt, limits, &args, &mut before, progress, io).await;
+        Progress::new(io.tty, args.json)
+    };
+
+    progress.step(io.out, "Initiating swap")?;
+    let request = out_request(
+        amt,
+        dest,
+        &limits,
+        &args,
+        conf_target,
+        deadline,
+        payment_timeout,
+    );
+    let response = client.loop_out(request).await?.into_inner();
+    report_new_tokens(client, &mut before, &progress, io.out).await?;
+    if !args.json {
+        progress.print(|| print_initiated(io.out, &response))?;
     }
-    initiate(client, amt, limits, &args, &mut before, progress, io).await
+    // Loop returns here; we follow the swap on a terminal (live) and for `--json`.
+    if !io.tty && !args.json {
+        return Ok(());
+    }
+    follow(client, hex::encode(&response.id_bytes), &args, progress, io).await
 }
 
-async fn initiate(
+/// Follows swap `id` to its end: a live display on a terminal, the final JSON for `--json`.
+async fn follow(
     client: &mut LoopdClient,
-    amt: u64,
-    limits: crate::swap::OutLimits,
+    id: String,
     args: &OutArgs,
-    before: &mut Vec<L402Token>,
     progress: Progress,
     io: Io<'_>,
 ) -> Result<(), CliError> {
-    progress.step(io.out, "Initiating swap")?;
-    let response = client
-        .loop_out(LoopOutRequest {
-            amt: amt as i64,
-            dest: args.addr.clone(),
-            max_swap_routing_fee: limits.max_swap_routing_fee as i64,
-            max_prepay_routing_fee: limits.max_prepay_routing_fee as i64,
-            max_swap_fee: limits.max_swap_fee as i64,
-            max_prepay_amt: limits.max_prepay_amt as i64,
-            max_miner_fee: limits.max_miner_fee as i64,
-            sweep_conf_target: DEFAULT_SWEEP_CONF_TARGET,
-            swap_publication_deadline: publication_deadline(args.fast),
-            label: args.label.clone(),
-            htlc_confirmations: 1,
-            initiator: INITIATOR.into(),
-            payment_timeout: 0,
-        })
-        .await?
-        .into_inner();
-    report_new_tokens(client, before, &progress, io.out).await?;
-    let id = hex::encode(&response.id_bytes);
-    progress.line(io.out, "Swap initiated")?;
-    progress.line(io.out, &format!("ID:             {id}"))?;
-    if !response.server_message.is_empty() {
-        progress.line(
-            io.out,
-            &format!("Server message: {}", response.server_message),
-        )?;
-    }
     progress.step(io.out, "Waiting for the server to publish the HTLC")?;
-
     let mut updates = client.monitor(MonitorRequest {}).await?.into_inner();
     let mut last_state = SwapState::Initiated as i32;
     while let Some(swap) = updates.message().await? {
@@ -534,6 +717,7 @@ async fn initiate(
                 return Ok(());
             }
             SwapState::Failed => {
+                drop(progress);
                 if args.json {
                     write_json(io.out, &swap_json(&swap))?;
                 }
@@ -594,6 +778,206 @@ mod tests {
             explicit.credential_paths().unwrap(),
             (PathBuf::from("/c"), PathBuf::from("/m"))
         );
+    }
+
+    fn out(argv: &[&str]) -> Result<OutArgs, clap::Error> {
+        let mut full = vec!["loop", "out"];
+        full.extend_from_slice(argv);
+        LoopArgs::try_parse_from(full).map(|args| match args.command {
+            Command::Out(out) => out,
+            other => panic!("{other:?}"),
+        })
+    }
+
+    fn request(argv: &[&str]) -> Result<LoopOutRequest, CliError> {
+        let args = out(argv).map_err(|e| CliError::Usage(e.to_string()))?;
+        let (amt, dest) = args.amt_and_dest()?;
+        validate_label(&args.label)?;
+        let limits = crate::swap::OutLimits {
+            max_swap_routing_fee: 1,
+            max_prepay_routing_fee: 2,
+            max_swap_fee: 3,
+            max_prepay_amt: 4,
+            max_miner_fee: 5,
+        };
+        Ok(out_request(
+            amt,
+            dest,
+            &limits,
+            &args,
+            args.sweep_conf_target()?,
+            77,
+            args.payment_timeout_secs()?,
+        ))
+    }
+
+    #[test]
+    fn loop_out_takes_loops_amount_and_address_forms() {
+        let r = request(&["250000"]).unwrap();
+        assert_eq!((r.amt, r.dest.as_str()), (250_000, ""));
+        let r = request(&["250000", "bcrt1qdest"]).unwrap();
+        assert_eq!((r.amt, r.dest.as_str()), (250_000, "bcrt1qdest"));
+        let r = request(&["--amt", "100000", "--addr", "bcrt1qflag"]).unwrap();
+        assert_eq!((r.amt, r.dest.as_str()), (100_000, "bcrt1qflag"));
+        let r = request(&["--addr", "bcrt1qflag", "5000"]).unwrap();
+        assert_eq!((r.amt, r.dest.as_str()), (5_000, "bcrt1qflag"));
+        // Refused instead of ignored.
+        let e = request(&["--amt", "1", "bcrt1qdest"]).unwrap_err();
+        assert!(e.to_string().contains("--addr"), "{e}");
+        let e = request(&["1", "bcrt1qa", "--addr", "bcrt1qb"]).unwrap_err();
+        assert!(e.to_string().contains("two destination"), "{e}");
+        assert!(out(&["1", "a", "b"]).is_err());
+        assert!(request(&[]).unwrap_err().to_string().contains("amount"));
+        assert_eq!(
+            request(&["--", "-5"]).unwrap_err().to_string(),
+            "negative amount -5"
+        );
+        assert!(
+            out(&["--htlc_confs", "2", "1"]).is_err(),
+            "unknown flags refused"
+        );
+    }
+
+    #[test]
+    fn loop_out_flags_reach_the_request() {
+        let r = request(&["1000"]).unwrap();
+        assert_eq!(r.sweep_conf_target, DEFAULT_SWEEP_CONF_TARGET);
+        assert_eq!(r.payment_timeout, 0);
+        assert_eq!(r.swap_publication_deadline, 77);
+        assert_eq!(r.initiator, INITIATOR);
+        assert_eq!(r.htlc_confirmations, 1);
+        assert_eq!(
+            (
+                r.max_swap_routing_fee,
+                r.max_prepay_routing_fee,
+                r.max_swap_fee
+            ),
+            (1, 2, 3)
+        );
+        assert_eq!((r.max_prepay_amt, r.max_miner_fee), (4, 5));
+        let r = request(&[
+            "1000",
+            "--conf_target",
+            "20",
+            "--payment_timeout",
+            "1m",
+            "--label",
+            "rent",
+        ])
+        .unwrap();
+        assert_eq!(r.sweep_conf_target, 20);
+        assert_eq!(r.payment_timeout, 60);
+        assert_eq!(r.label, "rent");
+        let args = out(&["1000", "-f", "-v", "--fast"]).unwrap();
+        assert!(args.force && args.verbose && args.fast);
+        let args = out(&[
+            "1000",
+            "--force",
+            "--verbose",
+            "--max_swap_routing_fee",
+            "9",
+        ])
+        .unwrap();
+        assert!(args.force && args.verbose);
+        assert_eq!(args.max_swap_routing_fee, Some(9));
+    }
+
+    #[test]
+    fn payment_timeout_and_label_are_checked_as_loop_does() {
+        let secs =
+            |t: &str| request(&["1", &format!("--payment_timeout={t}")]).map(|r| r.payment_timeout);
+        assert_eq!(secs("60s").unwrap(), 60);
+        assert_eq!(secs("1h30m").unwrap(), 5400);
+        assert_eq!(secs("1.5m").unwrap(), 90);
+        assert_eq!(
+            secs("1500ms").unwrap_err().to_string(),
+            "payment timeout must be a whole number of seconds"
+        );
+        assert_eq!(
+            secs("0s").unwrap_err().to_string(),
+            "payment timeout must be a positive value"
+        );
+        assert_eq!(
+            secs("-1m").unwrap_err().to_string(),
+            "payment timeout must be a positive value"
+        );
+        assert_eq!(
+            secs("5000000h").unwrap_err().to_string(),
+            "payment timeout is too large"
+        );
+        for bad in ["60", "1x", "", "m", "1 m"] {
+            assert!(
+                secs(bad).unwrap_err().to_string().contains("parse error"),
+                "{bad}"
+            );
+        }
+        assert_eq!(parse_go_duration("2h45m1.5s"), Some(9_901_500_000_000));
+        assert_eq!(parse_go_duration("300\u{b5}s"), Some(300_000));
+        assert_eq!(parse_go_duration("0"), Some(0));
+        let long = "x".repeat(LABEL_MAX_LENGTH + 1);
+        assert_eq!(
+            request(&["1", "--label", &long]).unwrap_err().to_string(),
+            "label exceeds maximum length"
+        );
+        assert_eq!(
+            request(&["1", "--label", "[reserved]: autoloop-out"])
+                .unwrap_err()
+                .to_string(),
+            "label contains reserved prefix"
+        );
+    }
+
+    #[test]
+    fn loops_lines_after_a_swap_starts() {
+        let mut text = Vec::new();
+        let mut response = SwapResponse {
+            id_bytes: vec![0xab; 32],
+            ..Default::default()
+        };
+        print_initiated(&mut text, &response).unwrap();
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            format!(
+                "Swap initiated\nID:             {}\n\nRun `loop monitor` to monitor progress.\n",
+                "ab".repeat(32)
+            )
+        );
+        response.server_message = "hello".into();
+        let mut text = Vec::new();
+        print_initiated(&mut text, &response).unwrap();
+        assert!(String::from_utf8(text)
+            .unwrap()
+            .contains("\nServer message: hello\n\nRun"));
+    }
+
+    #[test]
+    fn quote_out_takes_loops_flags() {
+        let args = LoopArgs::try_parse_from([
+            "loop",
+            "quote",
+            "out",
+            "5000",
+            "--conf_target",
+            "3",
+            "--fast",
+            "-v",
+        ])
+        .unwrap();
+        match args.command {
+            Command::Quote {
+                kind:
+                    QuoteKind::Out {
+                        amt,
+                        conf_target,
+                        fast,
+                        verbose,
+                    },
+            } => assert_eq!(
+                (amt.as_str(), conf_target, fast, verbose),
+                ("5000", 3, true, true)
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Progress of a command: a live spinner on a terminal, plain lines otherwise.
+//! Progress of a command: a live spinner on a terminal, none otherwise (as Loop).
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -12,7 +12,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A spinner when `tty` (stdout is a terminal), plain lines otherwise;
+    /// A spinner when `tty` (stdout is a terminal), no progress otherwise;
     /// nothing at all when `quiet` (`--json`: stdout is for the result).
     pub fn new(tty: bool, quiet: bool) -> Self {
         let spinner = (tty && !quiet).then(|| {
@@ -27,27 +27,28 @@ impl Progress {
         Self { spinner, quiet }
     }
 
-    /// A step in progress: the spinner's message, or a plain `message...` line.
-    pub fn step(&self, out: &mut dyn Write, message: &str) -> io::Result<()> {
-        match &self.spinner {
-            Some(spinner) => {
-                spinner.set_message(message.to_owned());
-                Ok(())
-            }
-            None if !self.quiet => writeln!(out, "{message}..."),
-            None => Ok(()),
+    /// A step in progress: the spinner's message on a terminal; nothing otherwise (Loop
+    /// prints no progress).
+    pub fn step(&self, _out: &mut dyn Write, message: &str) -> io::Result<()> {
+        if let Some(spinner) = &self.spinner {
+            spinner.set_message(message.to_owned());
         }
+        Ok(())
     }
 
-    /// A line of output, printed above the spinner.
+    /// A line of output on `out` (above the spinner on a terminal); nothing when quiet.
     pub fn line(&self, out: &mut dyn Write, message: &str) -> io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        self.print(|| writeln!(out, "{message}"))
+    }
+
+    /// Runs `write` (which writes to stdout) with the spinner hidden meanwhile.
+    pub fn print(&self, write: impl FnOnce() -> io::Result<()>) -> io::Result<()> {
         match &self.spinner {
-            Some(spinner) => {
-                spinner.println(message);
-                Ok(())
-            }
-            None if !self.quiet => writeln!(out, "{message}"),
-            None => Ok(()),
+            Some(spinner) => spinner.suspend(write),
+            None => write(),
         }
     }
 }

@@ -246,6 +246,7 @@ impl SwapManager {
             .ok()
             .filter(|a| *a > 0)
             .ok_or_else(|| SwapError::InvalidRequest(format!("invalid amount {}", request.amt)))?;
+        check_payment_timeout(request.payment_timeout)?;
         let terms = self.terms().await?;
         let (min_sat, max_sat) = (terms.min_swap_amount as u64, terms.max_swap_amount as u64);
         if amount_sat < min_sat || amount_sat > max_sat {
@@ -406,6 +407,19 @@ pub fn parse_swap_id(id: &[u8]) -> Result<PaymentHash, SwapError> {
         })
 }
 
+/// `LoopOutRequest.payment_timeout` (seconds, 0: the default): this loopd pays with a fixed
+/// per-attempt timeout of one hour (Loop's default), so any other value is refused rather
+/// than ignored.
+pub fn check_payment_timeout(secs: u32) -> Result<(), SwapError> {
+    if secs == 0 || u64::from(secs) == runner::SWAP_PAYMENT_TIMEOUT.as_secs() {
+        return Ok(());
+    }
+    Err(SwapError::InvalidRequest(format!(
+        "payment_timeout {secs}s is not supported: this loopd uses {}s per payment attempt",
+        runner::SWAP_PAYMENT_TIMEOUT.as_secs()
+    )))
+}
+
 /// The publication deadline Loop asks the server for: now for a fast swap, else
 /// [`DEFAULT_SWAP_WAIT_TIME`] from now (the server may batch the HTLC until then).
 pub fn publication_deadline(fast: bool) -> u64 {
@@ -414,5 +428,18 @@ pub fn publication_deadline(fast: bool) -> u64 {
         now
     } else {
         now + DEFAULT_SWAP_WAIT_TIME.as_secs()
+    }
+}
+
+#[cfg(test)]
+mod payment_timeout_tests {
+    use super::*;
+
+    #[test]
+    fn only_the_payment_timeout_loopd_uses_is_accepted() {
+        assert!(check_payment_timeout(0).is_ok());
+        assert!(check_payment_timeout(3600).is_ok());
+        let e = check_payment_timeout(60).unwrap_err().to_string();
+        assert!(e.contains("payment_timeout 60s is not supported"), "{e}");
     }
 }

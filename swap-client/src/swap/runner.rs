@@ -19,7 +19,7 @@ use service_kit::backoff::Reconnect;
 /// How long one payment attempt waits before it is tracked again.
 const PAYMENT_WAIT: Duration = Duration::from_secs(60);
 /// lnd's own timeout for a swap payment (a hold invoice stays in flight until settled).
-const SWAP_PAYMENT_TIMEOUT: Duration = Duration::from_secs(3600);
+pub(crate) const SWAP_PAYMENT_TIMEOUT: Duration = Duration::from_secs(3600);
 /// First delay before retrying a failed call to lnd or the server.
 const RETRY_MIN: Duration = Duration::from_millis(200);
 /// Longest delay between retries.
