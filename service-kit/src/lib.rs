@@ -8,6 +8,7 @@
 //! | [`files`] | private files and directories (0600 / 0700 whatever the umask), atomic replacement |
 //! | [`tls`] | self-signed TLS identities shaped like lnd's, and rustls server configurations from PEM files |
 //! | [`db`] | database pools: private SQLite files in WAL mode, PostgreSQL as given |
+//! | [`go_duration`] | Go's `time.Duration` text (`1h30m`, `1.5s`), as Aperture's YAML and Loop's flags hold it |
 //! | [`clock`] | the current Unix time in seconds and nanoseconds |
 //! | [`backoff`] | the reconnect delays of long-lived streams (exponential, capped, reset on success) |
 //!
@@ -20,6 +21,7 @@ pub mod clock;
 pub mod db;
 pub mod exit;
 pub mod files;
+pub mod go_duration;
 pub mod logging;
 pub mod shutdown;
 pub mod tls;

@@ -201,9 +201,9 @@ fn is_off(value: &Value, off: Off) -> bool {
         Off::ZeroOr(default) => is_zero(value) || value.as_str() == Some(default),
         Off::ZeroOrInt(default) => is_zero(value) || value.as_i64() == Some(default),
         Off::DefaultDuration(default) => {
-            let wanted = super::validate::go_duration(default);
+            let wanted = service_kit::go_duration::parse(default);
             let given = match value {
-                Value::String(text) => super::validate::go_duration(text),
+                Value::String(text) => service_kit::go_duration::parse(text.trim()),
                 Value::Number(n) => n.as_u64().map(std::time::Duration::from_nanos),
                 _ => None,
             };

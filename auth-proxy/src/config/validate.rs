@@ -31,44 +31,6 @@ fn duration(key: &str, value: &Option<String>, default: Duration) -> Result<Dura
     }
 }
 
-/// A Go `time.Duration` as Aperture's YAML holds it: `"2m"`, `"1h30m"`, `"1.5s"`, `"300ms"`, `"0"` (units `ns`,
-/// `us`/`µs`, `ms`, `s`, `m`, `h`). Negative durations are `None`.
-pub(super) fn go_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let text = text.strip_prefix('+').unwrap_or(text);
-    if text == "0" {
-        return Some(Duration::ZERO);
-    }
-    let mut rest = text;
-    let mut total = 0f64;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number: f64 = rest[..number_end].parse().ok()?;
-        rest = &rest[number_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let nanos_per_unit = match &rest[..unit_end] {
-            "ns" => 1e0,
-            "us" | "\u{b5}s" | "\u{3bc}s" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[unit_end..];
-        total += number * nanos_per_unit;
-    }
-    (total.is_finite() && total < u64::MAX as f64)
-        .then(|| Duration::from_nanos(total.round() as u64))
-}
-
 /// The default cap on unpaid tokens outstanding.
 const DEFAULT_MAX_UNPAID_TOKENS: u64 = 100_000;
 
@@ -111,7 +73,7 @@ fn idle_timeout(
         return Ok(ours);
     };
     let theirs = match value {
-        file::Scalar::Text(text) => go_duration(text),
+        file::Scalar::Text(text) => service_kit::go_duration::parse(text.trim()),
         file::Scalar::Int(nanos) => u64::try_from(*nanos).ok().map(Duration::from_nanos),
         _ => None,
     }

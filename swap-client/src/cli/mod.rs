@@ -223,7 +223,7 @@ impl OutArgs {
         let Some(text) = &self.payment_timeout else {
             return Ok(0);
         };
-        let nanos = parse_go_duration(text).ok_or_else(|| {
+        let nanos = service_kit::go_duration::parse_nanos(text).ok_or_else(|| {
             CliError::Usage(format!(
                 "invalid value {text:?} for flag -payment_timeout: parse error (a duration such as 60s, 1m or 1h30m)"
             ))
@@ -252,59 +252,6 @@ pub fn validate_label(label: &str) -> Result<(), CliError> {
         return Err(CliError::Usage("label contains reserved prefix".into()));
     }
     Ok(())
-}
-
-/// A Go `time.ParseDuration` string (`60s`, `1m30s`, `1.5h`, `-2m`, `0`) in nanoseconds.
-pub fn parse_go_duration(text: &str) -> Option<i128> {
-    let (negative, mut rest) = match text.as_bytes().first()? {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
-        _ => (false, text),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: i128 = 0;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let (number, tail) = rest.split_at(number_len);
-        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-        if whole.is_empty() && fraction.is_empty() {
-            return None;
-        }
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        let scale: i128 = match unit {
-            "ns" => 1,
-            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => return None,
-        };
-        let whole: i128 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().ok()?
-        };
-        let mut value = whole.checked_mul(scale)?;
-        let mut place = scale;
-        for digit in fraction.bytes() {
-            place /= 10;
-            value += i128::from(digit - b'0') * place;
-        }
-        total = total.checked_add(value)?;
-        rest = tail;
-    }
-    Some(if negative { -total } else { total })
 }
 
 /// Why a command failed: one line for the user.
@@ -911,9 +858,6 @@ mod tests {
                 "{bad}"
             );
         }
-        assert_eq!(parse_go_duration("2h45m1.5s"), Some(9_901_500_000_000));
-        assert_eq!(parse_go_duration("300\u{b5}s"), Some(300_000));
-        assert_eq!(parse_go_duration("0"), Some(0));
         let long = "x".repeat(LABEL_MAX_LENGTH + 1);
         assert_eq!(
             request(&["1", "--label", &long]).unwrap_err().to_string(),
