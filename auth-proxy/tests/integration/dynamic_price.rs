@@ -199,12 +199,7 @@ async fn invoices_carry_the_price_servers_price_for_the_path() {
         proxy.last_decision("/priced/big").reason,
         Some("wrong_service")
     );
-    let tokens = proxy
-        .handle
-        .tokens(&Default::default())
-        .await
-        .unwrap()
-        .tokens;
+    let tokens = proxy.tokens().await;
     assert!(
         tokens
             .iter()

@@ -147,16 +147,7 @@ async fn strict_verify_accepts_tokens_settled_at_our_lnd() {
     eventually(
         std::time::Duration::from_secs(10),
         "settlement recorded",
-        || async {
-            proxy
-                .handle
-                .tokens(&Default::default())
-                .await
-                .unwrap()
-                .tokens[0]
-                .settled_at
-                .is_some()
-        },
+        || async { proxy.tokens().await[0].settled_at.is_some() },
     )
     .await;
 }

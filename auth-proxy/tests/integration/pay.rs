@@ -85,12 +85,7 @@ async fn http_pay_then_every_credential_form_is_accepted() {
     }
     assert_eq!(env.http.count(), credential_forms(&credential).len());
     // The token store recorded the token, and (via SubscribeInvoices) its settlement.
-    let tokens = proxy
-        .handle
-        .tokens(&Default::default())
-        .await
-        .unwrap()
-        .tokens;
+    let tokens = proxy.tokens().await;
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0].token_id, token_id);
     assert_eq!(

@@ -294,6 +294,15 @@ impl TestProxy {
         }
     }
 
+    /// The first page of the token list (the admin API's default listing).
+    pub async fn tokens(&self) -> Vec<auth_proxy::TokenRecord> {
+        self.handle
+            .tokens(&Default::default())
+            .await
+            .unwrap()
+            .tokens
+    }
+
     /// The most recent decision for `path`.
     pub fn last_decision(&self, path: &str) -> auth_proxy::Decision {
         self.handle
