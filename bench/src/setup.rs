@@ -6,17 +6,15 @@
 //! are turned off so that the mint benchmark measures minting, not the limiter.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use anyhow::Context;
-use testkit::process::{free_addr, Program};
-use testkit::wait::{file_exists, port_open};
+use testkit::process::{
+    free_addr, lnd_dir, start_mock_lnd, swap_server_args, Program, START_TIMEOUT,
+};
+use testkit::wait::port_open;
 
 use crate::nginx::{Nginx, Role};
-
-/// How long a program may take to start listening.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The gRPC method the gRPC benchmark calls: cheap, unary, and without arguments.
 pub const GRPC_METHOD: &str = "/looprpc.SwapServer/LoopOutTerms";
@@ -50,42 +48,13 @@ impl Setup {
         let (backend, nginx, grpc_backend, proxy) =
             (free_addr(), free_addr(), free_addr(), free_addr());
 
-        let mut args = vec![
-            "--datadir".to_owned(),
-            root.join("lnd").display().to_string(),
-            "--network".into(),
-            "regtest".into(),
-        ];
-        for (name, addr) in [
+        let nodes = [
             ("payer", lnd_payer),
             ("proxy", lnd_proxy),
             ("server", lnd_server),
-        ] {
-            args.extend(["--node".into(), format!("{name}={addr}")]);
-        }
-        let mut programs = vec![Program::spawn("mock-lnd", &args, root)?];
-        for (name, addr) in [
-            ("payer", lnd_payer),
-            ("proxy", lnd_proxy),
-            ("server", lnd_server),
-        ] {
-            port_open(addr, START_TIMEOUT).await?;
-            file_exists(&lnd_dir(root, name).join("admin.macaroon"), START_TIMEOUT).await?;
-        }
-
-        let server_lnd = lnd_dir(root, "server");
-        let swap_server_args = [
-            "--listen".to_owned(),
-            grpc_backend.to_string(),
-            "--lnd.host".into(),
-            lnd_server.to_string(),
-            "--lnd.tlspath".into(),
-            server_lnd.join("tls.cert").display().to_string(),
-            "--lnd.macaroonpath".into(),
-            server_lnd.join("admin.macaroon").display().to_string(),
-            "--db".into(),
-            format!("sqlite://{}", root.join("swaps.db").display()),
         ];
+        let mut programs = vec![start_mock_lnd(root, &nodes, None).await?];
+        let swap_server_args = swap_server_args(root, grpc_backend, lnd_server);
         programs.push(Program::spawn("swap-server", swap_server_args, root)?);
 
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -161,10 +130,6 @@ impl Setup {
             macaroon_path: node.join("admin.macaroon"),
         }
     }
-}
-
-fn lnd_dir(root: &Path, node: &str) -> PathBuf {
-    root.join("lnd").join(node)
 }
 
 /// Aperture's YAML for the proxy: one HTTP service in front of nginx and the swap server's gRPC API.

@@ -122,8 +122,59 @@ impl Drop for Program {
     }
 }
 
+/// A mock-lnd node's directory (`tls.cert`, `admin.macaroon`, `invoice.macaroon`) under `root`.
+pub fn lnd_dir(root: &Path, node: &str) -> PathBuf {
+    root.join("lnd").join(node)
+}
+
+/// Starts mock-lnd with `nodes` (name, gRPC address) under `root/lnd` on regtest, its test hooks on
+/// `control` if given, and waits until every node listens and has written its macaroons.
+pub async fn start_mock_lnd(
+    root: &Path,
+    nodes: &[(&str, SocketAddr)],
+    control: Option<SocketAddr>,
+) -> anyhow::Result<Program> {
+    let mut args = vec![
+        "--datadir".to_owned(),
+        root.join("lnd").display().to_string(),
+        "--network".into(),
+        "regtest".into(),
+    ];
+    if let Some(control) = control {
+        args.extend(["--control-listen".into(), control.to_string()]);
+    }
+    for (name, addr) in nodes {
+        args.extend(["--node".into(), format!("{name}={addr}")]);
+    }
+    let program = Program::spawn("mock-lnd", &args, root)?;
+    for (name, addr) in nodes {
+        crate::wait::port_open(*addr, START_TIMEOUT).await?;
+        crate::wait::file_exists(&lnd_dir(root, name).join("admin.macaroon"), START_TIMEOUT)
+            .await?;
+    }
+    Ok(program)
+}
+
+/// swap-server's flags: listening on `listen`, through mock-lnd's node `server` at `lnd` under `root`, its
+/// swaps in SQLite at `root/swaps.db`.
+pub fn swap_server_args(root: &Path, listen: SocketAddr, lnd: SocketAddr) -> Vec<String> {
+    let lnd_dir = lnd_dir(root, "server");
+    vec![
+        "--listen".to_owned(),
+        listen.to_string(),
+        "--lnd.host".into(),
+        lnd.to_string(),
+        "--lnd.tlspath".into(),
+        lnd_dir.join("tls.cert").display().to_string(),
+        "--lnd.macaroonpath".into(),
+        lnd_dir.join("admin.macaroon").display().to_string(),
+        "--db".into(),
+        format!("sqlite://{}", root.join("swaps.db").display()),
+    ]
+}
+
 /// How long a program may take to start listening.
-const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+pub const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The four programs as real processes, wired like a deployment on loopback:
 /// TLS and macaroons for lnd, TLS to the proxy, h2c from proxy to swap server.
@@ -177,7 +228,7 @@ impl ProcessStack {
 
     /// A node's lnd directory (`tls.cert`, `admin.macaroon`).
     pub fn lnd_dir(&self, node: &str) -> PathBuf {
-        self.dir().join("lnd").join(node)
+        lnd_dir(self.dir(), node)
     }
 
     /// loopd's data directory for regtest.
@@ -239,44 +290,20 @@ impl ProcessStack {
     }
 
     async fn start_mock_lnd(&mut self) -> anyhow::Result<()> {
-        let mut args = vec![
-            "--datadir".to_owned(),
-            self.dir().join("lnd").display().to_string(),
-            "--network".into(),
-            "regtest".into(),
-            "--control-listen".into(),
-            self.lnd_control.to_string(),
-        ];
-        for (name, addr) in ["client", "proxy", "server"].iter().zip(self.lnd) {
-            args.push("--node".into());
-            args.push(format!("{name}={addr}"));
-        }
-        self.spawn("mock-lnd", &args)?;
-        for (name, addr) in ["client", "proxy", "server"].iter().zip(self.lnd) {
-            crate::wait::port_open(addr, START_TIMEOUT).await?;
-            crate::wait::file_exists(&self.lnd_dir(name).join("admin.macaroon"), START_TIMEOUT)
-                .await?;
-        }
+        let nodes: Vec<(&str, SocketAddr)> = ["client", "proxy", "server"]
+            .into_iter()
+            .zip(self.lnd)
+            .collect();
+        self.kill("mock-lnd");
+        let program = start_mock_lnd(self.dir.path(), &nodes, Some(self.lnd_control)).await?;
+        self.programs.push(program);
         Ok(())
     }
 
     /// Starts (or restarts) swap-server on its address and database.
     pub async fn start_swap_server(&mut self) -> anyhow::Result<()> {
-        let lnd_dir = self.lnd_dir("server");
-        let args = [
-            "--listen".to_owned(),
-            self.swap_server.to_string(),
-            "--lnd.host".into(),
-            self.lnd[2].to_string(),
-            "--lnd.tlspath".into(),
-            lnd_dir.join("tls.cert").display().to_string(),
-            "--lnd.macaroonpath".into(),
-            lnd_dir.join("admin.macaroon").display().to_string(),
-            "--db".into(),
-            format!("sqlite://{}", self.dir().join("swaps.db").display()),
-            "--confirmation-delay".into(),
-            "200ms".into(),
-        ];
+        let mut args = swap_server_args(self.dir.path(), self.swap_server, self.lnd[2]);
+        args.extend(["--confirmation-delay".into(), "200ms".into()]);
         self.spawn("swap-server", &args)?;
         crate::wait::port_open(self.swap_server, START_TIMEOUT).await?;
         Ok(())
