@@ -41,14 +41,6 @@ const CREDENTIAL_HEADERS: [&str; 3] = l402::credential::CREDENTIAL_METADATA_HEAD
 /// Why a backend client could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamSetupError {
-    /// The service's `address` is not a `host:port` authority.
-    #[error("service {service}: backend address {address:?} is not host:port")]
-    Address {
-        /// Service name.
-        service: String,
-        /// The configured address.
-        address: String,
-    },
     /// The service's `tlscertpath` cannot be read or holds no certificate.
     #[error("service {service}: backend certificate {path}: {reason}")]
     Certificate {
@@ -129,19 +121,13 @@ impl Upstream {
         let http2 = Client::builder(TokioExecutor::new())
             .http2_only(true)
             .build(builder().enable_http2().wrap_connector(tcp()));
-        let authority = Authority::try_from(service.address.as_str()).map_err(|_| {
-            UpstreamSetupError::Address {
-                service: service.name.clone(),
-                address: service.address.clone(),
-            }
-        })?;
         let scheme = match service.protocol {
             UpstreamProtocol::Http => Scheme::HTTP,
             UpstreamProtocol::Https => Scheme::HTTPS,
         };
         Ok(Upstream {
             scheme,
-            authority,
+            authority: service.address.clone(),
             headers: service.headers.clone().into(),
             http1,
             http2,

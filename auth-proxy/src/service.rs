@@ -93,8 +93,8 @@ pub struct ServiceConfig {
     pub host: Regex,
     /// Matched against the request path; `None` matches every path.
     pub path: Option<Regex>,
-    /// Backend `host:port`.
-    pub address: String,
+    /// Backend `host:port`, parsed once when the configuration is read.
+    pub address: http::uri::Authority,
     /// Backend protocol.
     pub protocol: UpstreamProtocol,
     /// Backend certificate to pin (https).

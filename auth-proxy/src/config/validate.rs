@@ -408,15 +408,12 @@ fn service(index: usize, raw: &file::ServiceSection) -> Result<ServiceConfig, Co
     }
     let address = raw
         .address
-        .clone()
+        .as_deref()
         .filter(|a| !a.is_empty())
         .ok_or_else(|| ConfigError::invalid(key("address"), "required"))?;
-    if http::uri::Authority::try_from(address.as_str()).is_err() {
-        return Err(ConfigError::invalid(
-            key("address"),
-            "must be host:port (no scheme, no path)",
-        ));
-    }
+    let address = http::uri::Authority::try_from(address).map_err(|_| {
+        ConfigError::invalid(key("address"), "must be host:port (no scheme, no path)")
+    })?;
     let protocol = match raw.protocol.as_deref().unwrap_or("http") {
         "http" => UpstreamProtocol::Http,
         "https" => UpstreamProtocol::Https,
