@@ -24,6 +24,18 @@ pub enum Kind {
     TokenFile,
 }
 
+impl Kind {
+    /// The kind in words, as the text report heads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Macaroon => "macaroon",
+            Kind::Authorization => "Authorization value (a credential)",
+            Kind::Challenge => "WWW-Authenticate value (a challenge)",
+            Kind::TokenFile => "Loop token file",
+        }
+    }
+}
+
 /// Everything the inspector says about one input.
 #[derive(Debug, Serialize)]
 pub struct Report {

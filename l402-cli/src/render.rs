@@ -4,9 +4,7 @@ use crate::decode::Report;
 
 /// The report, one fact per line.
 pub fn text(report: &Report) -> String {
-    let mut out = format!("{:?}\n", report.kind)
-        .to_lowercase()
-        .replace('_', " ");
+    let mut out = format!("{}\n", report.kind.label());
     let mut line = |label: &str, value: &str| out += &format!("  {label:<16}{value}\n");
     line("location", report.location.as_deref().unwrap_or("(none)"));
     line("identifier", &format!("version {}", report.version));
