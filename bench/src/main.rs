@@ -1,7 +1,7 @@
 //! `proxy-bench`: auth-proxy measured side by side with nginx `proxy_pass` and with the backend directly.
 //!
-//! Starts every program on free loopback ports ([`setup`]), buys one token per service as a client would
-//! ([`token`]), then runs interleaved rounds of the same load against each target ([`load`]) and prints
+//! Starts every program on free loopback ports ([`setup`]), buys one token per service with the workspace's
+//! L402 client ([`token`]), then runs interleaved rounds of the same load against each target ([`load`]) and prints
 //! the medians and their ratios ([`report`]). Absolute figures depend on the machine; the ratios, taken
 //! in one run on one machine, are what to compare. `scripts/bench.sh` builds in release and runs it.
 
@@ -57,15 +57,19 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         duration: Duration::from_secs(seconds),
     };
     let setup = setup::Setup::start().await?;
-    let proxy = format!("http://{}", setup.proxy);
-    let http_token =
-        token::buy(&format!("{proxy}{}", setup::HTTP_PATH), &setup.payer_lnd()).await?;
-    let grpc_token = token::buy(
-        &format!("{proxy}{}", setup::GRPC_METHOD),
+    let http_url = format!("http://{}{}", setup.proxy, setup::HTTP_PATH);
+    let http_token = token::buy_http(
+        &http_url,
+        &setup.dir().join("tokens-http"),
         &setup.payer_lnd(),
     )
     .await?;
-    grpc::check_admitted(setup.proxy, &grpc_token).await?;
+    let grpc_token = token::buy_grpc(
+        setup.proxy,
+        &setup.dir().join("tokens-grpc"),
+        &setup.payer_lnd(),
+    )
+    .await?;
     let grpc_body = grpc::write_empty_request(setup.dir())?;
     let http_auth = [format!("Authorization: {http_token}")];
     let grpc_auth = [format!("authorization: {grpc_token}")];

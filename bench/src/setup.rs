@@ -16,7 +16,8 @@ use testkit::wait::port_open;
 
 use crate::nginx::{Nginx, Role};
 
-/// The gRPC method the gRPC benchmark calls: cheap, unary, and without arguments.
+/// The gRPC method the gRPC benchmark calls (and [`crate::token::buy_grpc`] buys its token with): cheap,
+/// unary, and without arguments.
 pub const GRPC_METHOD: &str = "/looprpc.SwapServer/LoopOutTerms";
 /// The HTTP path the HTTP benchmark requests (auth-proxy's `bench` service).
 pub const HTTP_PATH: &str = "/bench/ok";
