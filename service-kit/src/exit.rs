@@ -55,8 +55,10 @@ impl fmt::Display for ExitError {
     }
 }
 
-/// The exit code for `result`, printing the error as `<prefix> <error>` to stderr.
+/// The exit code for `result`, printing the error as `<prefix> <error>` to stderr after every queued log
+/// line ([`crate::logging::finish`]).
 pub fn report(prefix: &str, result: Result<(), ExitError>) -> ExitCode {
+    crate::logging::finish();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
