@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 const KEEP: usize = 1024;
 
 /// What happened to a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The client's address is on the blocklist: 403.
@@ -63,7 +63,7 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
     /// The matched service.
-    pub service: Option<String>,
+    pub service: Option<Arc<str>>,
     /// What happened.
     pub outcome: Outcome,
     /// Why (rejection reason such as `expired`, `missing` when no credential was sent, the free-access reason,

@@ -81,7 +81,7 @@ fn tls_config(service: &ServiceConfig) -> Result<Option<rustls::ClientConfig>, U
         return Ok(None);
     };
     let error = |reason: String| UpstreamSetupError::Certificate {
-        service: service.name.clone(),
+        service: service.name.to_string(),
         path: path.clone(),
         reason,
     };

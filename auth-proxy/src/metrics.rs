@@ -15,17 +15,76 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-type Labels = Vec<(&'static str, String)>;
-type Histograms = Family<Labels, Histogram, fn() -> Histogram>;
+use crate::decision::Outcome;
+
+/// A service's name as a label value: shared, so that counting a request never allocates.
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+struct Service(Option<Arc<str>>);
+
+impl EncodeLabelValue for Service {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        EncodeLabelValue::encode(&self.0.as_deref().unwrap_or(""), encoder)
+    }
+}
+
+impl EncodeLabelValue for Outcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
+}
+
+/// The label sets, typed: no label vector is built per update.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServiceLabels {
+    service: Service,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    service: Service,
+    decision: Outcome,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RejectionLabels {
+    service: Service,
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResponseLabels {
+    service: Service,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LndCallLabels {
+    call: &'static str,
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    result: &'static str,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
     // 1 ms … ~16 s.
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+fn service(name: &Arc<str>) -> ServiceLabels {
+    ServiceLabels {
+        service: Service(Some(Arc::clone(name))),
+    }
 }
 
 /// All metrics; cheap to clone (shared).
@@ -36,14 +95,14 @@ pub struct Metrics {
 
 struct Inner {
     registry: Registry,
-    requests: Family<Labels, Counter>,
-    challenges: Family<Labels, Counter>,
-    accepted: Family<Labels, Counter>,
-    rejected: Family<Labels, Counter>,
-    lnd_latency: Histograms,
-    upstream_latency: Histograms,
-    upstream_responses: Family<Labels, Counter>,
-    cache: Family<Labels, Counter>,
+    requests: Family<RequestLabels, Counter>,
+    challenges: Family<ServiceLabels, Counter>,
+    accepted: Family<ServiceLabels, Counter>,
+    rejected: Family<RejectionLabels, Counter>,
+    lnd_latency: Histograms<LndCallLabels>,
+    upstream_latency: Histograms<ServiceLabels>,
+    upstream_responses: Family<ResponseLabels, Counter>,
+    cache: Family<CacheLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -126,50 +185,40 @@ impl Metrics {
         }
     }
 
-    /// One request finished with `decision`.
-    pub fn request(&self, service: &str, decision: &str) {
-        self.inner
-            .requests
-            .get_or_create(&vec![
-                ("service", service.into()),
-                ("decision", decision.into()),
-            ])
-            .inc();
+    /// One request finished with `decision`; `service` is `None` when no service matched.
+    pub fn request(&self, service: Option<&Arc<str>>, decision: Outcome) {
+        let labels = RequestLabels {
+            service: Service(service.cloned()),
+            decision,
+        };
+        self.inner.requests.get_or_create(&labels).inc();
     }
 
     /// A challenge was minted for `service`.
-    pub fn challenge_minted(&self, service: &str) {
-        self.inner
-            .challenges
-            .get_or_create(&vec![("service", service.into())])
-            .inc();
+    pub fn challenge_minted(&self, name: &Arc<str>) {
+        self.inner.challenges.get_or_create(&service(name)).inc();
     }
 
     /// A token was accepted for `service`.
-    pub fn token_accepted(&self, service: &str) {
-        self.inner
-            .accepted
-            .get_or_create(&vec![("service", service.into())])
-            .inc();
+    pub fn token_accepted(&self, name: &Arc<str>) {
+        self.inner.accepted.get_or_create(&service(name)).inc();
     }
 
     /// A presented token was refused.
-    pub fn token_rejected(&self, service: &str, reason: &str) {
-        self.inner
-            .rejected
-            .get_or_create(&vec![
-                ("service", service.into()),
-                ("reason", reason.into()),
-            ])
-            .inc();
+    pub fn token_rejected(&self, name: &Arc<str>, reason: &'static str) {
+        let labels = RejectionLabels {
+            service: service(name).service,
+            reason,
+        };
+        self.inner.rejected.get_or_create(&labels).inc();
     }
 
     /// An lnd call took `elapsed`.
     pub fn lnd_call(&self, call: &'static str, ok: bool, elapsed: Duration) {
-        let labels = vec![
-            ("call", call.to_string()),
-            ("result", if ok { "ok" } else { "error" }.to_string()),
-        ];
+        let labels = LndCallLabels {
+            call,
+            result: if ok { "ok" } else { "error" },
+        };
         self.inner
             .lnd_latency
             .get_or_create(&labels)
@@ -177,26 +226,25 @@ impl Metrics {
     }
 
     /// The backend answered (or failed: `status` = 502) after `elapsed`.
-    pub fn upstream(&self, service: &str, status: u16, elapsed: Duration) {
+    pub fn upstream(&self, name: &Arc<str>, status: u16, elapsed: Duration) {
+        let labels = service(name);
         self.inner
             .upstream_latency
-            .get_or_create(&vec![("service", service.into())])
+            .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());
-        self.inner
-            .upstream_responses
-            .get_or_create(&vec![
-                ("service", service.into()),
-                ("status", status.to_string()),
-            ])
-            .inc();
+        let labels = ResponseLabels {
+            service: labels.service,
+            status,
+        };
+        self.inner.upstream_responses.get_or_create(&labels).inc();
     }
 
     /// A root-key lookup hit or missed the cache.
     pub fn cache_lookup(&self, hit: bool) {
-        self.inner
-            .cache
-            .get_or_create(&vec![("result", if hit { "hit" } else { "miss" }.into())])
-            .inc();
+        let labels = CacheLabels {
+            result: if hit { "hit" } else { "miss" },
+        };
+        self.inner.cache.get_or_create(&labels).inc();
     }
 
     /// The Prometheus text exposition of every metric.
@@ -215,7 +263,8 @@ mod tests {
     #[test]
     fn renders_counters_with_labels() {
         let metrics = Metrics::new();
-        metrics.token_rejected("loop", "expired");
+        metrics.token_rejected(&Arc::from("loop"), "expired");
+        metrics.request(None, Outcome::NoRoute);
         metrics.cache_lookup(true);
         let text = metrics.render();
         assert!(
@@ -226,6 +275,10 @@ mod tests {
         );
         assert!(
             text.contains("auth_proxy_root_key_cache_lookups_total{result=\"hit\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("auth_proxy_requests_total{service=\"\",decision=\"no_route\"} 1"),
             "{text}"
         );
     }

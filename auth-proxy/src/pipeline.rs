@@ -230,13 +230,12 @@ impl Pipeline {
                     (None, Done::answer(response, Outcome::NoRoute, None))
                 }
                 Some(route) => (
-                    Some(route.config.name.clone()),
+                    Some(Arc::clone(&route.config.name)),
                     self.serve(route, request, &info).await,
                 ),
             }
         };
-        self.log(service, &info, &done, started);
-        done.response
+        self.log(service, info, done, started)
     }
 
     /// Phase 1: route.
@@ -586,36 +585,50 @@ impl Pipeline {
         }
     }
 
-    /// Phase 4: log.
-    fn log(&self, service: Option<String>, info: &RequestInfo, done: &Done, started: Instant) {
+    /// Phase 4: log. Takes the request's facts and the outcome by value (nothing is copied into the
+    /// decision) and hands back the response.
+    fn log(
+        &self,
+        service: Option<Arc<str>>,
+        info: RequestInfo,
+        done: Done,
+        started: Instant,
+    ) -> Response<ProxyBody> {
+        let Done {
+            response,
+            outcome,
+            reason,
+            detail,
+            token_id,
+            upstream_status,
+        } = done;
+        let grpc_status = match upstream_status {
+            Some(_) => None,
+            None => response
+                .headers()
+                .get("grpc-status")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok()),
+        };
         let decision = Decision {
             service,
-            outcome: done.outcome,
-            reason: done.reason,
-            detail: done.detail.clone(),
-            token_id: done.token_id.clone(),
+            outcome,
+            reason,
+            detail,
+            token_id,
             grpc: info.grpc,
             method: info.method.to_string(),
-            path: info.path.clone(),
+            path: info.path,
             client_ip: info.client_ip,
-            status: done.response.status().as_u16(),
-            grpc_status: match done.upstream_status {
-                Some(_) => None,
-                None => done
-                    .response
-                    .headers()
-                    .get("grpc-status")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse().ok()),
-            },
-            upstream_status: done.upstream_status,
+            status: response.status().as_u16(),
+            grpc_status,
+            upstream_status,
             elapsed: started.elapsed(),
         };
-        self.metrics.request(
-            decision.service.as_deref().unwrap_or(""),
-            decision.outcome.as_str(),
-        );
+        self.metrics
+            .request(decision.service.as_ref(), decision.outcome);
         decision.log();
         self.decisions.record(decision);
+        response
     }
 }

@@ -31,34 +31,34 @@ pub fn empty() -> ProxyBody {
     Empty::new().map_err(|never| match never {}).boxed()
 }
 
+/// Aperture's list-valued CORS headers and the entries the proxy adds to each, written as one value.
+const CORS_LISTS: [(&str, &str); 3] = [
+    ("access-control-allow-methods", "GET, POST, OPTIONS"),
+    (
+        "access-control-expose-headers",
+        "WWW-Authenticate, Payment-Receipt",
+    ),
+    (
+        "access-control-allow-headers",
+        "Content-Type, Authorization, Grpc-Metadata-macaroon, WWW-Authenticate, Payment-Receipt",
+    ),
+];
+
 /// Adds Aperture's CORS headers: `Access-Control-Allow-Origin: *` replaces any value, the list-valued ones are
 /// merged with what a backend already sent (case-insensitively, backend entries first).
 pub fn add_cors(headers: &mut HeaderMap) {
     headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    merge_list(
-        headers,
-        "access-control-allow-methods",
-        &["GET", "POST", "OPTIONS"],
-    );
-    merge_list(
-        headers,
-        "access-control-expose-headers",
-        &["WWW-Authenticate", "Payment-Receipt"],
-    );
-    merge_list(
-        headers,
-        "access-control-allow-headers",
-        &[
-            "Content-Type",
-            "Authorization",
-            "Grpc-Metadata-macaroon",
-            "WWW-Authenticate",
-            "Payment-Receipt",
-        ],
-    );
+    for (field, ours) in CORS_LISTS {
+        if headers.contains_key(field) {
+            merge_list(headers, field, ours);
+        } else {
+            // The usual case: nothing to merge, nothing to build.
+            headers.insert(field, HeaderValue::from_static(ours));
+        }
+    }
 }
 
-fn merge_list(headers: &mut HeaderMap, field: &'static str, ours: &[&str]) {
+fn merge_list(headers: &mut HeaderMap, field: &'static str, ours: &str) {
     let mut merged: Vec<String> = Vec::new();
     let existing: Vec<String> = headers
         .get_all(field)
@@ -68,8 +68,9 @@ fn merge_list(headers: &mut HeaderMap, field: &'static str, ours: &[&str]) {
         .collect();
     let entries = existing
         .iter()
-        .flat_map(|line| line.split(','))
-        .chain(ours.iter().copied());
+        .map(String::as_str)
+        .chain([ours])
+        .flat_map(|line| line.split(','));
     for entry in entries.map(str::trim).filter(|e| !e.is_empty()) {
         if !merged.iter().any(|m| m.eq_ignore_ascii_case(entry)) {
             merged.push(entry.to_owned());

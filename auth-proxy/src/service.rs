@@ -1,5 +1,7 @@
 //! A backend service as configured: where it lives, what it costs, and which rules guard it.
 
+use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
@@ -87,8 +89,8 @@ pub struct DynamicPrice {
 /// One entry of `services:`, validated.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
-    /// Name used in caveats (`services=<name>:0`).
-    pub name: String,
+    /// Name used in caveats (`services=<name>:0`); shared, since every request's log and metrics carry it.
+    pub name: Arc<str>,
     /// Matched against the request's host (`:authority` for HTTP/2).
     pub host: Regex,
     /// Matched against the request path; `None` matches every path.
@@ -149,10 +151,10 @@ impl ServiceConfig {
     /// The name tokens for `path` are minted for and checked against (Aperture's `ResourceName`): the
     /// service name, or with dynamic prices `<name><path>`, so that a token bought at one path's price
     /// is good for that path only.
-    pub fn resource_name(&self, path: &str) -> String {
+    pub fn resource_name(&self, path: &str) -> Cow<'_, str> {
         match self.dynamic_price {
-            Some(_) => format!("{}{path}", self.name),
-            None => self.name.clone(),
+            Some(_) => Cow::Owned(format!("{}{path}", self.name)),
+            None => Cow::Borrowed(&self.name),
         }
     }
 

@@ -512,7 +512,7 @@ fn service(index: usize, raw: &file::ServiceSection) -> Result<ServiceConfig, Co
         headers.push((name, value));
     }
     Ok(ServiceConfig {
-        name,
+        name: name.into(),
         host,
         path,
         address,
