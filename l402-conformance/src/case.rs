@@ -70,8 +70,16 @@ impl CaseSpec {
 
     /// Whether `--only <selector>` selects this case: the selector is its id or its group.
     pub fn selected_by(&self, selector: &str) -> bool {
-        self.id == selector || self.group() == selector
+        selects(selector, self.id)
     }
+}
+
+/// Whether `selector` (a case id, or a group) selects the case `id`.
+pub fn selects(selector: &str, id: &str) -> bool {
+    id == selector
+        || id
+            .split_once('/')
+            .is_some_and(|(group, _)| group == selector)
 }
 
 /// The verdict of one case and what was seen.

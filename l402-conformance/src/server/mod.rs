@@ -22,7 +22,7 @@ use std::time::SystemTime;
 
 use l402::{Challenge, Preimage};
 
-use crate::case::{CaseResult, CaseSpec, Outcome};
+use crate::case::{self, CaseResult, CaseSpec, Outcome};
 use crate::cli::ServerArgs;
 use crate::report::Report;
 use cases::BindingCases;
@@ -86,11 +86,7 @@ pub async fn run(args: &ServerArgs) -> Result<Report, SetupError> {
             results.extend(run.binding(&target, binding_cases).await?);
         }
     }
-    results.retain(|r| {
-        args.only
-            .as_deref()
-            .is_none_or(|s| r.id == s || r.id.starts_with(&format!("{s}/")))
-    });
+    results.retain(|r| args.only.as_deref().is_none_or(|s| case::selects(s, r.id)));
     let target = match &args.grpc {
         Some(grpc) => format!("{} and gRPC {grpc}", args.url),
         None => args.url.clone(),
