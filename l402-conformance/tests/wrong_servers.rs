@@ -174,3 +174,40 @@ fn failed(report: &l402_conformance::report::Report) -> Vec<&'static str> {
         .map(|c| c.id)
         .collect()
 }
+
+#[tokio::test]
+async fn a_server_without_a_paywall_fails_the_challenge_and_skips_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = MockNetwork::builder()
+        .datadir(dir.path())
+        .network("regtest")
+        .node("client")
+        .start()
+        .await
+        .unwrap();
+    let app = axum::Router::new().fallback(|| async { "free for all\n" });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = tokio::spawn(async move { axum::serve(listener, app).await });
+    let args = support::server_args(format!("http://{addr}/"), &net.node("client"));
+    let report = l402_conformance::server::run(&args)
+        .await
+        .expect("the kit runs");
+    serving.abort();
+    net.shutdown().await;
+    assert!(!report.conforms());
+    let failed = failed(&report);
+    assert!(failed.contains(&"challenge/status"), "{failed:?}");
+    assert!(failed.contains(&"challenge/www-authenticate"), "{failed:?}");
+    // Nothing was paid, so nothing after the challenge could run: skipped, not passed.
+    let verdict = |id| report.case(id).map(|c| c.verdict);
+    assert_eq!(
+        verdict("reject/wrong-preimage"),
+        Some(l402_conformance::case::Verdict::Skip)
+    );
+    assert_eq!(
+        verdict("paid/reuse"),
+        Some(l402_conformance::case::Verdict::Skip)
+    );
+    assert_eq!(net.node("client").payment_count(), 0);
+}
