@@ -1,0 +1,73 @@
+//! The L402 conformance kit: tests an L402 server end to end (the challenge, a real payment through lnd,
+//! every credential form, forged and malformed tokens that must not reach the backend), and writes the
+//! test vectors the `l402` crate checks itself against.
+//!
+//! [`run`] is the whole program: `main.rs` only parses the command line and maps the result to an exit
+//! code: 0 when every `MUST` case passed, 1 when one failed, 2 on a usage or connection error.
+//!
+//! Modules: [`case`] (the case model), [`report`] (table, JSON), [`server`] (`server` mode), [`vectors`]
+//! (the test vectors), [`cli`] (the flags).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod case;
+pub mod cli;
+pub mod report;
+pub mod server;
+pub mod vectors;
+
+use std::io::Write as _;
+
+use service_kit::exit::ExitError;
+
+use crate::case::CaseSpec;
+use crate::cli::{Cli, Command};
+
+/// Whether the run found the target conforming: the exit code is 0 when it did, 1 when it did not.
+pub type Conforms = bool;
+
+/// Runs one command, printing its output to stdout.
+pub async fn run(cli: Cli) -> Result<Conforms, ExitError> {
+    match cli.command {
+        Command::Server(args) => {
+            let report = server::run(&args).await.map_err(ExitError::usage)?;
+            let text = if args.json {
+                report.to_json()
+            } else {
+                report.to_table()
+            };
+            println!("{text}");
+            Ok(report.conforms())
+        }
+        Command::Cases => {
+            print!("{}", cases_markdown(&server::cases::all()));
+            Ok(true)
+        }
+        Command::Vectors { out } => {
+            let text = vectors::document_text();
+            match out {
+                Some(path) => std::fs::write(&path, text)
+                    .map_err(|e| ExitError::failure(format!("{}: {e}", path.display())))?,
+                None => std::io::stdout()
+                    .write_all(text.as_bytes())
+                    .map_err(ExitError::failure)?,
+            }
+            Ok(true)
+        }
+    }
+}
+
+/// The cases as a Markdown table: id, level, clause, what it checks (the crate README holds it).
+pub fn cases_markdown(cases: &[CaseSpec]) -> String {
+    let mut out = String::from("| case | level | clause | checks |\n|---|---|---|---|\n");
+    for case in cases {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            case.id,
+            case.level,
+            case.clause,
+            case.checks.replace('|', "\\|")
+        ));
+    }
+    out
+}
