@@ -302,7 +302,7 @@ async fn narrate_decisions(
 }
 
 /// The first 8 hex characters of an id, enough to tell tokens apart.
-fn short(id: &str) -> &str {
+pub fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
