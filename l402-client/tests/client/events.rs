@@ -31,7 +31,10 @@ async fn a_first_call_reports_the_challenge_the_pending_token_and_the_payment() 
     };
     assert_eq!(*sent, None);
     assert_eq!(challenges.len(), 2, "the LSAT and the L402 value");
-    assert!(challenges[1].starts_with("L402 macaroon="), "{challenges:?}");
+    assert!(
+        challenges[1].starts_with("L402 macaroon="),
+        "{challenges:?}"
+    );
     assert_eq!(
         *pending,
         L402Event::PendingStored {
@@ -52,7 +55,7 @@ async fn a_first_call_reports_the_challenge_the_pending_token_and_the_payment() 
     // Calls that reuse the token report nothing.
     let mut later = client.l402().subscribe_events();
     hello(&env, &client).await.unwrap();
-    assert_eq!(drain(&mut later), []);
+    assert!(drain(&mut later).is_empty());
 }
 
 #[tokio::test]
@@ -110,7 +113,13 @@ async fn a_token_the_holder_makes_expire_is_rejected_evicted_and_replaced() {
         .collect();
     assert_eq!(
         kinds,
-        ["restricted", "challenged", "evicted", "PendingStored", "Paid"]
+        [
+            "restricted",
+            "challenged",
+            "evicted",
+            "PendingStored",
+            "Paid"
+        ]
     );
 }
 

@@ -25,7 +25,12 @@ struct Args {
     #[arg(long, env = "LOOP_DEMO_WEB")]
     web: bool,
     /// Where `--web` serves the page.
-    #[arg(long, env = "LOOP_DEMO_LISTEN", default_value = "127.0.0.1:8402", requires = "web")]
+    #[arg(
+        long,
+        env = "LOOP_DEMO_LISTEN",
+        default_value = "127.0.0.1:8402",
+        requires = "web"
+    )]
     listen: SocketAddr,
     /// Amount of the first loop out, in satoshis.
     #[arg(long, env = "LOOP_DEMO_FIRST_AMT", default_value_t = 250_000)]

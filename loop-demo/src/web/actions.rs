@@ -70,7 +70,7 @@ pub struct Status {
 }
 
 /// Runs the buttons' actions, one at a time.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Actions {
     stack: Arc<Stack>,
     feed: Feed,
@@ -81,7 +81,12 @@ pub struct Actions {
 
 impl Actions {
     /// Actions on `stack`, reported on `feed`; the loops move these amounts.
-    pub fn new(stack: Arc<Stack>, feed: Feed, first_amount_sat: u64, repeat_amount_sat: u64) -> Self {
+    pub fn new(
+        stack: Arc<Stack>,
+        feed: Feed,
+        first_amount_sat: u64,
+        repeat_amount_sat: u64,
+    ) -> Self {
         Self {
             stack,
             feed,
@@ -111,8 +116,11 @@ impl Actions {
             ..self.status()
         };
         self.feed.publish(
-            NewEvent::state(Kind::Status, serde_json::to_value(status).unwrap_or_default())
-                .from_source(SOURCE),
+            NewEvent::state(
+                Kind::Status,
+                serde_json::to_value(status).unwrap_or_default(),
+            )
+            .from_source(SOURCE),
         );
     }
 
@@ -273,10 +281,13 @@ impl Actions {
             NewEvent::arrow(Kind::Call, Party::User, Party::ProxyLnd, label).from_source(SOURCE),
         );
         node.try_set_offline(offline).await?;
-        let state = if node.is_online() { "online" } else { "offline" };
-        self.feed.publish(
-            NewEvent::note(Kind::Result, Party::ProxyLnd, state).from_source("mock-lnd"),
-        );
+        let state = if node.is_online() {
+            "online"
+        } else {
+            "offline"
+        };
+        self.feed
+            .publish(NewEvent::note(Kind::Result, Party::ProxyLnd, state).from_source("mock-lnd"));
         Ok(())
     }
 

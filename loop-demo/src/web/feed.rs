@@ -225,7 +225,9 @@ impl Feed {
         let mut state = self.state();
         state.seq += 1;
         let at = state.epoch.elapsed().saturating_sub(event.earlier_by);
-        let (from, to) = event.arrow.map_or((None, None), |(f, t)| (Some(f), Some(t)));
+        let (from, to) = event
+            .arrow
+            .map_or((None, None), |(f, t)| (Some(f), Some(t)));
         let event = Arc::new(PageEvent {
             seq: state.seq,
             at_ms: (at.as_secs_f64() * 10_000.0).round() / 10.0,

@@ -56,7 +56,7 @@ pub struct WebOptions {
 }
 
 /// The page's shared state.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct App {
     feed: Feed,
     actions: Actions,
@@ -104,7 +104,10 @@ pub async fn serve(
 
 fn router(app: App) -> Router {
     Router::new()
-        .route("/", get(|| async { asset("text/html; charset=utf-8", PAGE) }))
+        .route(
+            "/",
+            get(|| async { asset("text/html; charset=utf-8", PAGE) }),
+        )
         .route(
             "/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
@@ -152,14 +155,13 @@ async fn events(State(app): State<App>) -> Response {
         );
     };
     let permit = watch.permit;
-    let history =
-        stream::iter(watch.history).map(|event| Ok::<_, Infallible>(sse_event(&event)));
+    let history = stream::iter(watch.history).map(|event| Ok::<_, Infallible>(sse_event(&event)));
     let live = stream::unfold(watch.live, |mut live| async move {
         let event = match live.recv().await {
             Ok(event) => sse_event(&event),
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => Event::default()
-                .event("lagged")
-                .data(missed.to_string()),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                Event::default().event("lagged").data(missed.to_string())
+            }
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
         };
         Some((Ok::<_, Infallible>(event), live))

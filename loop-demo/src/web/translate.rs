@@ -84,8 +84,12 @@ async fn follow<T: Clone>(
                 }
             }
             Err(broadcast::error::RecvError::Lagged(missed)) => feed.publish(
-                NewEvent::note(Kind::Error, party, format!("the page missed {missed} events"))
-                    .from_source(source),
+                NewEvent::note(
+                    Kind::Error,
+                    party,
+                    format!("the page missed {missed} events"),
+                )
+                .from_source(source),
             ),
             Err(broadcast::error::RecvError::Closed) => return,
         }
@@ -219,7 +223,10 @@ fn credential_sent(l402: &L402Client, decision: &Decision) -> Section {
     let hex = token.macaroon_metadata().to_str().unwrap_or_default();
     match l402_cli::decode::decode_text(hex, false) {
         Ok(report) => Section::new(title)
-            .secret("macaroon", "the paid macaroon: a bearer credential (secret, not shown)")
+            .secret(
+                "macaroon",
+                "the paid macaroon: a bearer credential (secret, not shown)",
+            )
             .report(&report)
             .fact(
                 "the proxy says it is token",
@@ -235,7 +242,10 @@ fn client_rows(event: L402Event, l402: &L402Client) -> Vec<NewEvent> {
     let token_file = |path: &std::path::Path, title: &str| match std::fs::read(path) {
         Ok(bytes) => match l402_cli::decode::decode_token_file(&bytes) {
             Ok(report) => Section::new(title)
-                .fact("file", path.file_name().unwrap_or_default().to_string_lossy())
+                .fact(
+                    "file",
+                    path.file_name().unwrap_or_default().to_string_lossy(),
+                )
                 .report(&report),
             Err(error) => detail::unreadable(title, error),
         },
@@ -359,9 +369,11 @@ fn network_rows(event: NetworkEvent) -> Vec<NewEvent> {
                 (InvoiceEvent::Accepted, _) => {
                     NewEvent::note(Kind::Invoice, party, format!("{sat} sat held"))
                 }
-                (InvoiceEvent::Settled, _) => {
-                    NewEvent::note(Kind::Invoice, party, format!("invoice of {sat} sat settled"))
-                }
+                (InvoiceEvent::Settled, _) => NewEvent::note(
+                    Kind::Invoice,
+                    party,
+                    format!("invoice of {sat} sat settled"),
+                ),
                 (InvoiceEvent::Canceled, _) => NewEvent::note(
                     Kind::Invoice,
                     party,

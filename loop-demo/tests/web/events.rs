@@ -20,7 +20,10 @@ fn assert_succeeded(events: &[Value]) {
         of_kind(events, "result")
     );
     assert!(of_kind(events, "error").is_empty(), "{events:#?}");
-    assert!(has_row(events, "swap_state", "SERVER_SUCCESS"), "{events:#?}");
+    assert!(
+        has_row(events, "swap_state", "SERVER_SUCCESS"),
+        "{events:#?}"
+    );
     assert!(has_row(events, "forward", "forwarded"), "{events:#?}");
 }
 
@@ -29,7 +32,10 @@ async fn a_first_loop_shows_the_402_and_the_payment_and_a_repeat_loop_neither() 
     let page = Page::start().await;
     let mut events = page.events().await;
     let balances = events.next().await;
-    assert_eq!(balances["kind"], "balances", "the history starts with the balances");
+    assert_eq!(
+        balances["kind"], "balances",
+        "the history starts with the balances"
+    );
     let client_before = balances["detail"]["client"].as_u64().unwrap();
 
     assert_eq!(page.act("first-loop").await.0, 202);
@@ -68,12 +74,17 @@ async fn a_first_loop_shows_the_402_and_the_payment_and_a_repeat_loop_neither() 
     assert!(wire.contains(&token.token_id().to_hex()));
     assert!(wire.contains("sha256(preimage) = payment hash"));
     let balances = of_kind(&first, "balances");
-    let client_after = balances.last().unwrap()["detail"]["client"].as_u64().unwrap();
+    let client_after = balances.last().unwrap()["detail"]["client"]
+        .as_u64()
+        .unwrap();
     assert!(client_after < client_before, "the client's balance moved");
 
     let (status, answer) = page.act("first-loop").await;
     assert_eq!(status, 409);
-    assert!(answer["error"].as_str().unwrap().contains("already holds a token"));
+    assert!(answer["error"]
+        .as_str()
+        .unwrap()
+        .contains("already holds a token"));
 
     assert_eq!(page.act("repeat-loop").await.0, 202);
     let repeat = events.until_idle().await;
@@ -111,7 +122,10 @@ async fn the_unhappy_paths_show_the_proxys_real_answer() {
     // Revoked: the proxy no longer has the root key; loopd buys a new token.
     let revoked = provoke(&page, &mut events, "revoke").await;
     assert_succeeded(&revoked);
-    assert!(has_row(&revoked, "verify", "failed: unknown_root_key"), "{revoked:#?}");
+    assert!(
+        has_row(&revoked, "verify", "failed: unknown_root_key"),
+        "{revoked:#?}"
+    );
     assert!(has_row(&revoked, "challenge", "402"));
     assert!(has_row(&revoked, "token", "evicted"));
     assert!(has_row(&revoked, "token_payment", "HTLC"));
@@ -119,7 +133,10 @@ async fn the_unhappy_paths_show_the_proxys_real_answer() {
     // Expired: loopd restricted its own token to the past; the proxy's caveat check refuses it.
     let expired = provoke(&page, &mut events, "expire").await;
     assert_succeeded(&expired);
-    assert!(has_row(&expired, "verify", "failed: expired"), "{expired:#?}");
+    assert!(
+        has_row(&expired, "verify", "failed: expired"),
+        "{expired:#?}"
+    );
     assert!(has_row(&expired, "token_payment", "HTLC"));
 
     // The proxy's lnd offline: a valid token still passes (verifying needs no lnd) …
@@ -130,7 +147,10 @@ async fn the_unhappy_paths_show_the_proxys_real_answer() {
     assert_succeeded(&events.until_idle().await);
     // … but a new one cannot be minted: 503, and the loop fails with the proxy's message.
     let unminted = provoke(&page, &mut events, "revoke").await;
-    assert!(has_row(&unminted, "error", "503 challenge_failed"), "{unminted:#?}");
+    assert!(
+        has_row(&unminted, "error", "503 challenge_failed"),
+        "{unminted:#?}"
+    );
     assert!(of_kind(&unminted, "token_payment").is_empty());
     assert!(!has_row(&unminted, "result", "SUCCESS"));
     assert!(

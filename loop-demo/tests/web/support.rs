@@ -116,7 +116,8 @@ impl Events {
                 .expect("an event in time")
                 .expect("the stream reads")
                 .expect("the stream stays open");
-            self.buffer.push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
+            self.buffer
+                .push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
         }
     }
 

@@ -38,8 +38,14 @@ async fn a_payment_is_seen_from_invoice_to_settlement() {
     assert_eq!(next(&mut events).await, invoice_event(InvoiceEvent::Added));
 
     pay(&mut c, send_request(&invoice.payment_request, 10)).await;
-    assert_eq!(next(&mut events).await, payment_event(PaymentEvent::Started));
-    assert_eq!(next(&mut events).await, invoice_event(InvoiceEvent::Settled));
+    assert_eq!(
+        next(&mut events).await,
+        payment_event(PaymentEvent::Started)
+    );
+    assert_eq!(
+        next(&mut events).await,
+        invoice_event(InvoiceEvent::Settled)
+    );
     // Default fee: 1000 msat + 1 ppm of 1,000,000 msat = 1001 msat.
     assert_eq!(
         next(&mut events).await,
