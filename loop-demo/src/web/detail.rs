@@ -132,7 +132,7 @@ pub fn checks(refused: Option<&str>) -> Section {
     let failed_at = match refused {
         None => CHECKS.len(),
         Some("malformed" | "wrong_location" | "preimage_mismatch") => 0,
-        Some("unknown_root_key") => 1,
+        Some("unknown_root_key" | "revoked") => 1,
         Some("bad_signature") => 2,
         Some(_) => 3,
     };

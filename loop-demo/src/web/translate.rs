@@ -203,7 +203,10 @@ fn decision_rows(decision: &Decision, l402: &L402Client) -> Vec<NewEvent> {
                 Party::Loopd,
                 format!(
                     "{} {}: {}",
-                    decision.status,
+                    decision.grpc_status.map_or_else(
+                        || format!("HTTP {}", decision.status),
+                        |code| format!("grpc-status {code}")
+                    ),
                     decision.outcome.as_str(),
                     decision.reason.unwrap_or("")
                 ),

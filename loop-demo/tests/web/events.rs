@@ -123,7 +123,7 @@ async fn the_unhappy_paths_show_the_proxys_real_answer() {
     let revoked = provoke(&page, &mut events, "revoke").await;
     assert_succeeded(&revoked);
     assert!(
-        has_row(&revoked, "verify", "failed: unknown_root_key"),
+        has_row(&revoked, "verify", "failed: revoked"),
         "{revoked:#?}"
     );
     assert!(has_row(&revoked, "challenge", "402"));
@@ -145,10 +145,10 @@ async fn the_unhappy_paths_show_the_proxys_real_answer() {
     assert!(has_row(&offline, "result", "offline"), "{offline:#?}");
     assert_eq!(page.act("repeat-loop").await.0, 202);
     assert_succeeded(&events.until_idle().await);
-    // … but a new one cannot be minted: 503, and the loop fails with the proxy's message.
+    // … but a new one cannot be minted: Unavailable (gRPC's 503), and the loop fails with the proxy's message.
     let unminted = provoke(&page, &mut events, "revoke").await;
     assert!(
-        has_row(&unminted, "error", "503 challenge_failed"),
+        has_row(&unminted, "error", "grpc-status 14 challenge_failed: lnd_unavailable"),
         "{unminted:#?}"
     );
     assert!(of_kind(&unminted, "token_payment").is_empty());
