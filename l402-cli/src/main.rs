@@ -4,13 +4,11 @@
 //! with `--invoice` the challenge's invoice. It is a command of its own, not a `loop` subcommand, because
 //! the protocol is not Loop's: an Aperture operator reads tokens with it as much as a Loop user.
 
-mod decode;
-mod render;
-
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use l402_cli::{decode, render};
 use service_kit::exit::{report, ExitError};
 
 /// Tools for reading L402 tokens.

@@ -7,9 +7,11 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use ::http::HeaderValue;
-use l402::{Challenge, Network, Token, TokenId};
+use l402::{Caveat, Challenge, Network, Token, TokenId};
+use tokio::sync::broadcast;
 use tracing::{info, warn};
 
+use crate::events::{L402Event, FEED_CAPACITY};
 use crate::payer::{Payer, PayerError, PaymentOutcome, PaymentSuccess};
 use crate::store::{StoreError, TokenStore};
 
@@ -284,6 +286,7 @@ struct Inner {
     rebuys: std::sync::Mutex<Rebuys>,
     rebuys_started: AtomicU64,
     rebuys_refused: AtomicU64,
+    events: broadcast::Sender<L402Event>,
 }
 
 /// The re-purchases of this client (in memory: a new process starts afresh), for the bounds of
@@ -370,6 +373,7 @@ impl L402Client {
                 rebuys: std::sync::Mutex::new(Rebuys::default()),
                 rebuys_started: AtomicU64::new(0),
                 rebuys_refused: AtomicU64::new(0),
+                events: broadcast::channel(FEED_CAPACITY).0,
             }),
         })
     }
@@ -393,6 +397,44 @@ impl L402Client {
             rebuys: self.inner.rebuys_started.load(Ordering::Relaxed),
             rebuys_refused: self.inner.rebuys_refused.load(Ordering::Relaxed),
         }
+    }
+
+    /// A live feed of what this client does with tokens from now on (see [`L402Event`]).
+    pub fn subscribe_events(&self) -> broadcast::Receiver<L402Event> {
+        self.inner.events.subscribe()
+    }
+
+    /// Sends the event `make` builds, only when someone listens.
+    fn emit(&self, make: impl FnOnce() -> L402Event) {
+        if self.inner.events.receiver_count() > 0 {
+            // A subscriber that left meanwhile is fine.
+            let _ = self.inner.events.send(make());
+        }
+    }
+
+    /// Adds `caveat` to the paid token (attenuation, which only the holder can do and which can only
+    /// restrict the token: a `valid_until` earlier than the server's, fewer capabilities), stores it and
+    /// attaches the restricted token from the next call on. Fails when no paid token is held.
+    pub async fn restrict(&self, caveat: &Caveat) -> Result<Arc<PaidToken>, L402Error> {
+        let _guard = self.inner.acquire.lock().await;
+        let mut token = self
+            .inner
+            .store
+            .paid_token()?
+            .ok_or(StoreError::WrongKind("no paid token to restrict"))?;
+        token.macaroon = token
+            .macaroon
+            .with_caveat(caveat)
+            .map_err(|e| L402Error::BadChallenge(format!("cannot add the caveat: {e}")))?;
+        self.inner.store.store_paid(&token)?;
+        let paid = Arc::new(PaidToken::new(token)?);
+        info!(token_id = %paid.token_id.to_hex(), caveat = %caveat.condition(), "L402 token restricted");
+        self.emit(|| L402Event::Restricted {
+            token_id: paid.token_id,
+            caveat: String::from_utf8_lossy(&caveat.to_bytes()).into_owned(),
+        });
+        self.set_current(Some(paid.clone()));
+        Ok(paid)
     }
 
     /// Counts a challenge that is not handled (met on a retry).
@@ -431,6 +473,11 @@ impl L402Client {
         I: IntoIterator<Item = &'a str>,
     {
         self.inner.challenges.fetch_add(1, Ordering::Relaxed);
+        let challenges: Vec<&str> = challenges.into_iter().collect();
+        self.emit(|| L402Event::Challenged {
+            sent: sent.map(|t| t.token_id),
+            challenges: challenges.iter().map(|&c| c.to_owned()).collect(),
+        });
         let attempts_seen = self.inner.attempts.load(Ordering::SeqCst);
         let _guard = self.inner.acquire.lock().await;
         let store = &self.inner.store;
@@ -457,6 +504,9 @@ impl L402Client {
             self.rebuys().owed = Some(token_id);
             self.set_current(None);
             self.inner.evictions.fetch_add(1, Ordering::Relaxed);
+            self.emit(|| L402Event::Evicted {
+                token_id: paid.token_id(),
+            });
             warn!(
                 token_id = %paid.token_id().to_hex(),
                 backup = ?backup,
@@ -620,6 +670,11 @@ impl L402Client {
         );
         // Written before paying, so a crash mid-payment is resolved by tracking.
         self.inner.store.store_pending(&token)?;
+        self.emit(|| L402Event::PendingStored {
+            token_id: token.token_id(),
+            payment_hash: hash,
+            invoice_msat,
+        });
         self.inner.payments.fetch_add(1, Ordering::Relaxed);
         info!(
             token_id = %token.token_id().to_hex(),
@@ -637,6 +692,17 @@ impl L402Client {
                 config.payment_timeout,
             )
             .await?;
+        let failure = match &outcome {
+            PaymentOutcome::Failed { reason } => Some(reason.as_str()),
+            PaymentOutcome::NotFound => Some("lnd lost track of the payment"),
+            PaymentOutcome::Succeeded(_) | PaymentOutcome::InFlight => None,
+        };
+        if let Some(reason) = failure {
+            self.emit(|| L402Event::PaymentFailed {
+                token_id: token.token_id(),
+                reason: reason.to_owned(),
+            });
+        }
         match outcome {
             PaymentOutcome::Succeeded(success) => self.store_paid(token, success),
             PaymentOutcome::Failed { reason } => {
@@ -678,6 +744,11 @@ impl L402Client {
             routing_fee_msat = success.routing_fee_msat,
             "L402 token paid"
         );
+        self.emit(|| L402Event::Paid {
+            token_id: paid.token_id,
+            amount_paid_msat: success.amount_paid_msat,
+            routing_fee_msat: success.routing_fee_msat,
+        });
         self.set_current(Some(paid.clone()));
         Ok(paid)
     }

@@ -15,6 +15,8 @@
 //!   that middleware, returning [`HttpError`]s.
 //! - [`Payer`] (module [`payer`]): how invoices get paid; lnd's [`LndPayer`] implements it.
 //! - [`TokenStore`] (module [`store`]): Loop's `l402.token` / `l402.token.pending` files.
+//! - [`L402Event`] (module [`events`]): a live feed of what the client does with tokens
+//!   ([`L402Client::subscribe_events`]), free while nobody listens.
 //!
 //! Concurrency: a call with a valid token takes only a short read lock on the
 //! cached token, so such calls run fully in parallel. Only acquisition is
@@ -40,6 +42,7 @@
 #![deny(missing_docs)]
 
 mod client;
+pub mod events;
 #[cfg(feature = "grpc")]
 pub mod grpc;
 #[cfg(feature = "http")]
@@ -52,6 +55,7 @@ pub use client::{
     DEFAULT_MAX_FEE_SAT, DEFAULT_PAYMENT_TIMEOUT, DEFAULT_REBUY_BACKOFF,
     DEFAULT_REBUY_BUDGET_FACTOR, DEFAULT_REBUY_WINDOW,
 };
+pub use events::L402Event;
 #[cfg(feature = "grpc")]
 pub use grpc::{L402Layer, L402Service};
 #[cfg(feature = "http")]

@@ -219,7 +219,8 @@ async fn follow_swap(
     start: Instant,
     narrator: Narrator,
 ) -> anyhow::Result<SwapState> {
-    let last = std::cell::Cell::new(None);
+    // The last state seen (a Mutex, not a Cell: the page plays loops on other tasks).
+    let last = std::sync::Mutex::new(None);
     let final_state = wait::until("the swap to finish", SWAP_TIMEOUT, || {
         let mut client = client.clone();
         let request = SwapInfoRequest { id: id.to_vec() };
@@ -227,7 +228,11 @@ async fn follow_swap(
         async move {
             let status = client.swap_info(request).await.ok()?.into_inner();
             let state = status.state();
-            if last.replace(Some(state)) != Some(state) {
+            let previous = last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .replace(state);
+            if previous != Some(state) {
                 narrator.step(start, format!("swap state: {}", state.as_str_name()));
             }
             matches!(state, SwapState::Success | SwapState::Failed).then_some(state)
@@ -302,7 +307,7 @@ async fn narrate_decisions(
 }
 
 /// The first 8 hex characters of an id, enough to tell tokens apart.
-fn short(id: &str) -> &str {
+pub fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 

@@ -9,7 +9,8 @@
 //! Tour of the crate:
 //! - [`network`]: [`MockNetwork`] builder and [`NodeHandle`] (addresses, files, test hooks);
 //! - `ledger`: balances, invoices, payments, hold invoices and subscriptions of all nodes behind one
-//!   lock, in domain types;
+//!   lock, in domain types, and the live feed of invoice and payment events
+//!   ([`MockNetwork::subscribe_events`], [`NetworkEvent`]);
 //! - [`rpc`]: the three gRPC services, thin translations onto the ledger (proto conversion and the
 //!   domain error → gRPC status mapping live there);
 //! - [`macaroon`]: lnd's macaroon permissions (format, baking and the per-call check are
@@ -33,5 +34,7 @@ pub mod rpc;
 mod server;
 
 pub use error::MockLndError;
-pub use ledger::{FailureReason, ParseFailureReasonError};
+pub use ledger::{
+    FailureReason, InvoiceEvent, NetworkEvent, ParseFailureReasonError, PaymentEvent,
+};
 pub use network::{MockNetwork, MockNetworkBuilder, NodeHandle};

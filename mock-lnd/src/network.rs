@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::MockLndError;
 use crate::files::NodeFiles;
 use crate::invoice::currency_for_network;
-use crate::ledger::{FailureReason, Ledger, LedgerConfig, NodeId, NodeMeta};
+use crate::ledger::{FailureReason, Ledger, LedgerConfig, NetworkEvent, NodeId, NodeMeta};
 use crate::rpc::NodeContext;
 use crate::server::NodeServer;
 
@@ -291,6 +291,12 @@ impl MockNetwork {
     /// The current payment latency.
     pub fn payment_latency(&self) -> Duration {
         self.ledger.payment_latency()
+    }
+
+    /// A live feed of every invoice and payment event on the network from now on (bounded: a subscriber
+    /// that falls behind is told how many events it missed).
+    pub fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<NetworkEvent> {
+        self.ledger.subscribe_events()
     }
 
     /// All balances + money locked in accepted hold invoices + routing fees earned by the simulated

@@ -406,6 +406,13 @@ impl SwapManager {
         Ok(SwapStatus { swap, updates })
     }
 
+    /// Every state change of every swap from now on, as it is stored (for in-process observers such as
+    /// `loop-demo --web`). Bounded: a subscriber that falls behind is told how many it missed, and
+    /// finds the history in [`SwapManager::status`].
+    pub fn subscribe_all(&self) -> broadcast::Receiver<SwapUpdate> {
+        self.shared.updates.subscribe()
+    }
+
     /// `SubscribeLoopOutUpdates`: the current state, then every later one,
     /// ending after a final state (or at shutdown).
     pub async fn subscribe(&self, hash: Hash32) -> Result<UpdateStream, SwapError> {

@@ -61,6 +61,9 @@ pub struct StackOptions {
     /// How long every Lightning payment takes in mock-lnd (real ones take
     /// from a few hundred milliseconds to seconds).
     pub payment_latency: Duration,
+    /// The shortest time between two re-purchases of a rejected token by loopd
+    /// (`--l402rebuybackoff`).
+    pub rebuy_backoff: Duration,
 }
 
 impl Default for StackOptions {
@@ -72,6 +75,7 @@ impl Default for StackOptions {
             proxy_tls: true,
             confirmation_delay: Duration::from_millis(200),
             payment_latency: Duration::from_millis(100),
+            rebuy_backoff: l402_client::DEFAULT_REBUY_BACKOFF,
         }
     }
 }
@@ -450,6 +454,7 @@ async fn start_loopd(
         lnd: node.lnd_config(),
         l402: L402Config {
             max_cost_sat: options.max_token_cost_sat,
+            rebuy_backoff: options.rebuy_backoff,
             ..L402Config::default()
         },
     };

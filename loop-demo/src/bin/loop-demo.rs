@@ -3,10 +3,14 @@
 //! Starts mock-lnd, swap-server, auth-proxy and loopd in this process on free
 //! ports (SQLite in a temporary directory, no external service), plays a first
 //! loop — 402, token payment, retry — and a repeat loop that reuses the token,
-//! narrating each step with timings; `--json` prints one JSON report instead.
+//! narrating each step with timings; `--json` prints one JSON report instead,
+//! and `--web` serves a live page whose buttons play the loops.
+
+use std::net::SocketAddr;
 
 use clap::Parser;
 use loop_demo::demo::{self, Narrator};
+use loop_demo::web::{self, WebOptions};
 use service_kit::exit::{report, ExitError};
 use testkit::stack::{Stack, StackOptions};
 
@@ -15,8 +19,19 @@ use testkit::stack::{Stack, StackOptions};
 #[command(name = "loop-demo", version)]
 struct Args {
     /// Print one JSON object instead of the narration.
-    #[arg(long, env = "LOOP_DEMO_JSON")]
+    #[arg(long, env = "LOOP_DEMO_JSON", conflicts_with = "web")]
     json: bool,
+    /// Serve the live sequence diagram instead, until interrupted.
+    #[arg(long, env = "LOOP_DEMO_WEB")]
+    web: bool,
+    /// Where `--web` serves the page.
+    #[arg(
+        long,
+        env = "LOOP_DEMO_LISTEN",
+        default_value = "127.0.0.1:8402",
+        requires = "web"
+    )]
+    listen: SocketAddr,
     /// Amount of the first loop out, in satoshis.
     #[arg(long, env = "LOOP_DEMO_FIRST_AMT", default_value_t = 250_000)]
     first_amt: u64,
@@ -41,6 +56,11 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     let narrator = Narrator::new(!args.json);
     let stack = Stack::start(StackOptions {
         token_price_sat: args.price,
+        rebuy_backoff: if args.web {
+            web::REBUY_BACKOFF
+        } else {
+            StackOptions::default().rebuy_backoff
+        },
         ..StackOptions::default()
     })
     .await?;
@@ -55,6 +75,9 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         args.price,
         stack.loopd_addr(),
     ));
+    if args.web {
+        return serve_page(stack, args).await;
+    }
     let report = demo::play(&stack, args.first_amt, args.repeat_amt, narrator).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -63,4 +86,18 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     }
     stack.shutdown().await;
     Ok(())
+}
+
+async fn serve_page(stack: Stack, args: &Args) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    println!(
+        "The live sequence: http://{}/  (loopd re-buys a rejected token after {} s; Ctrl-C stops)",
+        listener.local_addr()?,
+        web::REBUY_BACKOFF.as_secs()
+    );
+    let options = WebOptions {
+        first_amount_sat: args.first_amt,
+        repeat_amount_sat: args.repeat_amt,
+    };
+    Ok(web::serve(stack, listener, options, service_kit::shutdown::signal()).await?)
 }

@@ -1,7 +1,8 @@
 //! Hold invoices: the money an accepted one locks, and settling or canceling it.
 
 use super::{
-    hash_of, FailureReason, Hash32, InvoiceState, Ledger, LedgerError, NodeId, PaymentStatus,
+    hash_of, FailureReason, Hash32, InvoiceState, Ledger, LedgerError, NodeId, PaymentEvent,
+    PaymentStatus,
 };
 
 /// Money locked by an accepted hold invoice.
@@ -47,6 +48,16 @@ impl Ledger {
         record.invoice.settle(node.settle_index, held.amount_msat);
         tracing::info!(node = %self.nodes[id].name, payment_hash = %hex::encode(hash), settle_index = node.settle_index, "hold invoice settled");
         node.subscribers.notify(&record.invoice, true);
+        self.invoice_event(id, &record.invoice);
+        self.payment_event(
+            held.payer,
+            Some(id),
+            &hash,
+            held.amount_msat,
+            PaymentEvent::Succeeded {
+                fee_msat: held.fee_msat,
+            },
+        );
         state.nodes[held.payer].publish(
             &self.nodes[held.payer].name,
             &hash,
@@ -75,14 +86,23 @@ impl Ledger {
         let held = record.held.take();
         tracing::info!(node = %self.nodes[id].name, payment_hash = %hex::encode(hash), "invoice canceled");
         node.subscribers.notify(&record.invoice, false);
+        self.invoice_event(id, &record.invoice);
         if let Some(held) = held {
+            let reason = FailureReason::IncorrectPaymentDetails;
+            self.payment_event(
+                held.payer,
+                Some(id),
+                &hash,
+                held.amount_msat,
+                PaymentEvent::Failed(reason),
+            );
             state.in_flight_msat -= held.total_msat();
             let payer = &mut state.nodes[held.payer];
             payer.balance_msat += held.total_msat();
             payer.publish(
                 &self.nodes[held.payer].name,
                 &hash,
-                PaymentStatus::Failed(FailureReason::IncorrectPaymentDetails),
+                PaymentStatus::Failed(reason),
             );
         }
         Ok(())

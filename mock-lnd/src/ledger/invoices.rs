@@ -178,6 +178,7 @@ impl Ledger {
             "invoice added"
         );
         node.subscribers.notify(&invoice, true);
+        self.invoice_event(id, &invoice);
         node.invoices.insert(
             hash,
             InvoiceRecord {
@@ -218,6 +219,7 @@ impl Ledger {
                 record.invoice.state = InvoiceState::Canceled;
                 tracing::info!(node = %self.nodes[id].name, payment_hash = %hex::encode(hash), "invoice expired");
                 node.subscribers.notify(&record.invoice, false);
+                self.invoice_event(id, &record.invoice);
             }
         }
     }

@@ -5,7 +5,8 @@
 //! (simulated) intermediate hops never changes. Nothing here awaits while holding the lock.
 //!
 //! This module holds that state and the per-node bookkeeping (balances, hooks, counters); the
-//! operations live by concern in [`invoices`], [`payments`], [`hold`] and [`subscriptions`]. The
+//! operations live by concern in [`invoices`], [`payments`], [`hold`] and [`subscriptions`], and what
+//! happens is published on a live feed ([`events`]). The
 //! ledger speaks only domain types ([`Invoice`], [`Payment`], [`LedgerError`]); `crate::rpc`
 //! translates them to and from lnd's protobuf messages and gRPC statuses.
 
@@ -17,10 +18,11 @@ use bitcoin_hashes::{sha256, Hash};
 use lightning_invoice::Currency;
 use rand::RngCore;
 use secp256k1::{PublicKey, SecretKey};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 mod error;
+mod events;
 mod failure;
 mod hold;
 mod invoices;
@@ -28,6 +30,7 @@ mod payments;
 mod subscriptions;
 
 pub(crate) use error::LedgerError;
+pub use events::{InvoiceEvent, NetworkEvent, PaymentEvent};
 pub use failure::{FailureReason, ParseFailureReasonError};
 use invoices::InvoiceRecord;
 pub(crate) use invoices::{
@@ -69,6 +72,8 @@ pub(crate) struct Ledger {
     shutdown: CancellationToken,
     /// Lets methods spawn tasks that refer back to the ledger without keeping it alive.
     this: Weak<Ledger>,
+    /// The live feed of invoice and payment events.
+    events: broadcast::Sender<NetworkEvent>,
 }
 
 struct State {
@@ -138,6 +143,7 @@ impl Ledger {
             }),
             shutdown,
             this: this.clone(),
+            events: broadcast::channel(events::FEED_CAPACITY).0,
         })
     }
 
@@ -152,6 +158,11 @@ impl Ledger {
     /// Immutable facts about node `id`.
     pub fn meta(&self, id: NodeId) -> &NodeMeta {
         &self.nodes[id]
+    }
+
+    /// The node whose key is `pubkey`, if it is one of the network's.
+    fn node_with_key(&self, pubkey: &PublicKey) -> Option<NodeId> {
+        self.nodes.iter().position(|n| n.pubkey == *pubkey)
     }
 
     /// The number of nodes.

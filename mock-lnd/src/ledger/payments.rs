@@ -11,7 +11,10 @@ use secp256k1::PublicKey;
 use tokio::sync::watch;
 
 use super::hold::HeldHtlc;
-use super::{FailureReason, Hash32, InvoiceState, Ledger, LedgerError, NodeId, NodeState, State};
+use super::{
+    FailureReason, Hash32, InvoiceState, Ledger, LedgerError, NodeId, NodeState, PaymentEvent,
+    State,
+};
 
 /// Where a payment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +103,13 @@ impl Ledger {
         };
         let (tx, updates) = watch::channel(initial.clone());
         node.payments.insert(order.hash, tx);
+        self.payment_event(
+            payer,
+            self.node_with_key(&order.destination),
+            &order.hash,
+            order.amount_msat,
+            PaymentEvent::Started,
+        );
         drop(state);
         tracing::info!(
             payer = %self.nodes[payer].name,
@@ -174,6 +184,18 @@ impl Ledger {
                 PaymentStatus::Failed(reason)
             }
         };
+        let event = match status {
+            PaymentStatus::InFlight => PaymentEvent::Held,
+            PaymentStatus::Succeeded { fee_msat, .. } => PaymentEvent::Succeeded { fee_msat },
+            PaymentStatus::Failed(reason) => PaymentEvent::Failed(reason),
+        };
+        self.payment_event(
+            payer,
+            self.node_with_key(&order.destination),
+            &order.hash,
+            order.amount_msat,
+            event,
+        );
         state.nodes[payer].publish(payer_name, &order.hash, status);
     }
 
@@ -189,9 +211,7 @@ impl Ledger {
             return Err(reason);
         }
         let payee = self
-            .nodes
-            .iter()
-            .position(|n| n.pubkey == order.destination)
+            .node_with_key(&order.destination)
             .filter(|&payee| payee != payer && state.nodes[payee].online)
             .ok_or(FailureReason::NoRoute)?;
         let fee_msat = self.routing_fee_msat(order.amount_msat);
@@ -224,6 +244,7 @@ impl Ledger {
                 fee_msat,
             });
             payee_state.subscribers.notify(&record.invoice, false);
+            self.invoice_event(payee, &record.invoice);
             state.nodes[payer].balance_msat -= total;
             state.in_flight_msat += total;
             return Ok(Delivery::Held);
@@ -233,6 +254,7 @@ impl Ledger {
             .invoice
             .settle(payee_state.settle_index, order.amount_msat);
         payee_state.subscribers.notify(&record.invoice, true);
+        self.invoice_event(payee, &record.invoice);
         payee_state.balance_msat += order.amount_msat;
         state.nodes[payer].balance_msat -= total;
         state.fees_earned_msat += fee_msat;

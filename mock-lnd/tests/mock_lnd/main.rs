@@ -2,6 +2,7 @@
 
 mod auth;
 mod concurrency;
+mod events;
 mod failures;
 mod hold;
 mod hooks;

@@ -253,7 +253,8 @@ pub fn list_json(swaps: &[SwapStatus], next_start_time: i64) -> Value {
 pub struct PrintableToken {
     /// Token id (hex).
     pub id: String,
-    /// Always empty (as in Loop).
+    /// When the token expires: the earliest `<service>_valid_until` caveat of its macaroon, local-time
+    /// RFC 3339; empty for a token without one (Loop always prints it empty).
     pub valid_until: String,
     /// Hex of the base macaroon.
     pub base_macaroon: String,
@@ -279,7 +280,7 @@ impl From<&L402Token> for PrintableToken {
     fn from(t: &L402Token) -> Self {
         Self {
             id: t.id.clone(),
-            valid_until: String::new(),
+            valid_until: valid_until(&t.base_macaroon).map_or_else(String::new, rfc3339_local),
             base_macaroon: hex::encode(&t.base_macaroon),
             payment_hash: hex::encode(&t.payment_hash),
             payment_preimage: hex::encode(&t.payment_preimage),
@@ -291,6 +292,19 @@ impl From<&L402Token> for PrintableToken {
             storage_name: t.storage_name.clone(),
         }
     }
+}
+
+/// The earliest `<service>_valid_until` of a macaroon, Unix seconds; `None` for none, or a macaroon that
+/// does not parse (listing tokens never fails on one).
+fn valid_until(macaroon: &[u8]) -> Option<i64> {
+    let caveats = l402::Macaroon::from_bytes(macaroon).ok()?.caveats().ok()?;
+    caveats
+        .iter()
+        .filter_map(|caveat| match caveat {
+            l402::Caveat::ValidUntil { unix_secs, .. } => Some(*unix_secs),
+            _ => None,
+        })
+        .min()
 }
 
 /// Writes `value` as JSON with Loop's 4-space indent (`printRespJSON`) and a final newline.
@@ -435,6 +449,31 @@ mod tests {
             rfc3339_local(1_700_000_000)
         );
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn listauth_shows_the_earliest_valid_until_of_the_macaroon() {
+        let minted = l402::MintRequest::new(l402::PaymentHash::from_bytes([7; 32]))
+            .valid_until("loop", 1_800_000_000)
+            .mint()
+            .unwrap();
+        // The holder narrowed it further (attenuation): the earlier time is when it expires.
+        let macaroon = minted
+            .macaroon
+            .with_caveat(&l402::Caveat::valid_until("loop", 1_700_000_000).unwrap())
+            .unwrap();
+        let token = |base_macaroon: Vec<u8>| L402Token {
+            base_macaroon,
+            ..Default::default()
+        };
+        let printed = PrintableToken::from(&token(macaroon.as_bytes().to_vec()));
+        assert_eq!(printed.valid_until, rfc3339_local(1_700_000_000));
+        let without = l402::MintRequest::new(l402::PaymentHash::from_bytes([7; 32]))
+            .mint()
+            .unwrap();
+        let printed = PrintableToken::from(&token(without.macaroon.as_bytes().to_vec()));
+        assert_eq!(printed.valid_until, "", "no expiry caveat");
+        assert_eq!(PrintableToken::from(&token(vec![1, 2])).valid_until, "");
     }
 
     #[test]
