@@ -6,7 +6,7 @@ use bitcoin_hashes::{sha256, Hash as _};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::rest_support::{bytes_field, field, int64_field, rest_network, str_field, Rest};
+use crate::rest_support::{bytes_field, field, int64_field, rest_network, str_field, Lines, Rest};
 use crate::support::WAIT;
 
 /// URL-safe base64 (as grpc-gateway accepts in a path) of `bytes`.
@@ -188,6 +188,17 @@ async fn a_payment_over_rest_only() {
         int64_field(field(&balance, "local_balance"), "msat"),
         10_000_000_000 - 1_234_000 - 1001
     );
+
+    // Paying it again fails before the stream's first message: 409 and one error line.
+    let again = payer.request(Method::POST, "/v2/router/send").json(&json!({
+        "payment_request": pay_req,
+        "timeout_seconds": 30,
+        "fee_limit_sat": "10",
+    }));
+    let (status, lines) = payer.stream(again).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(field(field(&lines[0], "error"), "code"), &json!(6));
 }
 
 #[tokio::test]
@@ -216,13 +227,10 @@ async fn send_payment_sync_over_rest() {
     );
 }
 
-/// Starts paying a hold invoice of `payee` from `payer` over REST, waits until the invoice is
-/// `ACCEPTED`, and returns the still-open payment stream's task and the hash.
-async fn accepted_hold_payment(
-    payee: &Rest,
-    payer: Rest,
-    preimage: [u8; 32],
-) -> (tokio::task::JoinHandle<(StatusCode, Vec<Value>)>, Vec<u8>) {
+/// Starts paying a hold invoice of `payee` from `payer` over REST, reads the payment's first
+/// update (`IN_FLIGHT`, sent while the payment is held), waits until the invoice is `ACCEPTED`,
+/// and returns the still-open payment stream and the hash.
+async fn accepted_hold_payment(payee: &Rest, payer: &Rest, preimage: [u8; 32]) -> (Lines, Vec<u8>) {
     let hash = sha256::Hash::hash(&preimage).to_byte_array().to_vec();
     let added = payee
         .post_ok(
@@ -232,15 +240,15 @@ async fn accepted_hold_payment(
         .await;
     assert_eq!(int64_field(&added, "add_index"), 1);
     assert_eq!(bytes_field(&added, "payment_addr").len(), 32);
-    let pay_req = str_field(&added, "payment_request").to_owned();
-    let payment = tokio::spawn(async move {
-        let request = payer.request(Method::POST, "/v2/router/send").json(&json!({
-            "payment_request": pay_req,
-            "timeout_seconds": 30,
-            "fee_limit_sat": 10,
-        }));
-        payer.stream(request).await
-    });
+    let request = payer.request(Method::POST, "/v2/router/send").json(&json!({
+        "payment_request": str_field(&added, "payment_request"),
+        "timeout_seconds": 30,
+        "fee_limit_sat": 10,
+    }));
+    let mut payment = payer.open_stream(request).await;
+    assert_eq!(payment.status, StatusCode::OK);
+    let first = payment.next().await.expect("a first update");
+    assert_eq!(str_field(field(&first, "result"), "status"), "IN_FLIGHT");
     let lookup = format!("/v1/invoice/{}", hex::encode(&hash));
     testkit::eventually(WAIT, "the hold invoice is accepted", || async {
         str_field(&payee.get_ok(&lookup).await, "state") == "ACCEPTED"
@@ -249,13 +257,23 @@ async fn accepted_hold_payment(
     (payment, hash)
 }
 
+/// The rest of a payment stream: its final update, then its end.
+async fn final_update(mut payment: Lines) -> Value {
+    let last = payment.next().await.expect("a final update");
+    assert!(
+        payment.next().await.is_none(),
+        "the stream ends after the final update"
+    );
+    field(&last, "result").clone()
+}
+
 #[tokio::test]
 async fn hold_invoice_settled_over_rest() {
     let net = rest_network(&["payee", "payer"]).await;
     let payee = Rest::admin(&net.node("payee"));
     let preimage = [7u8; 32];
-    let (payment, hash) =
-        accepted_hold_payment(&payee, Rest::admin(&net.node("payer")), preimage).await;
+    let payer = Rest::admin(&net.node("payer"));
+    let (payment, hash) = accepted_hold_payment(&payee, &payer, preimage).await;
 
     let settled = payee
         .post_ok(
@@ -264,11 +282,9 @@ async fn hold_invoice_settled_over_rest() {
         )
         .await;
     assert_eq!(settled, json!({}));
-    let (status, lines) = crate::support::within(payment).await.unwrap();
-    assert_eq!(status, StatusCode::OK);
-    let last = *results(&lines).last().unwrap();
-    assert_eq!(str_field(last, "status"), "SUCCEEDED");
-    assert_eq!(str_field(last, "payment_preimage"), hex::encode(preimage));
+    let last = final_update(payment).await;
+    assert_eq!(str_field(&last, "status"), "SUCCEEDED");
+    assert_eq!(str_field(&last, "payment_preimage"), hex::encode(preimage));
     let invoice = payee
         .get_ok(&format!("/v1/invoice/{}", hex::encode(&hash)))
         .await;
@@ -279,8 +295,8 @@ async fn hold_invoice_settled_over_rest() {
 async fn hold_invoice_canceled_over_rest() {
     let net = rest_network(&["payee", "payer"]).await;
     let payee = Rest::admin(&net.node("payee"));
-    let (payment, hash) =
-        accepted_hold_payment(&payee, Rest::admin(&net.node("payer")), [8u8; 32]).await;
+    let payer = Rest::admin(&net.node("payer"));
+    let (payment, hash) = accepted_hold_payment(&payee, &payer, [8u8; 32]).await;
 
     let canceled = payee
         .post_ok(
@@ -289,12 +305,10 @@ async fn hold_invoice_canceled_over_rest() {
         )
         .await;
     assert_eq!(canceled, json!({}));
-    let (status, lines) = crate::support::within(payment).await.unwrap();
-    assert_eq!(status, StatusCode::OK);
-    let last = *results(&lines).last().unwrap();
-    assert_eq!(str_field(last, "status"), "FAILED");
+    let last = final_update(payment).await;
+    assert_eq!(str_field(&last, "status"), "FAILED");
     assert_eq!(
-        str_field(last, "failure_reason"),
+        str_field(&last, "failure_reason"),
         "FAILURE_REASON_INCORRECT_PAYMENT_DETAILS"
     );
     let invoice = payee

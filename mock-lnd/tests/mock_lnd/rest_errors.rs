@@ -59,6 +59,23 @@ async fn a_missing_or_foreign_macaroon_is_unauthenticated() {
         )
         .await;
     assert_error(&garbage, StatusCode::UNAUTHORIZED, 16, "malformed macaroon");
+
+    // Each Grpc-Metadata-macaroon header is one metadata value: two are refused, as on gRPC.
+    let admin = Rest::admin(&a);
+    let macaroon = hex::encode(std::fs::read(a.admin_macaroon_path()).unwrap());
+    let twice = admin
+        .send(
+            admin
+                .request(Method::GET, "/v1/getinfo")
+                .header("Grpc-Metadata-macaroon", macaroon),
+        )
+        .await;
+    assert_error(
+        &twice,
+        StatusCode::UNAUTHORIZED,
+        16,
+        "expected 1 macaroon, got 2",
+    );
 }
 
 #[tokio::test]

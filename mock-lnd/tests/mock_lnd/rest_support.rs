@@ -116,19 +116,52 @@ impl Rest {
     /// A streaming request: its HTTP status and every newline-delimited JSON object, read as they
     /// arrive until the server ends the stream.
     pub async fn stream(&self, request: reqwest::RequestBuilder) -> (StatusCode, Vec<Value>) {
-        let mut response = within(request.send()).await.expect("request sent");
-        let status = response.status();
-        let mut lines = Vec::new();
-        let mut pending = Vec::new();
-        while let Some(chunk) = within(response.chunk()).await.expect("stream read") {
-            pending.extend_from_slice(&chunk);
-            while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = pending.drain(..=end).collect();
-                lines.push(serde_json::from_slice(&line).expect("a JSON line"));
+        let mut lines = self.open_stream(request).await;
+        let mut all = Vec::new();
+        while let Some(line) = lines.next().await {
+            all.push(line);
+        }
+        (lines.status, all)
+    }
+
+    /// Sends a streaming request and returns once the answer's head is in.
+    pub async fn open_stream(&self, request: reqwest::RequestBuilder) -> Lines {
+        let response = within(request.send()).await.expect("request sent");
+        Lines {
+            status: response.status(),
+            response,
+            pending: Vec::new(),
+        }
+    }
+}
+
+/// A streamed answer, one JSON object per line.
+pub struct Lines {
+    pub status: StatusCode,
+    response: reqwest::Response,
+    pending: Vec<u8>,
+}
+
+impl Lines {
+    /// The next object, as soon as its line is complete; `None` once the server ended the stream.
+    pub async fn next(&mut self) -> Option<Value> {
+        loop {
+            if let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.pending.drain(..=end).collect();
+                return Some(serde_json::from_slice(&line).expect("a JSON line"));
+            }
+            match within(self.response.chunk()).await.expect("stream read") {
+                Some(chunk) => self.pending.extend_from_slice(&chunk),
+                None => {
+                    assert!(
+                        self.pending.is_empty(),
+                        "unterminated line: {:?}",
+                        self.pending
+                    );
+                    return None;
+                }
             }
         }
-        assert!(pending.is_empty(), "unterminated line: {pending:?}");
-        (status, lines)
     }
 }
 
