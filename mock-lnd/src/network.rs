@@ -18,13 +18,13 @@ use std::time::Duration;
 use lnd_client::LndConfig;
 use secp256k1::{PublicKey, SECP256K1};
 use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::MockLndError;
 use crate::files::NodeFiles;
 use crate::invoice::currency_for_network;
 use crate::ledger::{FailureReason, Ledger, LedgerConfig, NodeId, NodeMeta};
+use crate::rest::listener::tls_acceptor;
 use crate::rpc::NodeContext;
 use crate::server::{bind, NodeServer, RestListener};
 
@@ -169,22 +169,8 @@ impl MockNetworkBuilder {
             let secrets = files.prepare(name, needs_cert, &self.tls_extra_domains)?;
             let listener = bind(*addr).await?;
             let addr = local_addr(&listener, *addr)?;
-            let rest = match rest_addr {
-                Some(rest_addr) => {
-                    let listener = bind(rest_addr).await?;
-                    let addr = local_addr(&listener, rest_addr)?;
-                    let tls = match (&secrets.tls, self.rest_tls) {
-                        (Some((cert_pem, key_pem)), true) => Some(rest_tls(cert_pem, key_pem)?),
-                        _ => None,
-                    };
-                    files.write_rest_url(Some(&rest_url(addr, tls.is_some())))?;
-                    Some((RestListener { addr, tls }, listener))
-                }
-                None => {
-                    files.write_rest_url(None)?;
-                    None
-                }
-            };
+            let rest =
+                rest_listener(&files, rest_addr, secrets.tls.as_ref(), self.rest_tls).await?;
             metas.push(NodeMeta {
                 name: name.clone(),
                 key: secrets.node_key,
@@ -223,7 +209,7 @@ impl MockNetworkBuilder {
             let meta = ledger.meta(id);
             tracing::info!(node = %meta.name, %addr, pubkey = %meta.pubkey, tls = self.tls, dir = %files.dir.display(), "node listening");
             if let Some(rest) = &server.rest {
-                tracing::info!(node = %meta.name, url = %rest_url(rest.addr, rest.tls.is_some()), "REST listening");
+                tracing::info!(node = %meta.name, url = %rest.url(), "REST listening");
             }
             nodes.push(NodeHandle {
                 inner: Arc::new(NodeInner {
@@ -300,21 +286,28 @@ fn local_addr(listener: &TcpListener, asked: SocketAddr) -> Result<SocketAddr, M
     })
 }
 
-/// The REST listener's TLS: the node's certificate, offering HTTP/2 and HTTP/1.1.
-fn rest_tls(cert_pem: &[u8], key_pem: &[u8]) -> Result<TlsAcceptor, MockLndError> {
-    let identity = service_kit::tls::Identity {
-        cert_pem: cert_pem.to_vec(),
-        key_pem: key_pem.to_vec(),
+/// Binds a node's REST listener on `addr` if it has one, over TLS with its PEM certificate and key
+/// when `tls` (they exist then), and writes its `rest.url` (or removes a stale one).
+async fn rest_listener(
+    files: &NodeFiles,
+    addr: Option<SocketAddr>,
+    cert: Option<&(Vec<u8>, Vec<u8>)>,
+    tls: bool,
+) -> Result<Option<(RestListener, TcpListener)>, MockLndError> {
+    let Some(asked) = addr else {
+        files.write_rest_url(None)?;
+        return Ok(None);
     };
-    let config = service_kit::tls::server_config(&identity, &[b"h2", b"http/1.1"])
-        .map_err(|e| MockLndError::Tls(e.to_string()))?;
-    Ok(TlsAcceptor::from(config))
-}
-
-/// `https://ADDR` or `http://ADDR`: the base URL of a REST listener.
-fn rest_url(addr: SocketAddr, tls: bool) -> String {
-    let scheme = if tls { "https" } else { "http" };
-    format!("{scheme}://{addr}")
+    let listener = bind(asked).await?;
+    let rest = RestListener {
+        addr: local_addr(&listener, asked)?,
+        tls: match cert {
+            Some((cert_pem, key_pem)) if tls => Some(tls_acceptor(cert_pem, key_pem)?),
+            _ => None,
+        },
+    };
+    files.write_rest_url(Some(&rest.url()))?;
+    Ok(Some((rest, listener)))
 }
 
 /// A running simulated Lightning network. Dropping it stops every node (use
@@ -439,8 +432,7 @@ impl NodeHandle {
     /// The base URL of its REST API (`https://127.0.0.1:PORT`, `http://…` without REST TLS), if
     /// it has one; also in the node's `rest.url` file.
     pub fn rest_url(&self) -> Option<String> {
-        let rest = self.inner.server.rest.as_ref()?;
-        Some(rest_url(rest.addr, rest.tls.is_some()))
+        self.inner.server.rest.as_ref().map(RestListener::url)
     }
 
     /// `host:port`, as lnd clients take it.

@@ -47,6 +47,14 @@ pub(crate) struct RestListener {
     pub tls: Option<TlsAcceptor>,
 }
 
+impl RestListener {
+    /// Its base URL: `https://ADDR`, or `http://ADDR` in plaintext.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+}
+
 /// Everything needed to (re)start a node's servers.
 pub(crate) struct NodeServer {
     pub addr: SocketAddr,

@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
+use crate::error::MockLndError;
 use crate::server::KillableIo;
 
 /// Open connections served at once; more are closed when accepted.
@@ -27,6 +28,17 @@ pub const MAX_CONNECTIONS: usize = 256;
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest request head (request line and headers) read, in bytes.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// TLS with a node's PEM certificate and key, offering HTTP/2 and HTTP/1.1.
+pub(crate) fn tls_acceptor(cert_pem: &[u8], key_pem: &[u8]) -> Result<TlsAcceptor, MockLndError> {
+    let identity = service_kit::tls::Identity {
+        cert_pem: cert_pem.to_vec(),
+        key_pem: key_pem.to_vec(),
+    };
+    let config = service_kit::tls::server_config(&identity, &[b"h2", b"http/1.1"])
+        .map_err(|e| MockLndError::Tls(e.to_string()))?;
+    Ok(TlsAcceptor::from(config))
+}
 
 /// Serves `app` on `listener` until `stop` is cancelled, with TLS when `tls` is given.
 pub(crate) async fn serve(
