@@ -279,3 +279,40 @@ async fn rest_listeners_must_name_a_node_once() {
         .to_string()
         .contains("two REST listeners"));
 }
+
+#[tokio::test]
+async fn rest_tls_needs_no_grpc_tls() {
+    let net = MockNetwork::builder()
+        .node("a")
+        .rest("a")
+        .tls(false)
+        .start()
+        .await
+        .unwrap();
+    let node = net.node("a");
+    assert!(!node.tls());
+    assert!(node.rest_url().unwrap().starts_with("https://"));
+    // The certificate was made for REST alone, and REST serves with it.
+    let rest = Rest::admin(&node);
+    assert_eq!(str_field(&rest.get_ok("/v1/getinfo").await, "alias"), "a");
+}
+
+#[tokio::test]
+async fn a_stale_rest_url_is_removed() {
+    let datadir = tempfile::tempdir().unwrap();
+    let start = |rest: bool| {
+        let mut builder = MockNetwork::builder().datadir(datadir.path()).node("a");
+        if rest {
+            builder = builder.rest("a");
+        }
+        builder.start()
+    };
+    let with_rest = start(true).await.unwrap();
+    let file = with_rest.node("a").dir().join("rest.url");
+    assert!(file.exists());
+    with_rest.shutdown().await;
+    drop(with_rest);
+    let without = start(false).await.unwrap();
+    assert_eq!(without.node("a").rest_url(), None);
+    assert!(!file.exists(), "rest.url of the previous run is gone");
+}
