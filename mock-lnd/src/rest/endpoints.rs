@@ -1,6 +1,5 @@
-//! The REST endpoints: lnd's grpc-gateway mappings (`lnrpc/lightning.yaml`,
-//! `lnrpc/routerrpc/router.yaml`, `lnrpc/invoicesrpc/invoices.yaml`) of the gRPC methods mock-lnd
-//! serves.
+//! The REST endpoints: lnd's grpc-gateway HTTP rules (its `http.rules` for `lnrpc`, `routerrpc`
+//! and `invoicesrpc`) for the gRPC methods mock-lnd serves.
 
 use axum::routing::MethodFilter;
 

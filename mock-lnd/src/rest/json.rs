@@ -1,5 +1,5 @@
 //! lnd's REST JSON: protobuf messages as grpc-gateway's `JSONPb` marshaler writes and reads them with
-//! the options lnd sets (`lnrpc.RESTJsonMarshalOpts` / `RESTJsonUnmarshalOpts`, used in `lnd.go`):
+//! the options lnd gives its REST proxy (`lnrpc.RESTJsonMarshalOpts` / `RESTJsonUnmarshalOpts`):
 //!
 //! - out: proto field names (`UseProtoNames`), every field even at its default value
 //!   (`EmitUnpopulated`: `0`, `""`, `false`, `[]`, and `null` for an unset message field), 64-bit

@@ -1,14 +1,14 @@
-//! REST answers as grpc-gateway writes them (`runtime/errors.go`, `runtime/handler.go` of
-//! grpc-gateway v2.16, lnd's version): a message as JSON with 200, a gRPC status as
+//! REST answers as grpc-gateway writes them (`runtime.DefaultHTTPErrorHandler` and
+//! `runtime.ForwardResponseStream` of grpc-gateway v2.16, lnd's version): a message as JSON with 200, a gRPC status as
 //! `{"code": <int>, "message": "…", "details": []}` with the HTTP status of its code, and a
 //! server stream as newline-delimited `{"result": <message>}` objects ending, on failure, with
 //! `{"error": <status>}`.
 
+use std::convert::Infallible;
+
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use std::convert::Infallible;
-
 use futures::stream::{self, StreamExt as _};
 use http::{header, HeaderValue, StatusCode};
 use prost_reflect::DynamicMessage;
