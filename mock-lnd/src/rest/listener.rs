@@ -2,8 +2,9 @@
 //! and HTTP/2 on the same port (by ALPN, or by the h2c preface in plaintext).
 //!
 //! What a client can make it hold is bounded: [`MAX_CONNECTIONS`] open connections (more are
-//! closed at once), [`HANDSHAKE_TIMEOUT`] for the TLS handshake and for each request head,
-//! [`MAX_HEADER_BYTES`] of request head, and [`super::MAX_BODY_BYTES`] of body. Connections are
+//! closed at once) with at most [`MAX_STREAMS_PER_CONNECTION`] requests each (HTTP/2),
+//! [`HANDSHAKE_TIMEOUT`] for the TLS handshake and for each request head, [`MAX_HEADER_BYTES`] of
+//! request head, and [`super::MAX_BODY_BYTES`] of body per request. Connections are
 //! [`KillableIo`], so taking the node offline closes them with its gRPC ones.
 
 use std::sync::Arc;
@@ -24,6 +25,8 @@ use crate::server::KillableIo;
 
 /// Open connections served at once; more are closed when accepted.
 pub const MAX_CONNECTIONS: usize = 256;
+/// Requests in progress at once on one HTTP/2 connection.
+pub const MAX_STREAMS_PER_CONNECTION: u32 = 16;
 /// Time for the TLS handshake, and for each request head.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest request head (request line and headers) read, in bytes.
@@ -98,6 +101,7 @@ fn http_builder() -> auto::Builder<TokioExecutor> {
     builder
         .http2()
         .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
         .max_header_list_size(MAX_HEADER_BYTES as u32);
     builder
 }

@@ -32,7 +32,9 @@ use crate::server::GrpcStack;
 use call::Call;
 use endpoints::{Endpoint, Input, ENDPOINTS};
 
-pub use listener::{HANDSHAKE_TIMEOUT, MAX_CONNECTIONS, MAX_HEADER_BYTES};
+pub use listener::{
+    HANDSHAKE_TIMEOUT, MAX_CONNECTIONS, MAX_HEADER_BYTES, MAX_STREAMS_PER_CONNECTION,
+};
 
 /// The largest request body read, in bytes (lnd's requests are small JSON objects).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
