@@ -26,6 +26,7 @@ use axum::routing::on;
 use axum::Router;
 use http::StatusCode;
 use http_body_util::BodyExt as _;
+use prost_reflect::{DynamicMessage, MethodDescriptor};
 use tonic::Status;
 
 use crate::server::GrpcStack;
@@ -78,39 +79,13 @@ fn routing_error(status: StatusCode) -> Response {
 async fn serve(
     stack: GrpcStack,
     endpoint: &'static Endpoint,
-    method: prost_reflect::MethodDescriptor,
+    method: MethodDescriptor,
     request: Request,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
-    let path = if endpoint.path.contains('{') {
-        match Path::<Vec<(String, String)>>::from_request_parts(&mut parts, &()).await {
-            Ok(Path(path)) => path,
-            Err(rejection) => {
-                return response::error(&Status::invalid_argument(rejection.body_text()))
-            }
-        }
-    } else {
-        Vec::new()
-    };
-    let query = match endpoint.input {
-        Input::Query => match Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
-            Ok(Query(query)) => query,
-            Err(rejection) => {
-                return response::error(&Status::invalid_argument(rejection.body_text()))
-            }
-        },
-        Input::Body => Vec::new(),
-    };
-    let body = match endpoint.input {
-        Input::Body => match read_body(body).await {
-            Ok(body) => Some(body),
-            Err(response) => return response,
-        },
-        Input::Query => None,
-    };
-    let message = match json::request(&method.input(), body.as_deref(), &path, &query) {
+    let message = match request_message(endpoint, &method, &mut parts, body).await {
         Ok(message) => message,
-        Err(status) => return response::error(&status),
+        Err(response) => return response,
     };
     let call = Call {
         stack,
@@ -126,6 +101,35 @@ async fn serve(
             Err(status) => response::error(&status),
         }
     }
+}
+
+/// The request message of `method`: path parameters, then the query or the body, as `endpoint`
+/// takes them; a request that cannot be read is answered `InvalidArgument` (or 413).
+async fn request_message(
+    endpoint: &Endpoint,
+    method: &MethodDescriptor,
+    parts: &mut http::request::Parts,
+    body: Body,
+) -> Result<DynamicMessage, Response> {
+    let invalid = |message: String| response::error(&Status::invalid_argument(message));
+    let path = if endpoint.path.contains('{') {
+        let Path(path) = Path::<Vec<(String, String)>>::from_request_parts(parts, &())
+            .await
+            .map_err(|rejection| invalid(rejection.body_text()))?;
+        path
+    } else {
+        Vec::new()
+    };
+    let (query, body) = match endpoint.input {
+        Input::Query => {
+            let Query(query) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+                .map_err(|rejection| invalid(rejection.body_text()))?;
+            (query, None)
+        }
+        Input::Body => (Vec::new(), Some(read_body(body).await?)),
+    };
+    json::request(&method.input(), body.as_deref(), &path, &query)
+        .map_err(|status| response::error(&status))
 }
 
 /// The request body, at most [`MAX_BODY_BYTES`] of it (more is answered 413, code
