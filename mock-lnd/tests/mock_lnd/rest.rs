@@ -88,7 +88,7 @@ async fn add_lookup_and_decode_an_invoice() {
     let pay_req = str_field(&added, "payment_request");
     assert!(pay_req.starts_with("lnbcrt1234"), "{pay_req}");
 
-    // r_hash_str is hex (lnd's LookupInvoice reads it with lntypes.MakeHashFromStr).
+    // r_hash_str is hex (lnd's LookupInvoice hex-decodes it).
     let invoice = rest
         .get_ok(&format!("/v1/invoice/{}", hex::encode(&r_hash)))
         .await;
