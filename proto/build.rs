@@ -1,4 +1,4 @@
-//! Generates the gRPC clients and servers from `proto/**.proto`.
+//! Generates the gRPC clients and servers from `proto/**.proto`, and their descriptor set.
 //!
 //! `protoc` comes from the `PROTOC` environment variable when it is set, and
 //! otherwise from the `protoc-bin-vendored` crate, so a fresh machine needs no
@@ -16,7 +16,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/looprpc/client.proto",
         "proto/pricesrpc/prices.proto",
     ];
-    tonic_prost_build::configure().compile_protos(&files, &["proto"])?;
+    // The descriptors let a program read and write these messages by name, e.g. as protobuf JSON.
+    let descriptors = std::path::PathBuf::from(std::env::var("OUT_DIR")?).join("descriptors.bin");
+    tonic_prost_build::configure()
+        .file_descriptor_set_path(descriptors)
+        .compile_protos(&files, &["proto"])?;
+    println!("cargo:rerun-if-changed=build.rs");
     for file in files {
         println!("cargo:rerun-if-changed={file}");
     }

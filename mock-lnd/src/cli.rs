@@ -20,6 +20,13 @@ pub struct Args {
     /// proxy=127.0.0.1:10010, server=127.0.0.1:10011.
     #[arg(long = "node", env = "MOCK_LND_NODES", value_delimiter = ',', value_parser = parse_node)]
     pub nodes: Vec<(String, SocketAddr)>,
+    /// A node's REST listener (lnd's REST API) as NAME=HOST:PORT (repeatable, one per node; env:
+    /// comma-separated). Default: none.
+    #[arg(long = "rest", env = "MOCK_LND_REST", value_delimiter = ',', value_parser = parse_node)]
+    pub rest: Vec<(String, SocketAddr)>,
+    /// Serve REST over plain HTTP instead of TLS (lnd's flag of that name).
+    #[arg(long, env = "MOCK_LND_NO_REST_TLS")]
+    pub no_rest_tls: bool,
     /// Initial channel balance of every node, in satoshis.
     #[arg(long, env = "MOCK_LND_BALANCE_SAT", default_value_t = crate::network::DEFAULT_BALANCE_SAT)]
     pub balance_sat: u64,

@@ -4,7 +4,7 @@
 //!
 //! | method and path | body | effect |
 //! |---|---|---|
-//! | `GET /nodes` | | every node: name, host, pubkey, files, balance, counts, online |
+//! | `GET /nodes` | | every node: name, host, REST URL, pubkey, files, balance, counts, online |
 //! | `GET /nodes/{name}` | | one node |
 //! | `POST /nodes/{name}/offline` | | close its listener and connections; payments to it fail `NO_ROUTE` |
 //! | `POST /nodes/{name}/online` | | serve again on the same address |
@@ -42,6 +42,8 @@ pub struct NodeInfo {
     pub online: bool,
     /// Whether it serves TLS.
     pub tls: bool,
+    /// Base URL of its REST listener, if it has one.
+    pub rest_url: Option<String>,
     /// Path of `tls.cert`.
     pub tls_cert_path: PathBuf,
     /// Path of `admin.macaroon`.
@@ -64,6 +66,7 @@ impl From<&NodeHandle> for NodeInfo {
             pubkey: node.pubkey().to_string(),
             online: node.is_online(),
             tls: node.tls(),
+            rest_url: node.rest_url(),
             tls_cert_path: node.tls_cert_path(),
             admin_macaroon_path: node.admin_macaroon_path(),
             invoice_macaroon_path: node.invoice_macaroon_path(),

@@ -5,6 +5,7 @@
 //! | `tls.cert`, `tls.key` | self-signed certificate (CA flag set, like lnd's) for `localhost`, `127.0.0.1`, `::1` and the extra names |
 //! | `admin.macaroon`, `invoice.macaroon` | V2 binary macaroons baked from the node's root key |
 //! | `node.key`, `macaroons.key` | mock-lnd's own secrets (hex, mode 0600): the node key and the macaroon root key |
+//! | `rest.url` | the base URL of the node's REST listener (`https://127.0.0.1:PORT`), only while it has one |
 //!
 //! Secrets and the certificate are reused when they already exist, so restarting mock-lnd on the same
 //! datadir keeps node identities, certificates and macaroons valid for clients that already read them
@@ -64,7 +65,25 @@ impl NodeFiles {
         self.dir.join("invoice.macaroon")
     }
 
-    /// Loads or creates everything the node needs, writing lnd's client-facing files.
+    /// `rest.url`.
+    pub fn rest_url(&self) -> PathBuf {
+        self.dir.join("rest.url")
+    }
+
+    /// Writes `rest.url` (one line), or removes a stale one when the node has no REST listener.
+    pub(crate) fn write_rest_url(&self, url: Option<&str>) -> Result<(), MockLndError> {
+        let path = self.rest_url();
+        match url {
+            Some(url) => write_file(&path, format!("{url}\n").as_bytes(), false),
+            None => match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(&path, e)),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// Loads or creates everything the node needs, writing lnd's client-facing files; `tls`: whether
+    /// the node needs its TLS certificate (for gRPC or REST).
     pub(crate) fn prepare(
         &self,
         name: &str,

@@ -18,7 +18,8 @@
 //! - [`files`] and [`invoice`]: node files (TLS, keys) and BOLT11 signing/decoding;
 //! - [`control`]: an HTTP control endpoint exposing the test hooks to other processes;
 //! - [`cli`]: the `mock-lnd` binary's flags;
-//! - `server`: one node's listener, which can go offline and come back on the same address.
+//! - [`rest`]: lnd's REST API on a node's REST listener, calling its gRPC stack in-process;
+//! - `server`: one node's listeners, which can go offline and come back on the same addresses.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -30,6 +31,7 @@ pub mod invoice;
 mod ledger;
 pub mod macaroon;
 pub mod network;
+pub mod rest;
 pub mod rpc;
 mod server;
 

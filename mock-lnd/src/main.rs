@@ -27,11 +27,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .datadir(&args.datadir)
         .network(&args.network)
         .tls(!args.no_tls)
+        .rest_tls(!args.no_rest_tls)
         .balance_sat(args.balance_sat)
         .routing_fee(args.base_fee_msat, args.fee_ppm)
         .payment_latency(args.payment_latency);
     for (name, addr) in nodes {
         builder = builder.node_at(name, addr);
+    }
+    for (name, addr) in &args.rest {
+        builder = builder.rest_at(name, *addr);
     }
     for name in &args.tls_extra_domains {
         builder = builder.tls_extra_domain(name);

@@ -24,8 +24,9 @@ use crate::error::MockLndError;
 use crate::files::NodeFiles;
 use crate::invoice::currency_for_network;
 use crate::ledger::{FailureReason, Ledger, LedgerConfig, NetworkEvent, NodeId, NodeMeta};
+use crate::rest::listener::tls_acceptor;
 use crate::rpc::NodeContext;
-use crate::server::NodeServer;
+use crate::server::{bind, NodeServer, RestListener};
 
 /// Default balance of each node: 10,000,000 sat.
 pub const DEFAULT_BALANCE_SAT: u64 = 10_000_000;
@@ -40,7 +41,9 @@ pub struct MockNetworkBuilder {
     datadir: Option<PathBuf>,
     network: String,
     nodes: Vec<(String, SocketAddr)>,
+    rest: Vec<(String, SocketAddr)>,
     tls: bool,
+    rest_tls: bool,
     tls_extra_domains: Vec<String>,
     balance_sat: u64,
     base_fee_msat: u64,
@@ -54,7 +57,9 @@ impl Default for MockNetworkBuilder {
             datadir: None,
             network: "regtest".into(),
             nodes: Vec::new(),
+            rest: Vec::new(),
             tls: true,
+            rest_tls: true,
             tls_extra_domains: Vec::new(),
             balance_sat: DEFAULT_BALANCE_SAT,
             base_fee_msat: DEFAULT_BASE_FEE_MSAT,
@@ -88,7 +93,25 @@ impl MockNetworkBuilder {
         self
     }
 
-    /// TLS on (default) or plaintext h2c (`false`).
+    /// Gives node `name` a REST listener (lnd's REST API) on `127.0.0.1` with an ephemeral port.
+    pub fn rest(self, name: impl Into<String>) -> Self {
+        self.rest_at(name, SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Gives node `name` a REST listener on `addr`.
+    pub fn rest_at(mut self, name: impl Into<String>, addr: SocketAddr) -> Self {
+        self.rest.push((name.into(), addr));
+        self
+    }
+
+    /// REST over TLS with the node's `tls.cert` (default) or plaintext HTTP (`false`, lnd's
+    /// `--no-rest-tls`); independent of [`MockNetworkBuilder::tls`].
+    pub fn rest_tls(mut self, tls: bool) -> Self {
+        self.rest_tls = tls;
+        self
+    }
+
+    /// gRPC over TLS (default) or plaintext h2c (`false`).
     pub fn tls(mut self, tls: bool) -> Self {
         self.tls = tls;
         self
@@ -141,23 +164,19 @@ impl MockNetworkBuilder {
         let mut prepared = Vec::new();
         for (name, addr) in &self.nodes {
             let files = NodeFiles::new(&datadir, name);
-            let secrets = files.prepare(name, self.tls, &self.tls_extra_domains)?;
-            let listener = TcpListener::bind(addr)
-                .await
-                .map_err(|source| MockLndError::Bind {
-                    addr: *addr,
-                    source,
-                })?;
-            let addr = listener.local_addr().map_err(|source| MockLndError::Bind {
-                addr: *addr,
-                source,
-            })?;
+            let rest_addr = self.rest_addr(name);
+            let needs_cert = self.tls || (rest_addr.is_some() && self.rest_tls);
+            let secrets = files.prepare(name, needs_cert, &self.tls_extra_domains)?;
+            let listener = bind(*addr).await?;
+            let addr = local_addr(&listener, *addr)?;
+            let rest =
+                rest_listener(&files, rest_addr, secrets.tls.as_ref(), self.rest_tls).await?;
             metas.push(NodeMeta {
                 name: name.clone(),
                 key: secrets.node_key,
                 pubkey: secrets.node_key.public_key(SECP256K1),
             });
-            prepared.push((files, secrets, listener, addr));
+            prepared.push((files, secrets, listener, addr, rest));
         }
         let initial_balance_msat = self.balance_sat.saturating_mul(1000);
         let config = LedgerConfig {
@@ -170,23 +189,28 @@ impl MockNetworkBuilder {
         let shutdown = CancellationToken::new();
         let ledger = Ledger::new(&config, metas, shutdown.clone());
         let mut nodes = Vec::new();
-        for (id, (files, secrets, listener, addr)) in prepared.into_iter().enumerate() {
+        for (id, (files, secrets, listener, addr, rest)) in prepared.into_iter().enumerate() {
             let ctx = NodeContext {
                 ledger: ledger.clone(),
                 id,
                 network: self.network.clone(),
                 capacity_msat: initial_balance_msat.saturating_mul(2),
             };
+            let (rest, rest_listener) = rest.unzip();
             let server = NodeServer::new(
                 addr,
-                secrets.tls,
+                secrets.tls.filter(|_| self.tls),
+                rest,
                 ctx,
                 Arc::new(secrets.macaroons),
                 shutdown.clone(),
             );
-            server.start(listener).await?;
+            server.start(listener, rest_listener).await?;
             let meta = ledger.meta(id);
             tracing::info!(node = %meta.name, %addr, pubkey = %meta.pubkey, tls = self.tls, dir = %files.dir.display(), "node listening");
+            if let Some(rest) = &server.rest {
+                tracing::info!(node = %meta.name, url = %rest.url(), "REST listening");
+            }
             nodes.push(NodeHandle {
                 inner: Arc::new(NodeInner {
                     id,
@@ -204,6 +228,14 @@ impl MockNetworkBuilder {
             datadir,
             _tempdir: tempdir,
         })
+    }
+
+    /// The REST address asked for node `name`, if any.
+    fn rest_addr(&self, name: &str) -> Option<SocketAddr> {
+        self.rest
+            .iter()
+            .find(|(rest_name, _)| rest_name == name)
+            .map(|(_, addr)| *addr)
     }
 
     fn validate_names(&self) -> Result<(), MockLndError> {
@@ -230,8 +262,52 @@ impl MockNetworkBuilder {
                 )));
             }
         }
+        for (i, (name, _)) in self.rest.iter().enumerate() {
+            if !self.nodes.iter().any(|(node, _)| node == name) {
+                return Err(MockLndError::InvalidConfig(format!(
+                    "REST listener for unknown node {name:?}"
+                )));
+            }
+            if self.rest[..i].iter().any(|(other, _)| other == name) {
+                return Err(MockLndError::InvalidConfig(format!(
+                    "two REST listeners for node {name:?}"
+                )));
+            }
+        }
         Ok(())
     }
+}
+
+/// The address `listener` is bound to (asked for as `asked`).
+fn local_addr(listener: &TcpListener, asked: SocketAddr) -> Result<SocketAddr, MockLndError> {
+    listener.local_addr().map_err(|source| MockLndError::Bind {
+        addr: asked,
+        source,
+    })
+}
+
+/// Binds a node's REST listener on `addr` if it has one, over TLS with its PEM certificate and key
+/// when `tls` (they exist then), and writes its `rest.url` (or removes a stale one).
+async fn rest_listener(
+    files: &NodeFiles,
+    addr: Option<SocketAddr>,
+    cert: Option<&(Vec<u8>, Vec<u8>)>,
+    tls: bool,
+) -> Result<Option<(RestListener, TcpListener)>, MockLndError> {
+    let Some(asked) = addr else {
+        files.write_rest_url(None)?;
+        return Ok(None);
+    };
+    let listener = bind(asked).await?;
+    let rest = RestListener {
+        addr: local_addr(&listener, asked)?,
+        tls: match cert {
+            Some((cert_pem, key_pem)) if tls => Some(tls_acceptor(cert_pem, key_pem)?),
+            _ => None,
+        },
+    };
+    files.write_rest_url(Some(&rest.url()))?;
+    Ok(Some((rest, listener)))
 }
 
 /// A running simulated Lightning network. Dropping it stops every node (use
@@ -352,6 +428,17 @@ impl NodeHandle {
     /// The address its gRPC listener is bound to.
     pub fn addr(&self) -> SocketAddr {
         self.inner.server.addr
+    }
+
+    /// The address its REST listener is bound to, if it has one.
+    pub fn rest_addr(&self) -> Option<SocketAddr> {
+        self.inner.server.rest.as_ref().map(|rest| rest.addr)
+    }
+
+    /// The base URL of its REST API (`https://127.0.0.1:PORT`, `http://…` without REST TLS), if
+    /// it has one; also in the node's `rest.url` file.
+    pub fn rest_url(&self) -> Option<String> {
+        self.inner.server.rest.as_ref().map(RestListener::url)
     }
 
     /// `host:port`, as lnd clients take it.

@@ -1,8 +1,10 @@
-//! One node's gRPC listener, which can be stopped ("offline") and restarted on the same address.
+//! One node's listeners, gRPC and (when asked for) REST, which can be stopped ("offline") and
+//! restarted on the same addresses.
 //!
-//! Connections are wrapped in [`KillableIo`]: when the node goes offline, every open connection
-//! (including long-lived streams such as `SubscribeInvoices`) fails at once, and the listening
-//! socket is closed, so clients see exactly what they would see if lnd went down.
+//! Both serve the node's [`GrpcStack`], built here once per start: the REST gateway calls it
+//! in-process. Connections are wrapped in [`KillableIo`]: when the node goes offline, every open
+//! connection (including long-lived streams such as `SubscribeInvoices`) fails at once, and the
+//! listening sockets are closed, so clients see exactly what they would see if lnd went down.
 
 use std::io;
 use std::net::SocketAddr;
@@ -17,9 +19,11 @@ use proto::routerrpc::router_server::RouterServer;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_stream::StreamExt as _;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tonic::service::Routes;
 use tonic::transport::server::{Connected, TcpConnectInfo};
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
@@ -29,11 +33,33 @@ use crate::rpc::invoices::InvoicesService;
 use crate::rpc::lightning::LightningService;
 use crate::rpc::router::RouterService;
 use crate::rpc::NodeContext;
-use lnd_client::macaroon_auth::MacaroonAuthLayer;
+use lnd_client::macaroon_auth::{MacaroonAuth, MacaroonAuthLayer};
 
-/// Everything needed to (re)start a node's gRPC server.
+/// A node's gRPC services behind its macaroon check: what its gRPC listener serves and what its
+/// REST gateway calls.
+pub(crate) type GrpcStack = MacaroonAuth<Routes>;
+
+/// A node's REST listener.
+pub(crate) struct RestListener {
+    /// The address it is bound to.
+    pub addr: SocketAddr,
+    /// TLS with the node's certificate, or plaintext.
+    pub tls: Option<TlsAcceptor>,
+}
+
+impl RestListener {
+    /// Its base URL: `https://ADDR`, or `http://ADDR` in plaintext.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+}
+
+/// Everything needed to (re)start a node's servers.
 pub(crate) struct NodeServer {
     pub addr: SocketAddr,
+    /// The REST listener, if the node has one.
+    pub rest: Option<RestListener>,
     tls: Option<(Vec<u8>, Vec<u8>)>,
     ctx: NodeContext,
     macaroons: Arc<MacaroonService>,
@@ -44,19 +70,23 @@ pub(crate) struct NodeServer {
 
 struct Running {
     stop: CancellationToken,
-    task: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl NodeServer {
+    /// A node serving gRPC on `addr` (with TLS when `tls` holds the PEM certificate and key) and
+    /// REST when `rest` is given.
     pub fn new(
         addr: SocketAddr,
         tls: Option<(Vec<u8>, Vec<u8>)>,
+        rest: Option<RestListener>,
         ctx: NodeContext,
         macaroons: Arc<MacaroonService>,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
             addr,
+            rest,
             tls,
             ctx,
             macaroons,
@@ -65,8 +95,13 @@ impl NodeServer {
         }
     }
 
-    /// Serves on `listener` (already bound to `self.addr`) until stopped.
-    pub async fn start(&self, listener: TcpListener) -> Result<(), MockLndError> {
+    /// Serves gRPC on `listener` (already bound to `self.addr`) and REST on `rest_listener` (bound
+    /// to the REST address, when the node has one) until stopped.
+    pub async fn start(
+        &self,
+        listener: TcpListener,
+        rest_listener: Option<TcpListener>,
+    ) -> Result<(), MockLndError> {
         let mut running = self.running.lock().await;
         if running.is_some() {
             return Ok(());
@@ -78,40 +113,46 @@ impl NodeServer {
                 .tls_config(tls)
                 .map_err(|e| MockLndError::Tls(e.to_string()))?;
         }
-        let router = builder
-            .layer(MacaroonAuthLayer::new(
-                self.macaroons.clone(),
-                required_permission,
-            ))
-            .add_service(LightningServer::new(LightningService::new(
-                self.ctx.clone(),
-            )))
-            .add_service(RouterServer::new(RouterService::new(self.ctx.clone())))
-            .add_service(InvoicesServer::new(InvoicesService::new(self.ctx.clone())));
+        let auth = MacaroonAuthLayer::new(self.macaroons.clone(), required_permission);
+        let routes = Routes::new(LightningServer::new(LightningService::new(
+            self.ctx.clone(),
+        )))
+        .add_service(RouterServer::new(RouterService::new(self.ctx.clone())))
+        .add_service(InvoicesServer::new(InvoicesService::new(self.ctx.clone())));
         let stop = self.shutdown.child_token();
+        let mut tasks = Vec::new();
+        if let (Some(rest), Some(rest_listener)) = (&self.rest, rest_listener) {
+            let app = crate::rest::router(tower::Layer::layer(&auth, routes.clone()));
+            tasks.push(tokio::spawn(crate::rest::listener::serve(
+                rest_listener,
+                rest.tls.clone(),
+                app,
+                stop.clone(),
+            )));
+        }
+        let router = builder.layer(auth).add_routes(routes);
         let kill = stop.clone();
         let incoming = TcpListenerStream::new(listener)
             .map(move |conn| conn.map(|stream| KillableIo::new(stream, kill.clone())));
         let signal = stop.clone().cancelled_owned();
         let addr = self.addr;
-        let task = tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             if let Err(error) = router.serve_with_incoming_shutdown(incoming, signal).await {
                 tracing::error!(%addr, error = %error, "gRPC server failed");
             }
-        });
-        *running = Some(Running { stop, task });
+        }));
+        *running = Some(Running { stop, tasks });
         Ok(())
     }
 
-    /// Binds `self.addr` again and serves (bringing a node back online).
+    /// Binds the node's addresses again and serves (bringing a node back online).
     pub async fn restart(&self) -> Result<(), MockLndError> {
-        let listener = TcpListener::bind(self.addr)
-            .await
-            .map_err(|source| MockLndError::Bind {
-                addr: self.addr,
-                source,
-            })?;
-        self.start(listener).await
+        let listener = bind(self.addr).await?;
+        let rest_listener = match &self.rest {
+            Some(rest) => Some(bind(rest.addr).await?),
+            None => None,
+        };
+        self.start(listener, rest_listener).await
     }
 
     /// Stops serving: closes the listener and every open connection; returns once they are gone.
@@ -119,11 +160,20 @@ impl NodeServer {
         let running = self.running.lock().await.take();
         if let Some(running) = running {
             running.stop.cancel();
-            if let Err(error) = running.task.await {
-                tracing::error!(addr = %self.addr, error = %error, "gRPC server task panicked");
+            for task in running.tasks {
+                if let Err(error) = task.await {
+                    tracing::error!(addr = %self.addr, error = %error, "server task panicked");
+                }
             }
         }
     }
+}
+
+/// A listener on `addr`.
+pub(crate) async fn bind(addr: SocketAddr) -> Result<TcpListener, MockLndError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| MockLndError::Bind { addr, source })
 }
 
 /// A TCP connection that fails all I/O once its token is cancelled.
@@ -133,7 +183,8 @@ pub(crate) struct KillableIo {
 }
 
 impl KillableIo {
-    fn new(inner: TcpStream, token: CancellationToken) -> Self {
+    /// `inner`, failing once `token` is cancelled.
+    pub(crate) fn new(inner: TcpStream, token: CancellationToken) -> Self {
         // gRPC sends small frames; without this, Nagle + delayed ACKs add ~40 ms per call.
         if let Err(error) = inner.set_nodelay(true) {
             tracing::debug!(error = %error, "cannot set TCP_NODELAY");

@@ -1,4 +1,4 @@
-//! The `mock-lnd` binary: flags, files, gRPC with TLS + macaroons, and the HTTP control endpoint.
+//! The `mock-lnd` binary: flags, files, gRPC with TLS + macaroons, REST, and the HTTP control endpoint.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -91,6 +91,8 @@ async fn binary_serves_nodes_and_control_endpoint() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mock-lnd"))
         .args(["--datadir", datadir.path().to_str().unwrap()])
         .args(["--node", "alice=127.0.0.1:0", "--node", "bob=127.0.0.1:0"])
+        .args(["--rest", "bob=127.0.0.1:0"])
+        .env("MOCK_LND_NO_REST_TLS", "true")
         .args([
             "--control-listen",
             "127.0.0.1:0",
@@ -141,6 +143,17 @@ async fn binary_serves_nodes_and_control_endpoint() {
         .all(|n| n.tls && n.online && n.balance_msat == 5_000_000));
     let (alice, bob) = (&nodes[0], &nodes[1]);
     assert_eq!(alice.tls_cert_path, datadir.path().join("alice/tls.cert"));
+
+    // bob's REST listener, plaintext by MOCK_LND_NO_REST_TLS; alice has none.
+    assert_eq!(alice.rest_url, None);
+    let rest_url = bob.rest_url.clone().expect("bob has a REST listener");
+    assert!(rest_url.starts_with("http://127.0.0.1:"), "{rest_url}");
+    let macaroon = hex::encode(std::fs::read(&bob.admin_macaroon_path).unwrap());
+    let request = reqwest::Client::new()
+        .get(format!("{rest_url}/v1/getinfo"))
+        .header("Grpc-Metadata-macaroon", macaroon);
+    let info: serde_json::Value = within(request.send()).await.unwrap().json().await.unwrap();
+    assert_eq!(info["alias"], "bob");
 
     let mut a = LndClient::connect(&lnd_config(alice)).await.unwrap();
     let mut b = LndClient::connect(&lnd_config(bob)).await.unwrap();

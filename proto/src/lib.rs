@@ -16,6 +16,10 @@
 //! crate's job.
 #![forbid(unsafe_code)]
 
+/// The encoded `google.protobuf.FileDescriptorSet` of every file above (messages, fields, services
+/// and methods by name), for reflection, e.g. mock-lnd's REST gateway writing lnd's JSON.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptors.bin"));
+
 /// lnd's main service (`lnrpc.Lightning`): node info, invoices, payments.
 pub mod lnrpc {
     #![allow(missing_docs, clippy::all)]

@@ -15,7 +15,8 @@
 //! Tests and the demo use it to play loops, and to stop or restart a part.
 //! [`StackOptions`] says what differs between them: prices and limits, the
 //! proxy's store (SQLite or PostgreSQL), TLS on the proxy's listener, the
-//! simulated payment latency and the swap server's confirmation delay.
+//! simulated payment latency, the swap server's confirmation delay, and
+//! whether the lnd nodes also serve lnd's REST API.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -64,6 +65,9 @@ pub struct StackOptions {
     /// The shortest time between two re-purchases of a rejected token by loopd
     /// (`--l402rebuybackoff`).
     pub rebuy_backoff: Duration,
+    /// Give every mock-lnd node a REST listener too (lnd's REST API over
+    /// TLS on an ephemeral port; `stack.node(name).rest_url()`).
+    pub lnd_rest: bool,
 }
 
 impl Default for StackOptions {
@@ -76,6 +80,7 @@ impl Default for StackOptions {
             confirmation_delay: Duration::from_millis(200),
             payment_latency: Duration::from_millis(100),
             rebuy_backoff: l402_client::DEFAULT_REBUY_BACKOFF,
+            lnd_rest: false,
         }
     }
 }
@@ -97,16 +102,19 @@ impl Stack {
     /// Starts everything and waits until each part listens.
     pub async fn start(options: StackOptions) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("loop-l402-").tempdir()?;
-        let network = MockNetwork::builder()
+        let mut network = MockNetwork::builder()
             .datadir(dir.path().join("lnd"))
             .network("regtest")
             .node(CLIENT_NODE)
             .node(PROXY_NODE)
             .node(SERVER_NODE)
-            .payment_latency(options.payment_latency)
-            .start()
-            .await
-            .context("starting mock-lnd")?;
+            .payment_latency(options.payment_latency);
+        if options.lnd_rest {
+            for node in [CLIENT_NODE, PROXY_NODE, SERVER_NODE] {
+                network = network.rest(node);
+            }
+        }
+        let network = network.start().await.context("starting mock-lnd")?;
         let (swap_server, swaps) = start_swap_server(
             &network.node(SERVER_NODE),
             &dir.path().join("swap-server"),

@@ -12,9 +12,11 @@
 //!   and restarts, and loopd's L402 client (failed and crashed payments,
 //!   revocation, concurrent calls, the HTTP API);
 //! - `loopd_rpc_auth`: loopd's RPC as Loop serves it — TLS, `loop.macaroon`,
-//!   Loop's permissions, Loop's default paths for the CLI, private files.
+//!   Loop's permissions, Loop's default paths for the CLI, private files;
+//! - `lnd_rest`: the token's invoice and payment as lnd's REST clients see them.
 
 mod failures;
+mod lnd_rest;
 mod loopd_l402;
 mod loopd_loop_out;
 mod loopd_rpc_auth;

@@ -1,4 +1,5 @@
-//! Black-box tests of mock-lnd through real gRPC clients (`lnd_client::LndClient`, TLS + macaroons).
+//! Black-box tests of mock-lnd through real gRPC clients (`lnd_client::LndClient`, TLS + macaroons)
+//! and, for its REST API, a real HTTP client (reqwest).
 
 mod auth;
 mod concurrency;
@@ -8,4 +9,7 @@ mod hold;
 mod hooks;
 mod invoices;
 mod payments;
+mod rest;
+mod rest_errors;
+mod rest_support;
 mod support;
