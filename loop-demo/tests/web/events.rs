@@ -148,7 +148,11 @@ async fn the_unhappy_paths_show_the_proxys_real_answer() {
     // … but a new one cannot be minted: Unavailable (gRPC's 503), and the loop fails with the proxy's message.
     let unminted = provoke(&page, &mut events, "revoke").await;
     assert!(
-        has_row(&unminted, "error", "grpc-status 14 challenge_failed: lnd_unavailable"),
+        has_row(
+            &unminted,
+            "error",
+            "grpc-status 14 challenge_failed: lnd_unavailable"
+        ),
         "{unminted:#?}"
     );
     assert!(of_kind(&unminted, "token_payment").is_empty());
