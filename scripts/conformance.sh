@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 report=${1:-/tmp/conformance-auth-proxy.json}
-cargo build --locked -p mock-lnd -p swap-server -p auth-proxy -p l402-conformance --bins
+# The whole workspace's binaries: the features the test step built them with, so nothing is rebuilt.
+cargo build --locked --workspace --bins
 bin=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug
 
