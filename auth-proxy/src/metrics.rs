@@ -81,9 +81,17 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
 }
 
-fn service(name: &Arc<str>) -> ServiceLabels {
-    ServiceLabels {
-        service: Service(Some(Arc::clone(name))),
+impl Service {
+    fn of(name: &Arc<str>) -> Service {
+        Service(Some(Arc::clone(name)))
+    }
+}
+
+impl ServiceLabels {
+    fn of(name: &Arc<str>) -> ServiceLabels {
+        ServiceLabels {
+            service: Service::of(name),
+        }
     }
 }
 
@@ -196,18 +204,20 @@ impl Metrics {
 
     /// A challenge was minted for `service`.
     pub fn challenge_minted(&self, name: &Arc<str>) {
-        self.inner.challenges.get_or_create(&service(name)).inc();
+        let labels = ServiceLabels::of(name);
+        self.inner.challenges.get_or_create(&labels).inc();
     }
 
     /// A token was accepted for `service`.
     pub fn token_accepted(&self, name: &Arc<str>) {
-        self.inner.accepted.get_or_create(&service(name)).inc();
+        let labels = ServiceLabels::of(name);
+        self.inner.accepted.get_or_create(&labels).inc();
     }
 
     /// A presented token was refused.
     pub fn token_rejected(&self, name: &Arc<str>, reason: &'static str) {
         let labels = RejectionLabels {
-            service: service(name).service,
+            service: Service::of(name),
             reason,
         };
         self.inner.rejected.get_or_create(&labels).inc();
@@ -227,13 +237,12 @@ impl Metrics {
 
     /// The backend answered (or failed: `status` = 502) after `elapsed`.
     pub fn upstream(&self, name: &Arc<str>, status: u16, elapsed: Duration) {
-        let labels = service(name);
         self.inner
             .upstream_latency
-            .get_or_create(&labels)
+            .get_or_create(&ServiceLabels::of(name))
             .observe(elapsed.as_secs_f64());
         let labels = ResponseLabels {
-            service: labels.service,
+            service: Service::of(name),
             status,
         };
         self.inner.upstream_responses.get_or_create(&labels).inc();
