@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
-# Runs the conformance kit's binary against our auth-proxy as real processes, over HTTP and gRPC:
-# mock-lnd (nodes client, proxy, server), swap-server behind auth-proxy (TLS, SQLite), the kit paying
-# through the client node. Every MUST case must pass (the kit exits 0); the JSON report is kept.
+# Runs the conformance kit's binary as real processes:
+# - `server` mode against our auth-proxy, over HTTP and gRPC: mock-lnd (nodes client, proxy, server),
+#   swap-server behind auth-proxy (TLS, SQLite), the kit paying through the client node;
+# - `client` mode against our clients (`l402 get`, and loopd through l402-conformance/clients/loopd.sh)
+#   and against independent L402 clients from PyPI (l402-conformance/clients/python.py, pinned in
+#   requirements-python.txt, installed into a virtualenv under the target directory);
+# - `matrix` over the reports, compared with the compatibility matrix in l402-conformance/README.md.
+# Every MUST case of ours must pass; the independent implementations are reported, not required to.
+# The JSON reports and the matrix are kept in the reports directory.
 #
-# Usage: scripts/conformance.sh [REPORT]       REPORT defaults to /tmp/conformance-auth-proxy.json
+# Usage: scripts/conformance.sh [--update-readme]   (writes the matrix into the README instead of
+#        comparing).  CONFORMANCE_REPORTS: the reports directory, default <target>/conformance.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-report=${1:-/tmp/conformance-auth-proxy.json}
+update_readme=false
+if [ "${1:-}" = --update-readme ]; then update_readme=true; fi
 # The whole workspace's binaries: the features the test step built them with, so nothing is rebuilt.
 cargo build --locked --workspace --bins
-bin=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug
+target=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+bin=$target/debug
+reports=${CONFORMANCE_REPORTS:-$target/conformance}
+mkdir -p "$reports"
 
 dir=$(mktemp -d /tmp/l402-conformance.XXXXXX)
 pids=()
@@ -63,19 +74,77 @@ EOF
 start auth-proxy --configfile "$dir/auth-proxy.yaml"
 wait_for "" "$proxy"
 
-rc=0
-"$bin/l402-conformance" server --json \
-    --url "https://127.0.0.1:$proxy/v1/loop/out/terms" \
-    --grpc "127.0.0.1:$proxy" --grpc-method /looprpc.SwapServer/LoopOutTerms \
-    --tlspath "$dir/auth-proxy/tls.cert" \
-    --lnd.host "127.0.0.1:$client" --lnd.tlspath "$dir/lnd/client/tls.cert" \
-    --lnd.macaroonpath "$dir/lnd/client/admin.macaroon" >"$report" || rc=$?
-python3 - "$report" <<'PY'
+# Prints a report's totals and every case that did not pass.
+summarize() {
+    python3 - "$1" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
 print(f'{report["target"]}: {report["passed"]} passed, {report["failed"]} failed, {report["skipped"]} skipped')
 for case in report["cases"]:
     if case["verdict"] != "pass":
-        print(f'  {case["level"]:6} {case["verdict"]:4} {case["id"]}: {case["detail"]}')
+        print(f'  {case["level"]:6} {case["verdict"]:4} {case["id"]}: {case["detail"][:300]}')
+PY
+}
+rc=0
+# Runs the kit with "$@" into $reports/$1.json; a MUST failure fails the script when $2 is "ours".
+kit() {
+    local name=$1 whose=$2 status=0
+    shift 2
+    "$bin/l402-conformance" "$@" >"$reports/$name.json" || status=$?
+    summarize "$reports/$name.json"
+    if [ "$status" = 2 ] || { [ "$status" != 0 ] && [ "$whose" = ours ]; }; then rc=1; fi
+}
+
+kit auth-proxy ours server --json \
+    --url "https://127.0.0.1:$proxy/v1/loop/out/terms" \
+    --grpc "127.0.0.1:$proxy" --grpc-method /looprpc.SwapServer/LoopOutTerms \
+    --tlspath "$dir/auth-proxy/tls.cert" \
+    --lnd.host "127.0.0.1:$client" --lnd.tlspath "$dir/lnd/client/tls.cert" \
+    --lnd.macaroonpath "$dir/lnd/client/admin.macaroon"
+
+kit l402-get ours client --json -- "$bin/l402" get
+LOOPD=$bin/loopd LOOP=$bin/loop kit loopd ours client --json -- l402-conformance/clients/loopd.sh
+
+venv=$target/conformance-venv
+if [ ! -x "$venv/bin/python3" ]; then python3 -m venv "$venv"; fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: \
+    -r l402-conformance/clients/requirements-python.txt
+for library in l402sdk l402-requests; do
+    kit "$library" theirs client --json -- "$venv/bin/python3" l402-conformance/clients/python.py "$library"
+done
+
+version() { grep -i "^$1==" l402-conformance/clients/requirements-python.txt | cut -d= -f3; }
+{
+    echo '### Servers'
+    echo
+    "$bin/l402-conformance" matrix "auth-proxy (this repository)=$reports/auth-proxy.json"
+    echo
+    echo '### Clients'
+    echo
+    "$bin/l402-conformance" matrix \
+        "l402 get (this repository)=$reports/l402-get.json" \
+        "loopd (this repository)=$reports/loopd.json" \
+        "l402sdk $(version l402sdk) (PyPI, Lightning Labs)=$reports/l402sdk.json" \
+        "l402-requests $(version l402-requests) (PyPI)=$reports/l402-requests.json"
+} >"$reports/matrix.md"
+cat "$reports/matrix.md"
+
+readme=l402-conformance/README.md
+python3 - "$readme" "$reports/matrix.md" "$update_readme" <<'PY' || rc=1
+import sys
+readme_path, matrix_path, update = sys.argv[1], sys.argv[2], sys.argv[3] == "true"
+begin, end = "<!-- matrix: begin -->\n", "<!-- matrix: end -->\n"
+readme, matrix = open(readme_path).read(), open(matrix_path).read()
+head, rest = readme.split(begin, 1)
+committed, tail = rest.split(end, 1)
+if committed == matrix:
+    print("the README's compatibility matrix is current")
+elif update:
+    open(readme_path, "w").write(head + begin + matrix + end + tail)
+    print("wrote the compatibility matrix into the README")
+else:
+    print("the README's compatibility matrix is not what the kit produced: "
+          "run scripts/conformance.sh --update-readme", file=sys.stderr)
+    sys.exit(1)
 PY
 exit "$rc"

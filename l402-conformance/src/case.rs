@@ -49,6 +49,19 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// A [`CaseSpec`] constant: `case!("group", "name", Must, "§ 5.2", "what it checks")`.
+macro_rules! case {
+    ($group:literal, $name:literal, $level:ident, $clause:literal, $checks:literal) => {
+        $crate::case::CaseSpec {
+            id: concat!($group, "/", $name),
+            level: $crate::case::Level::$level,
+            clause: $clause,
+            checks: $checks,
+        }
+    };
+}
+pub(crate) use case;
+
 /// One case of the kit's table: `<group>/<name>`, its level, the clause it checks and what it checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CaseSpec {

@@ -1,8 +1,9 @@
-//! The command line: `server`, `cases` and `vectors`, every flag with an environment variable.
+//! The command line: `server`, `client`, `cases`, `matrix` and `vectors`, every flag with an
+//! environment variable.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Tests an L402 implementation against the protocol, end to end, and writes the test vectors.
 #[derive(Debug, Parser)]
@@ -18,8 +19,21 @@ pub struct Cli {
 pub enum Command {
     /// Test an L402 server: challenge, payment through lnd, every credential form, forged tokens.
     Server(ServerArgs),
+    /// Test an L402 client: run a command once per case against a test server and a simulated network.
+    Client(ClientArgs),
     /// List the cases (id, level, clause, what each checks) as a Markdown table.
-    Cases,
+    Cases {
+        /// Whose cases: the `server` mode's or the `client` mode's.
+        #[arg(value_enum, default_value_t = Mode::Server)]
+        mode: Mode,
+    },
+    /// Turn `--json` reports into a compatibility matrix (Markdown): a row per implementation, a column
+    /// per group of cases.
+    Matrix {
+        /// `NAME=REPORT.json`, one per implementation, in the order of the rows.
+        #[arg(required = true, value_parser = parse_row)]
+        rows: Vec<(String, PathBuf)>,
+    },
     /// Write the test vectors as one JSON document (to stdout, or to --out).
     Vectors {
         /// The file to write; stdout when absent.
@@ -69,4 +83,44 @@ pub struct ServerArgs {
     /// Run only this case, or this group of cases (`l402-conformance cases` lists them).
     #[arg(long, env = "L402_CONFORMANCE_ONLY")]
     pub only: Option<String>,
+}
+
+/// The two modes whose cases `cases` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// `server` mode's cases.
+    Server,
+    /// `client` mode's cases.
+    Client,
+}
+
+/// What `client` tests.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// Print one JSON document instead of the table.
+    #[arg(long, env = "L402_CONFORMANCE_JSON")]
+    pub json: bool,
+    /// Run only this case, or this group of cases (`l402-conformance cases client` lists them).
+    #[arg(long, env = "L402_CONFORMANCE_ONLY")]
+    pub only: Option<String>,
+    /// The longest one run of the command may take, in seconds; it is killed then.
+    #[arg(
+        long = "case-timeout",
+        env = "L402_CONFORMANCE_CASE_TIMEOUT",
+        default_value_t = 60
+    )]
+    pub case_timeout_secs: u64,
+    /// The client: a command and its arguments, after `--`. It gets the case in its environment.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
+}
+
+/// `NAME=PATH` of `matrix`.
+fn parse_row(row: &str) -> Result<(String, PathBuf), String> {
+    match row.rsplit_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => {
+            Ok((name.to_owned(), PathBuf::from(path)))
+        }
+        _ => Err(format!("{row:?} is not NAME=REPORT.json")),
+    }
 }

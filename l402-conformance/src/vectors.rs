@@ -9,14 +9,12 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use bitcoin_hashes::Hash as _;
 use hmac::{Hmac, Mac};
 use l402::{
     AuthScheme, Caveat, Challenge, Credential, Identifier, Macaroon, Preimage, RequestContext,
     RootKey, Token, TokenId,
 };
-use lightning_invoice::{Currency, InvoiceBuilder, PaymentSecret};
-use secp256k1::{Secp256k1, SecretKey};
+use lightning_invoice::Currency;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -94,19 +92,12 @@ fn signature_chain(root_key: &[u8], identifier: &[u8], caveats: &[&str]) -> Vec<
 
 /// A signed regtest invoice for `preimage`'s hash, from a fixed node key at a fixed time.
 fn invoice(preimage: &Preimage) -> String {
-    let node_key = SecretKey::from_slice(&[0x11; 32]).expect("a valid secret key");
-    InvoiceBuilder::new(Currency::Regtest)
-        .description("L402".into())
-        .payment_hash(bitcoin_hashes::sha256::Hash::from_byte_array(
-            *preimage.hash().as_bytes(),
-        ))
-        .payment_secret(PaymentSecret([7; 32]))
-        .duration_since_epoch(Duration::from_secs(INVOICE_TIMESTAMP))
-        .min_final_cltv_expiry_delta(144)
-        .amount_milli_satoshis(PRICE_MSAT)
-        .build_signed(|message| Secp256k1::new().sign_ecdsa_recoverable(message, &node_key))
-        .expect("the invoice's fields are complete")
-        .to_string()
+    crate::invoice::signed(
+        Currency::Regtest,
+        preimage.hash(),
+        Duration::from_secs(INVOICE_TIMESTAMP),
+        PRICE_MSAT,
+    )
 }
 
 fn identifier() -> Identifier {

@@ -1,5 +1,5 @@
 //! The committed files the kit generates are what it generates now: `vectors.json` (deterministic
-//! inputs, so regenerating gives the same bytes) and the case table in the README.
+//! inputs, so regenerating gives the same bytes) and the case tables in the README.
 
 #[test]
 fn regenerating_the_vectors_gives_the_committed_file() {
@@ -13,12 +13,17 @@ fn regenerating_the_vectors_gives_the_committed_file() {
 }
 
 #[test]
-fn the_readme_holds_the_case_table() {
+fn the_readme_holds_the_case_tables() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
         .expect("the README is committed");
-    let table = l402_conformance::cases_markdown(&l402_conformance::server::cases::all());
-    assert!(
-        readme.contains(&table),
-        "paste the output of `l402-conformance cases` into the README"
-    );
+    for (mode, cases) in [
+        ("server", l402_conformance::server::cases::all()),
+        ("client", l402_conformance::client::cases::all()),
+    ] {
+        let table = l402_conformance::cases_markdown(&cases);
+        assert!(
+            readme.contains(&table),
+            "paste the output of `l402-conformance cases {mode}` into the README"
+        );
+    }
 }

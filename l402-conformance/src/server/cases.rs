@@ -5,21 +5,10 @@
 //! Clauses name sections of the repository's docs/PROTOCOL.md (`§ n`), and the L402 specification's
 //! sections where that is the authority.
 
-use crate::case::{CaseSpec, Level};
+use crate::case::{case, CaseSpec};
 use crate::server::credentials::Form;
 use crate::server::forge::Forgery;
 use crate::server::transport::Binding;
-
-macro_rules! case {
-    ($group:literal, $name:literal, $level:ident, $clause:literal, $checks:literal) => {
-        CaseSpec {
-            id: concat!($group, "/", $name),
-            level: Level::$level,
-            clause: $clause,
-            checks: $checks,
-        }
-    };
-}
 
 /// The checks of a challenge, for one binding.
 #[derive(Debug)]
