@@ -5,13 +5,12 @@
 //! the reference proxy does no per-request work beyond forwarding.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 /// A running nginx master process; stopped (with its workers) on drop.
 pub struct Nginx {
     child: Child,
-    root: PathBuf,
 }
 
 /// What one nginx instance does.
@@ -51,7 +50,7 @@ impl Nginx {
             .stderr(log)
             .spawn()
             .map_err(|e| anyhow::anyhow!("cannot start nginx (apt-get install nginx): {e}"))?;
-        Ok(Self { child, root })
+        Ok(Self { child })
     }
 }
 
@@ -64,19 +63,15 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        // Killing the master alone would leave its workers holding the port: ask nginx to stop them all.
-        let stopped = Command::new("nginx")
-            .arg("-p")
-            .arg(&self.root)
-            .arg("-e")
-            .arg(self.root.join("error.log"))
-            .arg("-c")
-            .arg(self.root.join("nginx.conf"))
-            .args(["-s", "stop"])
+        // SIGTERM to the master is nginx's fast shutdown: it stops its workers, then itself. Killing the
+        // master alone would leave the workers holding the port. The signal needs nothing on disk, so it
+        // works even when the instance's directory is already gone.
+        let signalled = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|status| status.success());
-        if !stopped {
+        if !signalled {
             let _ = self.child.kill();
         }
         let _ = self.child.wait();
@@ -114,4 +109,46 @@ http {{
 }}
 "#
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    fn free_addr() -> SocketAddr {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+    }
+
+    /// Polls until nothing accepts on `addr`, for at most 10 s.
+    fn closed_within_10s(addr: SocketAddr) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    #[test]
+    fn dropping_an_instance_stops_its_workers_even_after_its_directory_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let addr = free_addr();
+        let nginx = Nginx::start(dir.path(), "t", addr, 2, &Role::Backend).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "nginx never listened");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The harness's temporary directory may go before the instances do.
+        drop(dir);
+        drop(nginx);
+        assert!(closed_within_10s(addr), "nginx workers still serve {addr}");
+    }
 }

@@ -24,7 +24,6 @@ pub const HTTP_PATH: &str = "/bench/ok";
 
 /// Everything running; stopped when dropped.
 pub struct Setup {
-    dir: tempfile::TempDir,
     /// nginx returning `200 ok`.
     pub backend: SocketAddr,
     /// nginx `proxy_pass` to `backend`.
@@ -38,6 +37,8 @@ pub struct Setup {
     /// The backend, then the reference proxy.
     nginx_instances: [Nginx; 2],
     _programs: Vec<Program>,
+    /// Last: fields drop in order, and the programs' files must outlive the programs.
+    dir: tempfile::TempDir,
 }
 
 impl Setup {

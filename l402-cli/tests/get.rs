@@ -25,7 +25,10 @@ fn a_missing_macaroon_is_a_usage_error() {
     ]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("lnd:") && stderr.contains("admin.macaroon"), "{stderr}");
+    assert!(
+        stderr.contains("lnd:") && stderr.contains("admin.macaroon"),
+        "{stderr}"
+    );
 }
 
 #[test]
