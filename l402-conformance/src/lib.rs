@@ -76,6 +76,11 @@ pub async fn run(cli: Cli) -> Result<Conforms, ExitError> {
     }
 }
 
+/// Now, in Unix seconds, as `l402`'s caveats count time.
+pub(crate) fn now_unix_secs() -> i64 {
+    i64::try_from(service_kit::clock::now_unix()).unwrap_or(i64::MAX)
+}
+
 /// Prints `report` as a table or, with `json`, as its JSON document; says whether the target conforms.
 fn print_report(report: &Report, json: bool) -> Conforms {
     println!(

@@ -21,7 +21,7 @@ pub const NETWORK: &str = "regtest";
 /// Why the simulated network could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
-    /// A directory could not be made.
+    /// A directory could not be made, or a node's file read.
     #[error("{path}: {source}")]
     Io {
         /// The directory.
@@ -49,6 +49,8 @@ pub struct Payment {
 /// The running network, its files in a directory of its own.
 pub struct SimulatedNetwork {
     net: MockNetwork,
+    /// The payer's `admin.macaroon` in hex, read once (`LND_MACAROON_HEX`).
+    payer_macaroon_hex: String,
     dir: tempfile::TempDir,
 }
 
@@ -70,7 +72,19 @@ impl SimulatedNetwork {
             .node(SERVER)
             .start()
             .await?;
-        Ok(Self { net, dir })
+        let macaroon_path = net.node(PAYER).admin_macaroon_path();
+        let payer_macaroon_hex =
+            std::fs::read(&macaroon_path)
+                .map(hex::encode)
+                .map_err(|source| NetworkError::Io {
+                    path: macaroon_path,
+                    source,
+                })?;
+        Ok(Self {
+            net,
+            payer_macaroon_hex,
+            dir,
+        })
     }
 
     /// A client of the `server` node, for the test server's invoices.
@@ -95,9 +109,6 @@ impl SimulatedNetwork {
     /// The environment the client under test gets: where the case is, and how to pay.
     pub fn env(&self, case_id: &str, url: &str, token_dir: &Path) -> Vec<(String, String)> {
         let payer = self.net.node(PAYER);
-        let macaroon_hex = std::fs::read(payer.admin_macaroon_path())
-            .map(hex::encode)
-            .unwrap_or_default();
         let path = |p: &Path| p.display().to_string();
         [
             ("L402_URL", url.to_owned()),
@@ -108,7 +119,7 @@ impl SimulatedNetwork {
             ("LND_GRPC_HOST", payer.host()),
             ("LND_TLS_CERT_PATH", path(&payer.tls_cert_path())),
             ("LND_MACAROON_PATH", path(&payer.admin_macaroon_path())),
-            ("LND_MACAROON_HEX", macaroon_hex),
+            ("LND_MACAROON_HEX", self.payer_macaroon_hex.clone()),
             ("LND_REST_URL", payer.rest_url().unwrap_or_default()),
         ]
         .into_iter()

@@ -170,7 +170,7 @@ impl Case {
             Err(l402::CredentialError::Missing) => return Presented::Nothing,
             Err(e) => return Presented::Refused(format!("unreadable credential: {e}")),
         };
-        let now = i64::try_from(service_kit::clock::now_unix()).unwrap_or(i64::MAX);
+        let now = crate::now_unix_secs();
         let root_keys = self.root_keys.lock().expect("root keys lock");
         match l402::verify_with_lookup(
             &credential,
@@ -212,7 +212,7 @@ impl Case {
             Scenario::Trap(Trap::HashMismatch) => Preimage::random().hash(),
             _ => invoice_hash,
         };
-        let now = i64::try_from(service_kit::clock::now_unix()).unwrap_or(i64::MAX);
+        let now = crate::now_unix_secs();
         let minted = MintRequest::new(macaroon_hash)
             .service(Service::new(SERVICE, 0).map_err(|e| e.to_string())?)
             .valid_until(SERVICE, now.saturating_add(TOKEN_LIFETIME.as_secs() as i64))

@@ -157,7 +157,7 @@ impl Run {
         let material = Material {
             paid: &paid,
             other_preimage: other.as_ref().ok(),
-            now_unix_secs: i64::try_from(service_kit::clock::now_unix()).unwrap_or(i64::MAX),
+            now_unix_secs: crate::now_unix_secs(),
         };
         for (spec, forgery) in cases.reject {
             let outcome = match forge::forge(*forgery, &material, target.binding()) {
