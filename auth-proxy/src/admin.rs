@@ -8,6 +8,9 @@
 //!   `status` one of `paid`, `unpaid`, `revoked`. A bad parameter is a 400 naming it.
 //! - `POST /v1/tokens/{token_id}/revoke` (or `DELETE /v1/tokens/{token_id}`) → `{"revoked": true}`, 404 if no
 //!   such unrevoked token.
+//! - `GET /v1/decisions` → server-sent events: every [`Decision`](crate::Decision) from now on, one JSON object
+//!   per `data:` line (`event: lagged` with a count when the reader fell behind); at most
+//!   [`MAX_DECISION_STREAMS`] at once.
 //!
 //! The admin macaroon's root key lives in `<basedir>/admin.rootkey` (mode 0600) and the macaroon itself in
 //! `admin.macaroonpath` (binary, mode 0600); deleting the root key file and restarting invalidates it.
@@ -25,6 +28,7 @@ use l402::RootKey;
 use serde_json::json;
 
 use service_kit::files::{self as private_files, write_private};
+use service_kit::sse::Feeds;
 
 use crate::files::FileError;
 use crate::handle::ProxyHandle;
@@ -84,16 +88,25 @@ impl AdminAuth {
     }
 }
 
+/// Decision streams (`GET /v1/decisions`) served at once.
+pub const MAX_DECISION_STREAMS: usize = 8;
+
 #[derive(Clone)]
 struct AdminState {
     auth: AdminAuth,
     handle: ProxyHandle,
+    feeds: Feeds,
 }
 
-/// The admin API router.
-pub fn admin_router(auth: AdminAuth, handle: ProxyHandle) -> Router {
-    let state = AdminState { auth, handle };
+/// The admin API router; `feeds` bounds the decision streams and ends them at shutdown.
+pub fn admin_router(auth: AdminAuth, handle: ProxyHandle, feeds: Feeds) -> Router {
+    let state = AdminState {
+        auth,
+        handle,
+        feeds,
+    };
     Router::new()
+        .route("/v1/decisions", get(stream_decisions))
         .route("/v1/tokens", get(list_tokens))
         .route("/v1/tokens/{token_id}/revoke", post(revoke))
         .route("/v1/tokens/{token_id}", delete(revoke))
@@ -118,6 +131,11 @@ async fn require_macaroon(
         )
             .into_response()
     }
+}
+
+/// `GET /v1/decisions`: the decision feed as server-sent events.
+async fn stream_decisions(State(state): State<AdminState>) -> Response {
+    state.feeds.stream(state.handle.subscribe_decisions())
 }
 
 /// The query string of `GET /v1/tokens`, as given.

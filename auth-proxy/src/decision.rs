@@ -1,19 +1,21 @@
 //! Phase 4, log: what the proxy decided for a request, written as one structured log line, counted in the
-//! metrics, and kept (the most recent ones) for in-process inspection by tests and tools.
+//! metrics, kept (the most recent ones) for in-process inspection by tests and tools, and streamed to the
+//! operator (`GET /v1/decisions` of the admin API) as JSON.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 /// How many recent decisions [`Decisions::recent`] keeps.
 const KEEP: usize = 1024;
 
 /// What happened to a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The client's address is on the blocklist: 403.
@@ -60,7 +62,7 @@ impl Outcome {
 }
 
 /// One request's decision. Contains no secrets: token ids are identifiers, not credentials.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
     /// The matched service.
     pub service: Option<Arc<str>>,
@@ -68,7 +70,7 @@ pub struct Decision {
     pub outcome: Outcome,
     /// Why (rejection reason such as `expired`, `missing` when no credential was sent, the free-access reason,
     /// or the failure reason).
-    pub reason: Option<&'static str>,
+    pub reason: Option<Cow<'static, str>>,
     /// Human-readable detail (no secrets).
     pub detail: Option<String>,
     /// The accepted token, or the token minted by a challenge.
@@ -88,12 +90,24 @@ pub struct Decision {
     /// The backend's HTTP status, when forwarded and answered.
     pub upstream_status: Option<u16>,
     /// Time until the response headers.
-    #[serde(serialize_with = "millis")]
+    #[serde(rename = "elapsed_ms", with = "millis")]
     pub elapsed: Duration,
 }
 
-fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64() * 1000.0)
+/// A duration as fractional milliseconds.
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64() * 1000.0)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let ms = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(ms / 1000.0).map_err(serde::de::Error::custom)
+    }
 }
 
 impl Decision {
@@ -102,7 +116,7 @@ impl Decision {
         tracing::info!(
             target: "auth_proxy::decision",
             decision = self.outcome.as_str(),
-            reason = self.reason.unwrap_or(""),
+            reason = self.reason.as_deref().unwrap_or(""),
             detail = self.detail.as_deref().unwrap_or(""),
             service = self.service.as_deref().unwrap_or(""),
             token_id = self.token_id.as_deref().unwrap_or(""),

@@ -613,7 +613,7 @@ impl Pipeline {
         let decision = Decision {
             service,
             outcome,
-            reason,
+            reason: reason.map(std::borrow::Cow::Borrowed),
             detail,
             token_id,
             grpc: info.grpc,

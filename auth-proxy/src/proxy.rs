@@ -17,7 +17,7 @@ use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use crate::admin::{admin_router, metrics_router, AdminAuth};
+use crate::admin::{admin_router, metrics_router, AdminAuth, MAX_DECISION_STREAMS};
 use crate::authenticate::Authenticator;
 use crate::challenge::Challenger;
 use crate::config::{Config, ConnectionLimits, DatabaseConfig};
@@ -187,6 +187,7 @@ impl Proxy {
     /// period, stops background tasks and closes the database.
     pub async fn run(self, listeners: Listeners, shutdown: impl Future<Output = ()> + Send) {
         let stop = CancellationToken::new();
+        let decision_streams = service_kit::sse::Feeds::new(MAX_DECISION_STREAMS);
         let mut side_doors = Vec::new();
         if let Some(listener) = listeners.metrics {
             side_doors.push(tokio::spawn(serve_router(
@@ -201,7 +202,7 @@ impl Proxy {
                 side_doors.push(tokio::spawn(serve_router(
                     "admin API",
                     listener,
-                    admin_router(auth, self.handle.clone()),
+                    admin_router(auth, self.handle.clone(), decision_streams.clone()),
                     stop.clone(),
                 )));
             }
@@ -223,6 +224,8 @@ impl Proxy {
         )
         .await;
         stop.cancel();
+        // The side doors wait for their open answers; the decision streams would never end by themselves.
+        decision_streams.close();
         for task in side_doors {
             let _ = task.await;
         }

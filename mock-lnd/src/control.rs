@@ -11,6 +11,7 @@
 //! | `POST /nodes/{name}/fail-next-payments` | `{"count": 2, "reason": "NO_ROUTE"}` | its next `count` payments fail |
 //! | `GET /latency`, `PUT /latency` | `{"latency_ms": 250}` | delay before each payment attempt |
 //! | `GET /total-balance` | | `{"total_balance_msat": …}` (conserved) |
+//! | `GET /events` | | server-sent events: every [`NetworkEvent`] from now on, as JSON (at most [`MAX_EVENT_STREAMS`] at once) |
 //!
 //! Answers are JSON; errors are `{"error": "…"}` with 400 (bad request) or 404 (unknown node).
 
@@ -27,7 +28,12 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
-use crate::{FailureReason, MockNetwork, NodeHandle};
+use service_kit::sse::Feeds;
+
+use crate::{FailureReason, MockNetwork, NetworkEvent, NodeHandle};
+
+/// Event streams (`GET /events`) served at once.
+pub const MAX_EVENT_STREAMS: usize = 8;
 
 /// What the control endpoint reports about a node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,8 +132,11 @@ fn find(net: &MockNetwork, name: &str) -> Result<NodeHandle, ControlError> {
         .ok_or_else(|| ControlError::UnknownNode(name.to_owned()))
 }
 
-/// The control routes for `net`.
-pub fn router(net: Arc<MockNetwork>) -> Router {
+/// The control routes for `net`; `feeds` bounds and ends the event streams.
+pub fn router(net: Arc<MockNetwork>, feeds: Feeds) -> Router {
+    let events = Router::new()
+        .route("/events", get(events))
+        .with_state((net.clone(), feeds));
     Router::new()
         .route("/nodes", get(list_nodes))
         .route("/nodes/{name}", get(show_node))
@@ -140,6 +149,7 @@ pub fn router(net: Arc<MockNetwork>) -> Router {
         )
         .route("/total-balance", get(total_balance))
         .with_state(net)
+        .merge(events)
 }
 
 /// Serves [`router`] on `listener` until `shutdown` completes.
@@ -148,9 +158,20 @@ pub async fn serve(
     net: Arc<MockNetwork>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(net))
-        .with_graceful_shutdown(shutdown)
+    let feeds = Feeds::new(MAX_EVENT_STREAMS);
+    let closing = feeds.clone();
+    axum::serve(listener, router(net, feeds))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Event streams never end by themselves.
+            closing.close();
+        })
         .await
+}
+
+/// `GET /events`: the network's events as server-sent events of JSON.
+async fn events(State((net, feeds)): State<(Net, Feeds)>) -> Response {
+    feeds.stream::<NetworkEvent>(net.subscribe_events())
 }
 
 async fn list_nodes(State(net): State<Net>) -> Json<Vec<NodeInfo>> {

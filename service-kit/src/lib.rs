@@ -11,6 +11,7 @@
 //! | [`go_duration`] | Go's `time.Duration` text (`1h30m`, `1.5s`), as Aperture's YAML and Loop's flags hold it |
 //! | [`clock`] | the current Unix time in seconds and nanoseconds |
 //! | [`backoff`] | the reconnect delays of long-lived streams (exponential, capped, reset on success) |
+//! | [`sse`] | a broadcast feed as server-sent events of JSON (bounded, lag notices), and their reader |
 //!
 //! Nothing here knows about L402, Lightning or Loop.
 #![forbid(unsafe_code)]
@@ -24,4 +25,5 @@ pub mod files;
 pub mod go_duration;
 pub mod logging;
 pub mod shutdown;
+pub mod sse;
 pub mod tls;

@@ -16,6 +16,11 @@ pub struct Args {
     /// Address to listen on (gRPC and HTTP).
     #[arg(long, env = "SWAP_SERVER_LISTEN", default_value = "127.0.0.1:11009")]
     pub listen: SocketAddr,
+
+    /// Also serve every swap's state changes as server-sent events here (`GET /v1/swaps/updates`), for the
+    /// operator's tools. No authentication and every client's swaps: keep it on a private address.
+    #[arg(long, env = "SWAP_SERVER_EVENTSLISTEN")]
+    pub eventslisten: Option<SocketAddr>,
     /// The server's lnd gRPC address (host:port).
     #[arg(
         long = "lnd.host",

@@ -11,7 +11,8 @@
 //! Tour of the crate:
 //! - [`config`]: terms, fees, timings, lnd and database settings; [`cli`]: the flags that fill it;
 //! - [`server`]: [`run`] / [`Server`]: one listener, gRPC and HTTP dispatched by content type;
-//! - [`grpc`] and [`http`]: the two front ends, thin layers over [`manager`];
+//! - [`grpc`] and [`http`]: the two front ends, thin layers over [`manager`]; [`events`]: every swap's
+//!   state changes for the operator, on a listener of its own;
 //! - [`manager`]: the operations (validation, swap creation, commands to running swaps);
 //! - `actor` (private): one task per running swap, the lifecycle state machine;
 //! - [`lnd`]: the calls made to the server's lnd; [`store`]: sqlx persistence;
@@ -31,6 +32,7 @@ pub mod cli;
 mod command;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod grpc;
 pub mod http;
 pub mod lnd;

@@ -2,7 +2,8 @@
 //!
 //! Requests whose `content-type` starts with `application/grpc` go to the
 //! tonic `looprpc.SwapServer` service; everything else to the JSON routes of
-//! [`crate::http`]. The listener speaks HTTP/1.1 and HTTP/2 (h2c).
+//! [`crate::http`]. The listener speaks HTTP/1.1 and HTTP/2 (h2c). An optional second listener serves
+//! [`crate::events`].
 
 use std::future::Future;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use axum::http::{header, Request};
 use axum::serve::ListenerExt;
 use axum::Router;
 use lnd_client::{LndClient, LndConnectError};
+use service_kit::sse::Feeds;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -49,6 +51,7 @@ pub struct Server {
     manager: SwapManager,
     store: Store,
     stop: CancellationToken,
+    events: Option<TcpListener>,
 }
 
 impl Server {
@@ -65,7 +68,14 @@ impl Server {
             manager,
             store,
             stop,
+            events: None,
         })
+    }
+
+    /// Also serves the operator's feed of every swap's updates ([`crate::events`]) on `listener`.
+    pub fn with_events(mut self, listener: TcpListener) -> Self {
+        self.events = Some(listener);
+        self
     }
 
     /// The swap service behind both front ends.
@@ -101,6 +111,26 @@ impl Server {
     ) -> Result<(), ServerError> {
         let app = self.router();
         tracing::info!(addr = %listener.local_addr()?, "swap server listening (gRPC and HTTP)");
+        let events = self.events.map(|listener| {
+            let feeds = Feeds::new(crate::events::MAX_UPDATE_STREAMS);
+            let router = crate::events::router(self.manager.clone(), feeds.clone());
+            let stop = self.stop.clone();
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, "swap updates feed listening (no authentication)");
+            }
+            tokio::spawn(async move {
+                let served = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        stop.cancelled().await;
+                        // Update streams never end by themselves.
+                        feeds.close();
+                    })
+                    .await;
+                if let Err(error) = served {
+                    tracing::error!(%error, "swap updates feed failed");
+                }
+            })
+        });
         let stop = self.stop.clone();
         let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
         // Without TCP_NODELAY, small gRPC frames wait for delayed ACKs (~40 ms a call).
@@ -125,6 +155,9 @@ impl Server {
         tokio::select! {
             served = serve => served?,
             _ = drain_deadline => tracing::warn!("drain grace period over, closing remaining connections"),
+        }
+        if let Some(events) = events {
+            let _ = events.await;
         }
         self.manager.shutdown().await;
         self.store.close().await;

@@ -88,8 +88,10 @@ pub fn now_ns() -> i64 {
     i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
 }
 
-/// One state change of a swap, as streamed to subscribers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One state change of a swap, as streamed to subscribers (in JSON: the hash as hex, the state by its proto
+/// name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "SwapUpdateJson", try_from = "SwapUpdateJson")]
 pub struct SwapUpdate {
     /// The swap.
     pub swap_hash: Hash32,
@@ -99,6 +101,43 @@ pub struct SwapUpdate {
     pub state: ServerSwapState,
     /// When the swap entered it, Unix nanoseconds.
     pub timestamp_ns: i64,
+}
+
+/// [`SwapUpdate`] as JSON.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SwapUpdateJson {
+    swap_hash: String,
+    seq: i64,
+    state: String,
+    timestamp_ns: i64,
+}
+
+impl From<SwapUpdate> for SwapUpdateJson {
+    fn from(update: SwapUpdate) -> Self {
+        Self {
+            swap_hash: update.swap_hash.to_string(),
+            seq: update.seq,
+            state: update.state.as_str_name().to_owned(),
+            timestamp_ns: update.timestamp_ns,
+        }
+    }
+}
+
+impl TryFrom<SwapUpdateJson> for SwapUpdate {
+    type Error = String;
+
+    fn try_from(json: SwapUpdateJson) -> Result<Self, String> {
+        Ok(Self {
+            swap_hash: json
+                .swap_hash
+                .parse()
+                .map_err(|e| format!("swap_hash: {e}"))?,
+            seq: json.seq,
+            state: ServerSwapState::from_str_name(&json.state)
+                .ok_or_else(|| format!("unknown swap state {:?}", json.state))?,
+            timestamp_ns: json.timestamp_ns,
+        })
+    }
 }
 
 /// Everything the server stores about one loop-out swap.

@@ -10,7 +10,9 @@
 //!   stoppable and restartable on its address), [`process`] (the real
 //!   binaries as child processes), [`proxy_config`] (the proxy's YAML) and
 //!   [`stack`] — the one [`Stack`](stack::Stack) builder wiring mock-lnd,
-//!   swap-server, auth-proxy and loopd together in one process;
+//!   swap-server, auth-proxy and loopd together in one process, and [`loopd`]
+//!   (loopd alone, in this process);
+//! - [`sse`]: a bounded subscription to a program's server-sent event feed;
 //! - with the `tokens` feature: [`tokens`] — token files as a crashed client
 //!   leaves them.
 //!
@@ -20,11 +22,14 @@
 
 #[cfg(feature = "stack")]
 pub mod component;
+#[cfg(feature = "stack")]
+pub mod loopd;
 pub mod postgres;
 #[cfg(feature = "stack")]
 pub mod process;
 #[cfg(feature = "stack")]
 pub mod proxy_config;
+pub mod sse;
 #[cfg(feature = "stack")]
 pub mod stack;
 #[cfg(feature = "tokens")]

@@ -20,6 +20,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -29,11 +30,12 @@ use l402_client::{L402Client, L402Config};
 use mock_lnd::{MockNetwork, NodeHandle};
 pub use swap_client::cli::LoopdClient;
 use swap_client::cli::{self, CliError, Io, LoopArgs};
-use swap_client::config::{DaemonConfig, RpcFiles, RpcSecurity, ServerTls};
+use swap_client::config::ServerTls;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 
 use crate::component::Component;
+use crate::loopd::LoopdSetup;
 pub use crate::proxy_config::{HTTP_SERVICE_NAME, SERVICE_NAME};
 
 /// Names of the simulated lnd nodes, one per party.
@@ -89,7 +91,7 @@ impl Default for StackOptions {
 pub struct Stack {
     options: StackOptions,
     dir: TempDir,
-    network: MockNetwork,
+    network: Arc<MockNetwork>,
     swap_server: Component,
     swaps: swap_server::SwapManager,
     proxy: Component,
@@ -114,7 +116,7 @@ impl Stack {
                 network = network.rest(node);
             }
         }
-        let network = network.start().await.context("starting mock-lnd")?;
+        let network = Arc::new(network.start().await.context("starting mock-lnd")?);
         let (swap_server, swaps) = start_swap_server(
             &network.node(SERVER_NODE),
             &dir.path().join("swap-server"),
@@ -156,6 +158,11 @@ impl Stack {
         &self.network
     }
 
+    /// The same network, shared (e.g. to serve its control endpoint).
+    pub fn shared_network(&self) -> Arc<MockNetwork> {
+        self.network.clone()
+    }
+
     /// One simulated lnd node ([`CLIENT_NODE`], [`PROXY_NODE`], [`SERVER_NODE`]).
     pub fn node(&self, name: &str) -> NodeHandle {
         self.network.node(name)
@@ -168,7 +175,7 @@ impl Stack {
 
     /// loopd's data directory for regtest (`l402.token`, `loop_sqlite.db`).
     pub fn loopd_data_dir(&self) -> PathBuf {
-        self.dir.path().join("loopd").join("regtest")
+        crate::loopd::data_dir(&self.loop_dir())
     }
 
     /// Where loopd serves `looprpc.SwapClient`.
@@ -204,13 +211,7 @@ impl Stack {
     /// A gRPC client of loopd as the `loop` CLI makes it: TLS to loopd's `tls.cert`, the
     /// `loop.macaroon` on every call.
     pub async fn loop_client(&self) -> anyhow::Result<LoopdClient> {
-        let dir = self.loopd_data_dir();
-        cli::connect(
-            &self.loopd.addr().to_string(),
-            &dir.join(swap_client::config::TLS_CERT_FILE),
-            &dir.join(swap_client::config::MACAROON_FILE),
-        )
-        .context("connecting to loopd")
+        crate::loopd::connect(self.loopd.addr(), &self.loop_dir())
     }
 
     /// loopd's base directory, the `--loopdir` the `loop` CLI is given.
@@ -347,7 +348,7 @@ fn proxy_cert(dir: &Path) -> PathBuf {
 }
 
 /// Binds `addr`, or an ephemeral loopback port when `None`.
-async fn bind(addr: Option<SocketAddr>) -> anyhow::Result<(TcpListener, SocketAddr)> {
+pub(crate) async fn bind(addr: Option<SocketAddr>) -> anyhow::Result<(TcpListener, SocketAddr)> {
     let listener = TcpListener::bind(addr.unwrap_or_else(|| ([127, 0, 0, 1], 0).into()))
         .await
         .context("binding a listener")?;
@@ -441,37 +442,21 @@ async fn start_loopd(
     options: &StackOptions,
     addr: Option<SocketAddr>,
 ) -> anyhow::Result<(Component, L402Client)> {
-    let (listener, addr) = bind(addr).await?;
-    let data_dir = dir.join("loopd").join("regtest");
-    let config = DaemonConfig {
-        network: l402::Network::Regtest,
-        rpc: RpcSecurity::Secure(RpcFiles {
-            tls_cert_path: data_dir.join(swap_client::config::TLS_CERT_FILE),
-            tls_key_path: data_dir.join(swap_client::config::TLS_KEY_FILE),
-            tls_extra_names: Vec::new(),
-            macaroon_path: data_dir.join(swap_client::config::MACAROON_FILE),
-        }),
-        data_dir,
-        rpc_listen: addr.to_string(),
+    crate::loopd::start(LoopdSetup {
+        lnd: node.lnd_config(),
         server_host: proxy.to_string(),
         server_tls: if options.proxy_tls {
             ServerTls::Pinned(proxy_cert(dir))
         } else {
             ServerTls::Disabled
         },
-        lnd: node.lnd_config(),
+        loop_dir: dir.join("loopd"),
         l402: L402Config {
             max_cost_sat: options.max_token_cost_sat,
             rebuy_backoff: options.rebuy_backoff,
             ..L402Config::default()
         },
-    };
-    let daemon = swap_client::daemon::Daemon::build(config)
-        .await
-        .context("building loopd")?;
-    let l402 = daemon.l402().clone();
-    let component = Component::spawn("loopd", addr, move |shutdown| async move {
-        Ok(daemon.serve(listener, shutdown).await?)
-    });
-    Ok((component, l402))
+        addr,
+    })
+    .await
 }

@@ -65,7 +65,10 @@ async fn admin_api_lists_and_revokes_tokens_with_its_macaroon() {
     )
     .await;
     assert_eq!(response.status(), 402);
-    assert_eq!(proxy.last_decision("/http/data").reason, Some("revoked"));
+    assert_eq!(
+        proxy.last_decision("/http/data").reason.as_deref(),
+        Some("revoked")
+    );
 }
 
 #[tokio::test]
@@ -141,4 +144,32 @@ async fn the_token_list_is_paginated_and_bad_parameters_are_named() {
             "{query}: {body}"
         );
     }
+}
+
+#[tokio::test]
+async fn admin_api_streams_every_decision_to_the_operator_only() {
+    let env = TestEnv::start().await;
+    let proxy = env.proxy().await;
+    let url = format!("http://{}/v1/decisions", proxy.admin_addr);
+    let unauthorized = http_client().get(&url).send().await.unwrap();
+    assert_eq!(
+        unauthorized.status(),
+        401,
+        "the feed names clients and tokens"
+    );
+
+    let macaroon = hex::encode(std::fs::read(proxy.base_dir().join("admin.macaroon")).unwrap());
+    let mut decisions = testkit::sse::subscribe::<auth_proxy::Decision>(
+        http_client().get(&url).header("macaroon", &macaroon),
+    )
+    .await;
+    let challenged = get_with(&proxy, "/http/data", ("x-test", "no token")).await;
+    assert_eq!(challenged.status(), 402);
+
+    let decision = decisions.next_item().await;
+    assert_eq!(decision.outcome, auth_proxy::Outcome::Challenged);
+    assert_eq!(decision.reason.as_deref(), Some("missing"));
+    assert_eq!(decision.path, "/http/data");
+    assert_eq!(decision.status, 402);
+    assert!(decision.token_id.is_some(), "names the token it minted");
 }

@@ -88,7 +88,7 @@ async fn http_challenge_is_byte_exact() {
     assert!(caveats[2].starts_with("http_valid_until="), "{caveats:?}");
     let decision = proxy.last_decision("/http/data");
     assert_eq!(decision.outcome, auth_proxy::Outcome::Challenged);
-    assert_eq!(decision.reason, Some("missing"));
+    assert_eq!(decision.reason.as_deref(), Some("missing"));
 }
 
 #[tokio::test]
@@ -224,7 +224,7 @@ async fn challenges_are_budgeted_per_client_network() {
     assert_eq!(invoices(), before + 3, "no invoice for the refused request");
     let decision = proxy.last_decision("/http/data");
     assert_eq!(
-        (decision.outcome, decision.reason),
+        (decision.outcome, decision.reason.as_deref()),
         (auth_proxy::Outcome::RateLimited, Some("challenge_budget"))
     );
     // gRPC callers get RESOURCE_EXHAUSTED.
@@ -265,5 +265,5 @@ async fn unpaid_tokens_are_capped_and_token_invoices_expire() {
     assert_eq!(refused.status(), 503);
     assert_eq!(refused.headers()["retry-after"], "5");
     let decision = proxy.last_decision("/http/data");
-    assert_eq!(decision.reason, Some("unpaid_cap"));
+    assert_eq!(decision.reason.as_deref(), Some("unpaid_cap"));
 }

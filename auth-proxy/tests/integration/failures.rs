@@ -25,7 +25,7 @@ async fn lnd_down_answers_503_and_recovers() {
     );
     let decision = proxy.last_decision("/http/data");
     assert_eq!(
-        (decision.outcome, decision.reason),
+        (decision.outcome, decision.reason.as_deref()),
         (
             auth_proxy::Outcome::ChallengeFailed,
             Some("lnd_unavailable")

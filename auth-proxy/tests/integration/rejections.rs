@@ -21,7 +21,7 @@ async fn assert_rejected(
     let decision = proxy.last_decision(path);
     assert_eq!(decision.outcome, auth_proxy::Outcome::Challenged);
     assert_eq!(
-        decision.reason,
+        decision.reason.as_deref(),
         Some(reason),
         "{header:?}: {:?}",
         decision.detail

@@ -79,7 +79,10 @@ async fn two_proxies_share_one_postgres() {
     .await;
     let elapsed = revoked_at.elapsed();
     eprintln!("revocation propagated from B to A in {elapsed:?}");
-    assert_eq!(a.last_decision("/http/data").reason, Some("revoked"));
+    assert_eq!(
+        a.last_decision("/http/data").reason.as_deref(),
+        Some("revoked")
+    );
     let tokens = b.tokens().await;
     let record = tokens
         .iter()
@@ -119,7 +122,7 @@ async fn database_down_answers_503_and_recovers() {
     assert_eq!(response.text().await.unwrap(), "token store unavailable\n");
     let decision = b.last_decision("/http/data");
     assert_eq!(
-        (decision.outcome, decision.reason),
+        (decision.outcome, decision.reason.as_deref()),
         (
             auth_proxy::Outcome::StoreUnavailable,
             Some("store_unavailable")

@@ -2,9 +2,12 @@
 //! canceled; payments started and finished — for in-process observers such as `loop-demo --web`.
 //!
 //! The feed is bounded (a subscriber that falls behind loses the oldest events and is told how many) and
-//! costs nothing while nobody listens: an event is built only when there is a subscriber.
+//! costs nothing while nobody listens: an event is built only when there is a subscriber. Other processes
+//! read it as JSON (`GET /events` of the control endpoint): `{"kind": "invoice" | "payment", …}`, hashes as
+//! hex, states in snake case.
 
 use l402::PaymentHash;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use super::{FailureReason, Hash32, Invoice, InvoiceState, Ledger, NodeId};
@@ -13,13 +16,15 @@ use super::{FailureReason, Hash32, Invoice, InvoiceState, Ledger, NodeId};
 pub(super) const FEED_CAPACITY: usize = 1024;
 
 /// Something that happened on the simulated network.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum NetworkEvent {
     /// An invoice of `node` changed state (created, accepted, settled or canceled).
     Invoice {
         /// The node that issued the invoice.
         node: String,
         /// Its payment hash.
+        #[serde(with = "hex_hash")]
         payment_hash: PaymentHash,
         /// Its amount in millisatoshis (0: any amount).
         value_msat: u64,
@@ -35,6 +40,7 @@ pub enum NetworkEvent {
         /// The node it is addressed to, if it is one of the network's.
         payee: Option<String>,
         /// The payment hash.
+        #[serde(with = "hex_hash")]
         payment_hash: PaymentHash,
         /// The amount delivered, in millisatoshis.
         amount_msat: u64,
@@ -44,7 +50,8 @@ pub enum NetworkEvent {
 }
 
 /// The state an invoice reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum InvoiceEvent {
     /// Created, waiting for a payment.
     Added,
@@ -57,7 +64,8 @@ pub enum InvoiceEvent {
 }
 
 /// The state a payment reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PaymentEvent {
     /// Sent; the money moves after the network's payment latency.
     Started,
@@ -71,6 +79,22 @@ pub enum PaymentEvent {
     },
     /// Not delivered; the payer's money is back (or never left).
     Failed(FailureReason),
+}
+
+/// A payment hash as hex text.
+mod hex_hash {
+    use l402::PaymentHash;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(hash: &PaymentHash, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hash.to_hex())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PaymentHash, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse::<PaymentHash>()
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 impl Ledger {

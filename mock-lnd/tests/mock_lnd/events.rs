@@ -81,3 +81,50 @@ async fn a_failed_payment_says_why() {
         ]
     );
 }
+
+#[tokio::test]
+async fn other_processes_read_the_feed_as_server_sent_events_of_json() {
+    let net = std::sync::Arc::new(network(&["client", "server"]).await);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let control = tokio::spawn(mock_lnd::control::serve(listener, net.clone(), async {
+        let _ = stopped.await;
+    }));
+    let mut events =
+        testkit::sse::subscribe::<NetworkEvent>(reqwest::Client::new().get(&url)).await;
+
+    let mut s = client(&net.node("server")).await;
+    let invoice = add_invoice(&mut s, 2_000, "over the wire").await;
+    assert_eq!(
+        events.next_item().await,
+        NetworkEvent::Invoice {
+            node: "server".into(),
+            payment_hash: PaymentHash::from_bytes(invoice.r_hash.try_into().unwrap()),
+            value_msat: 2_000_000,
+            memo: "over the wire".into(),
+            state: InvoiceEvent::Added,
+        }
+    );
+
+    // Shutting the endpoint down ends the stream instead of waiting for it forever.
+    stop.send(()).unwrap();
+    assert_eq!(events.next().await, None);
+    within(control).await.unwrap().unwrap();
+}
+
+#[test]
+fn events_are_tagged_json_with_hex_hashes() {
+    let event = NetworkEvent::Payment {
+        payer: "client".into(),
+        payee: None,
+        payment_hash: PaymentHash::from_bytes([0xab; 32]),
+        amount_msat: 5,
+        state: PaymentEvent::Failed(FailureReason::NoRoute),
+    };
+    let json = serde_json::to_value(&event).unwrap();
+    assert_eq!(json["kind"], "payment");
+    assert_eq!(json["payment_hash"], "ab".repeat(32));
+    assert_eq!(json["state"], serde_json::json!({"failed": "NO_ROUTE"}));
+    assert_eq!(serde_json::from_value::<NetworkEvent>(json).unwrap(), event);
+}

@@ -61,6 +61,7 @@ pub enum Db {
 
 struct Running {
     addr: std::net::SocketAddr,
+    events_addr: std::net::SocketAddr,
     stop: oneshot::Sender<()>,
     task: JoinHandle<Result<(), ServerError>>,
 }
@@ -118,12 +119,26 @@ impl TestEnv {
         assert!(self.running.is_none(), "server already running");
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let events = TcpListener::bind("127.0.0.1:0").await?;
+        let events_addr = events.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let config = self.config.clone();
-        let task = tokio::spawn(swap_server::run(listener, config, async move {
-            let _ = stopped.await;
-        }));
-        self.running = Some(Running { addr, stop, task });
+        let task = tokio::spawn(async move {
+            let server = swap_server::Server::build(config)
+                .await?
+                .with_events(events);
+            server
+                .serve(listener, async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        self.running = Some(Running {
+            addr,
+            events_addr,
+            stop,
+            task,
+        });
         Ok(())
     }
 
@@ -137,6 +152,12 @@ impl TestEnv {
 
     fn addr(&self) -> std::net::SocketAddr {
         self.running.as_ref().expect("server running").addr
+    }
+
+    /// URL of the operator's feed of every swap's updates (`--eventslisten`).
+    pub fn events_url(&self) -> String {
+        let running = self.running.as_ref().expect("server running");
+        format!("http://{}/v1/swaps/updates", running.events_addr)
     }
 
     /// Base URL of the HTTP routes.

@@ -2,6 +2,7 @@
 
 mod cancel;
 mod errors;
+mod events;
 mod helpers;
 mod http;
 mod postgres;
