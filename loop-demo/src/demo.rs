@@ -1,4 +1,4 @@
-//! Plays the sequence of docs/FLOW.md on a [`Stack`] and reports what happened.
+//! Plays the sequence of docs/FLOW.md on the [`Programs`] and reports what happened.
 //!
 //! A loop is played the way a user does it — `LoopOut` on loopd, then waiting
 //! for the swap to finish — while the demo watches from the outside: the
@@ -17,8 +17,10 @@ use proto::looprpc::{LoopOutRequest, SwapInfoRequest, SwapState};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use testkit::stack::{LoopdClient, Stack, CLIENT_NODE, PROXY_NODE, SERVER_NODE};
+use testkit::stack::LoopdClient;
 use testkit::wait;
+
+use crate::programs::ProgramsRef;
 
 /// How long a swap may take to reach a final state.
 const SWAP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -74,18 +76,6 @@ pub struct Balances {
     pub server: u64,
 }
 
-impl Balances {
-    /// Reads the current balances.
-    pub fn of(stack: &Stack) -> Self {
-        let sat = |node: &str| stack.node(node).balance_msat() / 1000;
-        Self {
-            client: sat(CLIENT_NODE),
-            proxy: sat(PROXY_NODE),
-            server: sat(SERVER_NODE),
-        }
-    }
-}
-
 /// Prints the story as it happens, with timings; silent in JSON mode.
 #[derive(Debug, Clone, Copy)]
 pub struct Narrator {
@@ -116,44 +106,45 @@ impl Narrator {
 
 /// Plays a first loop and a repeat loop and reports both.
 pub async fn play(
-    stack: &Stack,
+    programs: ProgramsRef<'_>,
     first_amount_sat: u64,
     repeat_amount_sat: u64,
     narrator: Narrator,
 ) -> anyhow::Result<DemoReport> {
-    let total_before = stack.network().total_balance_msat();
+    let total_before = programs.total_balance_msat().await?;
     narrator.say(format!(
         "First loop: the client has no L402 token yet.\n$ loop out {first_amount_sat}"
     ));
-    let first_loop = play_loop(stack, first_amount_sat, narrator).await?;
+    let first_loop = play_loop(programs, first_amount_sat, narrator).await?;
     narrator.say(format!(
         "\nRepeat loop: the stored token is reused.\n$ loop out {repeat_amount_sat}"
     ));
-    let repeat_loop = play_loop(stack, repeat_amount_sat, narrator).await?;
-    let balances_sat = Balances::of(stack);
+    let repeat_loop = play_loop(programs, repeat_amount_sat, narrator).await?;
+    let balances_sat = programs.balances().await?;
     Ok(DemoReport {
         first_loop,
         repeat_loop,
         balances_sat,
-        balances_conserved: stack.network().total_balance_msat() == total_before,
+        balances_conserved: programs.total_balance_msat().await? == total_before,
     })
 }
 
 /// Plays one `loop out` of `amount_sat` and waits for the swap to finish.
 pub async fn play_loop(
-    stack: &Stack,
+    programs: ProgramsRef<'_>,
     amount_sat: u64,
     narrator: Narrator,
 ) -> anyhow::Result<LoopReport> {
-    let mut client = stack.loop_client().await?;
-    let stats_before = stack.l402().stats();
-    let proxy_invoices_before = stack.node(PROXY_NODE).invoice_count();
-    let decisions = stack.proxy().subscribe_decisions();
+    let mut client = programs.loop_client().await?;
+    let l402 = programs.l402();
+    let stats_before = l402.stats();
+    let proxy_invoices_before = programs.proxy_invoice_count().await?;
+    let decisions = programs.decisions();
     let start = Instant::now();
     let forwarded = Arc::new(AtomicUsize::new(0));
     let watcher = tokio::spawn(narrate_decisions(
         decisions,
-        stack.l402().clone(),
+        l402.clone(),
         stats_before.payments,
         forwarded.clone(),
         start,
@@ -181,11 +172,10 @@ pub async fn play_loop(
     // The watcher only ends when its feed closes; the loop is over, stop it.
     watcher.abort();
 
-    let stats_after = stack.l402().stats();
+    let stats_after = l402.stats();
     let challenged = stats_after.challenges > stats_before.challenges;
     let paid = stats_after.payments > stats_before.payments;
-    let token = stack
-        .l402()
+    let token = l402
         .store()
         .paid_token()?
         .context("no paid token after the loop")?;
@@ -207,7 +197,7 @@ pub async fn play_loop(
         swap_id,
         swap_state: final_state.as_str_name().to_owned(),
         token_id: token.token_id().to_string(),
-        proxy_invoices: stack.node(PROXY_NODE).invoice_count() - proxy_invoices_before,
+        proxy_invoices: programs.proxy_invoice_count().await? - proxy_invoices_before,
         forwarded_requests: forwarded.load(Ordering::SeqCst),
     })
 }
@@ -263,7 +253,7 @@ async fn narrate_decisions(
                 start,
                 format!(
                     "auth-proxy: {method} without a valid token ({}) → invoice from its lnd, macaroon for token {} → 402 Payment Required",
-                    decision.reason.unwrap_or("missing"),
+                    decision.reason.as_deref().unwrap_or("missing"),
                     short(decision.token_id.as_deref().unwrap_or("?")),
                 ),
             ),

@@ -30,7 +30,7 @@ pub async fn loopd_stack(max_cost_sat: u64, tls: bool) -> Stack {
 
 /// Plays one loop out silently and waits for the swap to finish.
 pub async fn play(stack: &Stack, amount_sat: u64) -> LoopReport {
-    demo::play_loop(stack, amount_sat, Narrator::new(false))
+    demo::play_loop(stack.into(), amount_sat, Narrator::new(false))
         .await
         .expect("the loop out succeeds")
 }

@@ -1,20 +1,21 @@
 //! The page's buttons, each driving the real programs: a `loop out` through loopd ([`demo::play_loop`]),
-//! a revocation through the proxy's control handle (what its admin API calls), the holder's restriction
-//! of its token to an expiry in the past, the proxy's lnd node taken offline or back online through
-//! mock-lnd. One action runs at a time: a press while one runs, or a press that makes no sense now (a
+//! a revocation by the proxy (its in-process handle, or its admin API), the holder's restriction of its
+//! token to an expiry in the past, the proxy's lnd node taken offline or back online through mock-lnd
+//! (in process, or its control endpoint). One action runs at a time: a press while one runs, or a press that makes no sense now (a
 //! first loop while a token is held), is refused with the reason.
 
 use std::sync::Arc;
 
 use l402::Caveat;
 use serde::Serialize;
-use testkit::stack::{Stack, PROXY_NODE, SERVICE_NAME};
+use testkit::stack::SERVICE_NAME;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::detail::{self, Section};
 use super::feed::{Feed, Kind, NewEvent, Party};
 use super::translate;
 use crate::demo::{self, short, Narrator};
+use crate::programs::Programs;
 
 const SOURCE: &str = "loop-demo (the button pressed)";
 
@@ -72,7 +73,7 @@ pub struct Status {
 /// Runs the buttons' actions, one at a time.
 #[derive(Clone)]
 pub struct Actions {
-    stack: Arc<Stack>,
+    programs: Arc<Programs>,
     feed: Feed,
     running: Arc<Mutex<()>>,
     first_amount_sat: u64,
@@ -80,15 +81,15 @@ pub struct Actions {
 }
 
 impl Actions {
-    /// Actions on `stack`, reported on `feed`; the loops move these amounts.
+    /// Actions on `programs`, reported on `feed`; the loops move these amounts.
     pub fn new(
-        stack: Arc<Stack>,
+        programs: Arc<Programs>,
         feed: Feed,
         first_amount_sat: u64,
         repeat_amount_sat: u64,
     ) -> Self {
         Self {
-            stack,
+            programs,
             feed,
             running: Arc::default(),
             first_amount_sat,
@@ -96,24 +97,30 @@ impl Actions {
         }
     }
 
-    /// The buttons' state now.
-    pub fn status(&self) -> Status {
+    /// The buttons' state now (the proxy's lnd counts as offline when mock-lnd cannot tell).
+    pub async fn status(&self) -> Status {
         Status {
             busy: self.running.try_lock().is_err(),
             token_id: self
-                .stack
+                .programs
+                .by_ref()
                 .l402()
                 .current_token()
                 .map(|token| token.token_id().to_hex()),
-            proxy_lnd_online: self.stack.node(PROXY_NODE).is_online(),
+            proxy_lnd_online: self
+                .programs
+                .by_ref()
+                .proxy_lnd_online()
+                .await
+                .unwrap_or(false),
         }
     }
 
     /// Publishes the buttons' state, with `busy` as given (the lock's state lags behind the task).
-    fn publish_status(&self, busy: bool) {
+    async fn publish_status(&self, busy: bool) {
         let status = Status {
             busy,
-            ..self.status()
+            ..self.status().await
         };
         self.feed.publish(
             NewEvent::state(
@@ -131,7 +138,7 @@ impl Actions {
             .clone()
             .try_lock_owned()
             .map_err(|_| Refusal::Busy)?;
-        let held = self.stack.l402().current_token().is_some();
+        let held = self.programs.by_ref().l402().current_token().is_some();
         match action {
             Action::FirstLoop if held => {
                 return Err(Refusal::NotNow(
@@ -152,7 +159,7 @@ impl Actions {
 
     async fn run(self, action: Action, guard: OwnedMutexGuard<()>) {
         self.feed.restart_clock();
-        self.publish_status(true);
+        self.publish_status(true).await;
         let outcome = match action {
             Action::FirstLoop => self.play("First loop", self.first_amount_sat).await,
             Action::RepeatLoop => self.play("Repeat loop", self.repeat_amount_sat).await,
@@ -166,9 +173,10 @@ impl Actions {
                     .from_source(SOURCE),
             );
         }
-        self.feed.publish(translate::balances(&self.stack));
+        self.feed
+            .publish(translate::balances(self.programs.by_ref()).await);
         drop(guard);
-        self.publish_status(false);
+        self.publish_status(false).await;
     }
 
     fn section(&self, title: &str, what: &str) {
@@ -193,7 +201,8 @@ impl Actions {
             )
             .from_source(SOURCE),
         );
-        let report = demo::play_loop(&self.stack, amount_sat, Narrator::new(false)).await?;
+        let report =
+            demo::play_loop(self.programs.by_ref(), amount_sat, Narrator::new(false)).await?;
         let facts = Section::new("what loopd reported")
             .fact("swap", &report.swap_id)
             .fact("state", &report.swap_state)
@@ -236,15 +245,14 @@ impl Actions {
             )
             .from_source(SOURCE),
         );
-        let revoked = self.stack.proxy().revoke(&token_id).await?;
+        let revoked = self.programs.by_ref().revoke(&token_id).await?;
         let label = if revoked {
             format!("token {} revoked", short(&token_id))
         } else {
             format!("token {} was not an unrevoked token here", short(&token_id))
         };
-        self.feed.publish(
-            NewEvent::note(Kind::Result, Party::Proxy, label).from_source("auth-proxy's handle"),
-        );
+        self.feed
+            .publish(NewEvent::note(Kind::Result, Party::Proxy, label).from_source("auth-proxy"));
         Ok(())
     }
 
@@ -264,13 +272,12 @@ impl Actions {
             )
             .from_source(SOURCE),
         );
-        self.stack.l402().restrict(&caveat).await?;
+        self.programs.by_ref().l402().restrict(&caveat).await?;
         Ok(())
     }
 
     async fn toggle_proxy_lnd(&self) -> anyhow::Result<()> {
-        let node = self.stack.node(PROXY_NODE);
-        let offline = node.is_online();
+        let offline = self.programs.by_ref().proxy_lnd_online().await?;
         let (title, label) = if offline {
             ("Take the proxy's lnd offline", "stop")
         } else {
@@ -280,8 +287,11 @@ impl Actions {
         self.feed.publish(
             NewEvent::arrow(Kind::Call, Party::User, Party::ProxyLnd, label).from_source(SOURCE),
         );
-        node.try_set_offline(offline).await?;
-        let state = if node.is_online() {
+        self.programs
+            .by_ref()
+            .set_proxy_lnd_online(!offline)
+            .await?;
+        let state = if self.programs.by_ref().proxy_lnd_online().await? {
             "online"
         } else {
             "offline"
@@ -292,7 +302,8 @@ impl Actions {
     }
 
     fn token_id(&self) -> anyhow::Result<String> {
-        self.stack
+        self.programs
+            .by_ref()
             .l402()
             .current_token()
             .map(|token| token.token_id().to_hex())

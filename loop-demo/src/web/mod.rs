@@ -21,18 +21,20 @@ use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures::stream::{self, Stream, StreamExt};
+use futures::stream::{self, StreamExt};
 use serde_json::json;
-use testkit::stack::Stack;
+use service_kit::sse;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use actions::{Action, Actions};
 use feed::{Feed, PageEvent};
+
+use crate::programs::Programs;
 
 const PAGE: &str = include_str!("page/index.html");
 const SCRIPT: &str = include_str!("page/app.js");
@@ -42,9 +44,6 @@ const STYLE: &str = include_str!("page/style.css");
 /// short, so that a visitor can revoke a token and then make the next one expire without waiting ten
 /// minutes, Loop's default.
 pub const REBUY_BACKOFF: Duration = Duration::from_secs(3);
-
-/// How often an idle event stream sends a comment, so that proxies and browsers keep it open.
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// What the page's loops move.
 #[derive(Debug, Clone, Copy)]
@@ -64,22 +63,22 @@ struct App {
     closing: CancellationToken,
 }
 
-/// Serves the page on `listener` until `shutdown` completes, translating `stack`'s feeds meanwhile;
-/// then stops the stack.
+/// Serves the page on `listener` until `shutdown` completes, translating the programs' feeds meanwhile;
+/// then stops what of them runs in this process.
 pub async fn serve(
-    stack: Stack,
+    programs: Programs,
     listener: TcpListener,
     options: WebOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let stack = Arc::new(stack);
+    let programs = Arc::new(programs);
     let feed = Feed::default();
     // Subscribed before the first page can press a button: nothing a program reports is missed.
-    let translators = translate::spawn_all(&stack, &feed);
-    feed.publish(translate::balances(&stack));
+    let translators = translate::spawn_all(&programs, &feed);
+    feed.publish(translate::balances(programs.by_ref()).await);
     let app = App {
         actions: Actions::new(
-            stack.clone(),
+            programs.clone(),
             feed.clone(),
             options.first_amount_sat,
             options.repeat_amount_sat,
@@ -95,10 +94,7 @@ pub async fn serve(
         })
         .await;
     drop(translators);
-    // An action still running holds the stack; it then stops, less gracefully, when that ends.
-    if let Ok(stack) = Arc::try_unwrap(stack) {
-        stack.shutdown().await;
-    }
+    crate::programs::shutdown_shared(programs).await;
     served
 }
 
@@ -160,7 +156,7 @@ async fn events(State(app): State<App>) -> Response {
         let event = match live.recv().await {
             Ok(event) => sse_event(&event),
             Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                Event::default().event("lagged").data(missed.to_string())
+                Event::default().event(sse::LAGGED).data(missed.to_string())
             }
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
         };
@@ -175,25 +171,19 @@ async fn events(State(app): State<App>) -> Response {
             let _ = &permit;
             item
         });
-    sse(stream)
-}
-
-fn sse(stream: impl Stream<Item = Result<Event, Infallible>> + Send + 'static) -> Response {
-    Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
-        .into_response()
+    sse::respond(stream)
 }
 
 fn sse_event(event: &PageEvent) -> Event {
     Event::default()
         .id(event.seq.to_string())
         .json_data(event)
-        .unwrap_or_else(|_| Event::default().event("lagged").data("0"))
+        .unwrap_or_else(|_| Event::default().event(sse::LAGGED).data("1"))
 }
 
 /// `GET /status`: whether an action runs, the token held, the proxy's lnd.
 async fn status(State(app): State<App>) -> Response {
-    Json(app.actions.status()).into_response()
+    Json(app.actions.status().await).into_response()
 }
 
 /// `POST /actions/{name}`: 202 once started, 409 with the reason when refused, 404 for no such action.

@@ -9,63 +9,88 @@ use auth_proxy::{Decision, Outcome};
 use l402_client::{L402Client, L402Event};
 use mock_lnd::{InvoiceEvent, NetworkEvent, PaymentEvent};
 use swap_server::swap::SwapUpdate;
-use testkit::stack::{Stack, CLIENT_NODE, PROXY_NODE, SERVER_NODE};
+use testkit::stack::{CLIENT_NODE, PROXY_NODE, SERVER_NODE};
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
 
 use super::detail::{self, Section};
 use super::feed::{Feed, Kind, NewEvent, Party};
-use crate::demo::{short, Balances};
+use crate::demo::short;
+use crate::programs::{Programs, ProgramsRef};
+use crate::remote::{FeedGap, RemoteFeed};
 
 const PROXY: &str = "auth-proxy decision feed";
 const CLIENT: &str = "loopd's L402 client events";
 const NETWORK: &str = "mock-lnd invoice and payment events";
 const SWAPS: &str = "swap-server swap updates";
+const GAPS: &str = "loop-demo's readers of the remote feeds";
 
 /// Subscribes to every feed now and translates until the feeds close or the set is dropped.
-pub fn spawn_all(stack: &Arc<Stack>, feed: &Feed) -> JoinSet<()> {
+pub fn spawn_all(shared: &Arc<Programs>, feed: &Feed) -> JoinSet<()> {
+    let programs = shared.by_ref();
     let mut tasks = JoinSet::new();
-    let l402 = stack.l402().clone();
+    let l402 = programs.l402().clone();
     tasks.spawn(follow(
-        stack.proxy().subscribe_decisions(),
+        programs.decisions(),
         feed.clone(),
         (PROXY, Party::Proxy),
         move |decision| decision_rows(&decision, &l402),
     ));
-    let l402 = stack.l402().clone();
+    let l402 = programs.l402().clone();
     tasks.spawn(follow(
-        stack.l402().subscribe_events(),
+        programs.l402().subscribe_events(),
         feed.clone(),
         (CLIENT, Party::Loopd),
         move |event| client_rows(event, &l402),
     ));
-    let balances_of = stack.clone();
     tasks.spawn(follow(
-        stack.network().subscribe_events(),
+        programs.network_events(),
         feed.clone(),
         (NETWORK, Party::ClientLnd),
-        move |event| {
-            let mut rows = network_rows(event);
-            rows.push(balances(&balances_of));
-            rows
-        },
+        network_rows,
     ));
     tasks.spawn(follow(
-        stack.swap_server().subscribe_all(),
+        programs.swap_updates(),
         feed.clone(),
         (SWAPS, Party::SwapServer),
         |update| vec![swap_row(&update)],
     ));
+    if let Some(gaps) = programs.feed_gaps() {
+        tasks.spawn(follow(gaps, feed.clone(), (GAPS, Party::User), |gap| {
+            vec![gap_row(&gap)]
+        }));
+    }
+    tasks.spawn(follow_balances(shared.clone(), feed.clone()));
     tasks
 }
 
-/// The balances panel's event: the three nodes' balances now.
-pub fn balances(stack: &Stack) -> NewEvent {
-    NewEvent::state(
-        Kind::Balances,
-        serde_json::to_value(Balances::of(stack)).unwrap_or_default(),
-    )
+/// The balances panel's event: the three nodes' balances now (an error row if they cannot be read).
+pub async fn balances(programs: ProgramsRef<'_>) -> NewEvent {
+    match programs.balances().await {
+        Ok(balances) => NewEvent::state(
+            Kind::Balances,
+            serde_json::to_value(balances).unwrap_or_default(),
+        ),
+        Err(error) => NewEvent::note(
+            Kind::Error,
+            Party::ClientLnd,
+            format!("cannot read the balances: {error:#}"),
+        ),
+    }
     .from_source(NETWORK)
+}
+
+/// Publishes the balances after every network event (money moves only with one).
+async fn follow_balances(programs: Arc<Programs>, feed: Feed) {
+    let mut events = programs.by_ref().network_events();
+    loop {
+        match events.recv().await {
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                feed.publish(balances(programs.by_ref()).await)
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
 }
 
 /// Receives from `rx` and publishes what `translate` makes of each item, tagged with the feed's name; a
@@ -111,7 +136,8 @@ fn decision_rows(decision: &Decision, l402: &L402Client) -> Vec<NewEvent> {
         .fact("method", &decision.method)
         .fact("path", &decision.path)
         .fact("service", decision.service.as_deref().unwrap_or("(none)"));
-    let sent_credential = decision.reason != Some("missing");
+    let reason = decision.reason.as_deref();
+    let sent_credential = reason != Some("missing");
     let mut call_label = format!("{method} (no token)");
     let mut call_detail = vec![request];
     if sent_credential {
@@ -130,7 +156,7 @@ fn decision_rows(decision: &Decision, l402: &L402Client) -> Vec<NewEvent> {
                 .map_or_else(|| "(from the backend)".to_owned(), |s| s.to_string()),
         )
         .fact("decision", decision.outcome.as_str())
-        .fact("reason", decision.reason.unwrap_or("(none)"))
+        .fact("reason", reason.unwrap_or("(none)"))
         .fact("detail", decision.detail.as_deref().unwrap_or("(none)"))
         .fact("time to answer", &took_ms);
     let mut rows = vec![call];
@@ -141,12 +167,9 @@ fn decision_rows(decision: &Decision, l402: &L402Client) -> Vec<NewEvent> {
                     NewEvent::note(
                         Kind::Verify,
                         Party::Proxy,
-                        format!(
-                            "verification failed: {}",
-                            decision.reason.unwrap_or("refused")
-                        ),
+                        format!("verification failed: {}", reason.unwrap_or("refused")),
                     )
-                    .with_detail(detail::of([detail::checks(decision.reason)]))
+                    .with_detail(detail::of([detail::checks(reason)]))
                     .earlier(took),
                 );
             }
@@ -208,7 +231,7 @@ fn decision_rows(decision: &Decision, l402: &L402Client) -> Vec<NewEvent> {
                         |code| format!("grpc-status {code}")
                     ),
                     decision.outcome.as_str(),
-                    decision.reason.unwrap_or("")
+                    reason.unwrap_or("")
                 ),
             )
             .with_detail(detail::of([answer])),
@@ -449,6 +472,16 @@ fn network_rows(event: NetworkEvent) -> Vec<NewEvent> {
                 .collect()
         }
     }
+}
+
+/// The row of an interruption of a remote feed, on the lifeline of the program whose events were missed.
+fn gap_row(gap: &FeedGap) -> NewEvent {
+    let (party, feed) = match gap.feed {
+        RemoteFeed::Decisions => (Party::Proxy, PROXY),
+        RemoteFeed::Network => (Party::ClientLnd, NETWORK),
+        RemoteFeed::Swaps => (Party::SwapServer, SWAPS),
+    };
+    NewEvent::note(Kind::Error, party, format!("{feed}: {}", gap.what))
 }
 
 /// The row of one swap state change.

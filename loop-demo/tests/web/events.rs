@@ -1,31 +1,8 @@
 //! The page's event stream and actions over HTTP: every row comes from a program's own feed.
 
 use l402_client::TokenStore;
-use serde_json::Value;
 
-use crate::support::{has_row, of_kind, Page};
-
-/// The sources the rows of a first loop come from: one per program.
-const SOURCES: [&str; 4] = [
-    "auth-proxy decision feed",
-    "loopd's L402 client events",
-    "mock-lnd invoice and payment events",
-    "swap-server swap updates",
-];
-
-fn assert_succeeded(events: &[Value]) {
-    assert!(
-        has_row(events, "result", "SUCCESS"),
-        "no SUCCESS: {:#?}",
-        of_kind(events, "result")
-    );
-    assert!(of_kind(events, "error").is_empty(), "{events:#?}");
-    assert!(
-        has_row(events, "swap_state", "SERVER_SUCCESS"),
-        "{events:#?}"
-    );
-    assert!(has_row(events, "forward", "forwarded"), "{events:#?}");
-}
+use crate::support::{assert_succeeded, has_row, of_kind, provoke, Page, SOURCES};
 
 #[tokio::test]
 async fn a_first_loop_shows_the_402_and_the_payment_and_a_repeat_loop_neither() {
@@ -96,14 +73,6 @@ async fn a_first_loop_shows_the_402_and_the_payment_and_a_repeat_loop_neither() 
         !has_row(&repeat, "call", "(no token)"),
         "every call carries the token"
     );
-}
-
-/// Plays an unhappy path: `action`, then a repeat loop; returns the loop's events.
-async fn provoke(page: &Page, events: &mut crate::support::Events, action: &str) -> Vec<Value> {
-    assert_eq!(page.act(action).await.0, 202, "{action}");
-    events.until_idle().await;
-    assert_eq!(page.act("repeat-loop").await.0, 202);
-    events.until_idle().await
 }
 
 #[tokio::test]
