@@ -4,8 +4,10 @@
 # 1. seeds the base images if missing (docker/seed-images.sh; fast when already seeded);
 # 2. builds the app image with docker/Dockerfile's `runtime-prebuilt` target around binaries built on this host
 #    (CI's debug binaries: no second, release build; the default target of the Dockerfile builds from source);
-# 3. `docker compose up --exit-code-from loop-client loop-client` (and its dependencies) under a timeout,
-#    then the same for the `postgres` profile (`loop-client-replicas`: two auth-proxy replicas sharing PostgreSQL);
+# 3. `docker compose up --exit-code-from loop-client loop-client` (and its dependencies) under a timeout; then the
+#    live page (`loop-web`, on an ephemeral host port) checked end to end by scripts/lib/page-check.py (a first
+#    loop with its 402, payment and SUCCESS, a repeat loop with none, every feed heard from); then the same for the
+#    `postgres` profile (`loop-client-replicas`: two auth-proxy replicas sharing PostgreSQL);
 # 4. prints every container's log on failure, always tears down (`down -v`), exits non-zero on failure.
 #
 # Usage: scripts/docker-test.sh [BIN_DIR]        BIN_DIR defaults to $L402_DOCKER_BIN_DIR or <cargo target dir>/debug
@@ -31,6 +33,8 @@ timeout_s=${DOCKER_TEST_TIMEOUT:-300}
 profiles=${DOCKER_TEST_PROFILES:-default postgres}
 image=loop-l402:docker-test-$$
 project=l402-docker-test-$$
+# loop-web's host port: ephemeral (read back with `compose port`), never a fixed one.
+export LOOP_WEB_PORT=
 
 # ---- the binaries ----
 resolve_binaries "${1:-}"
@@ -86,10 +90,26 @@ run_compose() {
         "${compose[@]}" -p "$project" "$@" logs --no-color --timestamps || true
         die "compose run '$name'"
     fi
+    if [ "$name" = default ]; then
+        check_page "$@" || {
+            "${compose[@]}" -p "$project" "$@" logs --no-color --timestamps || true
+            die "compose run '$name': the live page"
+        }
+    fi
     log "compose run '$name' passed in $(($(date +%s) - start)) s; what the other services logged:"
     # `up ONESHOT` shows only the one-shot's output; the rest of the story is in the other services' logs.
     "${compose[@]}" -p "$project" "$@" logs --no-color 2>/dev/null | grep -Ev "^${oneshot}[-_][0-9]+ " || true
     "${compose[@]}" -p "$project" "$@" down -v --remove-orphans --timeout 10 >/dev/null 2>&1 || true
+}
+
+# check_page [COMPOSE OPTIONS...]: starts loop-web beside the running services and checks its page end to end.
+check_page() {
+    local addr
+    log "live page: up loop-web"
+    "${compose[@]}" -p "$project" "$@" up -d --no-build --no-deps loop-web
+    addr=$("${compose[@]}" -p "$project" "$@" port loop-web 8402) || return 1
+    log "live page: http://$addr/ (scripts/lib/page-check.py)"
+    timeout --kill-after=10 "$timeout_s" python3 scripts/lib/page-check.py "http://$addr/" 120
 }
 
 for profile in $profiles; do

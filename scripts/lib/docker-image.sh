@@ -7,7 +7,7 @@
 #   log MSG / die MSG                  a step header / a failure message and exit 1
 #   resolve_binaries [BIN_DIR]         sets bin_dir (BIN_DIR, else $L402_DOCKER_BIN_DIR, else <target>/debug),
 #                                      runs `cargo build` first when that is this workspace's target/debug and
-#                                      DOCKER_TEST_CARGO_BUILD is 1 (default), checks the five binaries exist
+#                                      DOCKER_TEST_CARGO_BUILD is 1 (default), checks the six binaries exist
 #   build_app_image IMAGE CTX SEED     seeds the base images (docker/seed-images.sh SEED: debian|postgres|all),
 #                                      builds docker/Dockerfile's `runtime-prebuilt` target as IMAGE with the
 #                                      stripped binaries in the throwaway context directory CTX, and checks that
@@ -16,7 +16,7 @@
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
-binaries=(mock-lnd swap-server auth-proxy loopd loop)
+binaries=(mock-lnd swap-server auth-proxy loopd loop loop-demo)
 
 log() { printf '\n=== %s: %s (%s)\n' "$tag" "$*" "$(date -u +%H:%M:%S)"; }
 die() { printf '%s: FAILED: %s\n' "$tag" "$*" >&2; exit 1; }
@@ -40,7 +40,7 @@ resolve_binaries() {
     bin_dir=${1:-${L402_DOCKER_BIN_DIR:-$target_dir/debug}}
     if [ "$(cd "$bin_dir" 2>/dev/null && pwd)" = "$(cd "$target_dir" && pwd)/debug" ] && [ "${DOCKER_TEST_CARGO_BUILD:-1}" = 1 ]; then
         log "cargo build (debug) of the binaries"
-        cargo build --locked -p mock-lnd -p swap-server -p auth-proxy -p swap-client --bins
+        cargo build --locked -p mock-lnd -p swap-server -p auth-proxy -p swap-client -p loop-demo --bins
     fi
     local bin
     for bin in "${binaries[@]}"; do
