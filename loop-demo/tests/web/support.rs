@@ -208,7 +208,9 @@ impl Events {
         }
     }
 
-    /// Every event up to the one that ends the running action (the buttons' state turning idle).
+    /// Every event up to the one that ends the running action (the buttons' state turning idle) — and,
+    /// when loopd reported a swap's SUCCESS, up to the swap server's own final state too: the two programs
+    /// report independently, so the server's row may follow loopd's answer.
     pub async fn until_idle(&mut self) -> Vec<Value> {
         let mut seen = Vec::new();
         loop {
@@ -216,9 +218,14 @@ impl Events {
             let idle = event["kind"] == "status" && event["detail"]["busy"] == false;
             seen.push(event);
             if idle {
-                return seen;
+                break;
             }
         }
+        while has_row(&seen, "result", "SUCCESS") && !has_row(&seen, "swap_state", "SERVER_SUCCESS")
+        {
+            seen.push(self.next().await);
+        }
+        seen
     }
 }
 
