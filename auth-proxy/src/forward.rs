@@ -184,8 +184,18 @@ impl Upstream {
     }
 }
 
+/// Whether any of the header names in `headers` is one of `names` (lower case). One pass over the few
+/// names a message has, instead of a hash lookup for each name to remove when none is there (the usual case).
+fn has_any(headers: &HeaderMap, names: &[&str]) -> bool {
+    headers.keys().any(|name| names.contains(&name.as_str()))
+}
+
 /// Removes hop-by-hop headers, including those the `Connection` header names.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // `connection` is itself hop-by-hop: without any, nothing is named either.
+    if !has_any(headers, &HOP_BY_HOP) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(CONNECTION)
         .iter()
@@ -221,8 +231,10 @@ fn rewrite_headers(
     }
     // The client's Host names the proxy; the backend's authority comes from the request URI.
     headers.remove(HOST);
-    for name in CREDENTIAL_HEADERS {
-        headers.remove(name);
+    if has_any(headers, &CREDENTIAL_HEADERS) {
+        for name in CREDENTIAL_HEADERS {
+            headers.remove(name);
+        }
     }
     match authorization {
         Some(value) => {
@@ -350,6 +362,25 @@ mod tests {
             h.get_all("authorization").iter().collect::<Vec<_>>(),
             ["Basic dTpw"]
         );
+    }
+
+    #[test]
+    fn a_request_without_hop_by_hop_or_credential_headers_keeps_its_own() {
+        let mut h = headers(&[
+            ("accept", "*/*"),
+            ("user-agent", "wrk"),
+            ("x-request-id", "7"),
+        ]);
+        rewrite_headers(&mut h, false, "10.0.0.9".parse().unwrap(), None, &[]);
+        assert_eq!(h.len(), 4, "{h:?}");
+        assert_eq!(h["accept"], "*/*");
+        assert_eq!(h["user-agent"], "wrk");
+        assert_eq!(h["x-request-id"], "7");
+        assert_eq!(h["x-forwarded-for"], "10.0.0.9");
+        // Only a named header among them: still removed, because `connection` names it.
+        let mut h = headers(&[("connection", "x-request-id"), ("x-request-id", "7")]);
+        strip_hop_by_hop(&mut h);
+        assert!(h.is_empty(), "{h:?}");
     }
 
     #[test]

@@ -67,6 +67,11 @@ impl RateLimiter {
         }
     }
 
+    /// Whether there is no rule at all: then every request is allowed, and callers need not build a key.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
     /// `Ok(())` if every rule matching `path` has a token for `client` (and takes it), else how long to wait.
     pub fn check(&self, path: &str, client: &ClientKey) -> Result<(), Duration> {
         self.check_at(path, client, Instant::now())
@@ -178,6 +183,12 @@ mod tests {
         assert!(limiter.check_at("/limited", &a, t0).is_err());
         assert!(limiter.check_at("/limited", &b, t0).is_ok());
         assert!(limiter.check_at("/free", &a, t0).is_ok());
+    }
+
+    #[test]
+    fn only_a_limiter_without_rules_is_empty() {
+        assert!(RateLimiter::new(Vec::new()).is_empty());
+        assert!(!limiter(1, Duration::from_secs(1), 1, Some("^/never")).is_empty());
     }
 
     #[test]

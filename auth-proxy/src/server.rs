@@ -26,7 +26,6 @@ use hyper_util::server::graceful::GracefulShutdown;
 use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
@@ -263,10 +262,13 @@ impl Connection {
 }
 
 /// What a connection is doing: requests in progress, when the last one ended, whether one ever came.
+///
+/// Starting and ending a request only updates the state: nobody is woken. The watcher ([`Activity::expired`])
+/// sleeps until the earliest moment the connection could expire and looks again then, so that a busy
+/// kept-alive connection costs no wake-up and no timer per request.
 #[derive(Default)]
 struct Activity {
     state: Mutex<ActivityState>,
-    changed: Notify,
 }
 
 #[derive(Default)]
@@ -285,31 +287,41 @@ impl Activity {
         state.in_progress += 1;
         state.requests += 1;
         drop(state);
-        self.changed.notify_waiters();
         InProgress(Arc::clone(self))
+    }
+
+    /// What to do at `now`: expire (and why), or look again at the returned instant, before which the
+    /// connection cannot expire.
+    fn check(
+        &self,
+        now: Instant,
+        first_request_by: Instant,
+        idle_timeout: Duration,
+    ) -> Result<&'static str, Instant> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (at, reason) = match (state.requests, state.in_progress, state.idle_since) {
+            (0, _, _) => (first_request_by, "no request in time"),
+            (_, 0, Some(since)) => (since + idle_timeout, "idle"),
+            // A request in progress: idle at the earliest `idle_timeout` after it ends, so after now.
+            _ => return Err(now + idle_timeout),
+        };
+        if at <= now {
+            Ok(reason)
+        } else {
+            Err(at)
+        }
     }
 
     /// Completes when no request has come by `first_request_by`, or when no request has been in progress
     /// for `idle_timeout`; returns which.
     async fn expired(&self, first_request_by: Instant, idle_timeout: Duration) -> &'static str {
+        let sleep = tokio::time::sleep_until(first_request_by);
+        tokio::pin!(sleep);
         loop {
-            let changed = self.changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
-            let deadline = {
-                let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-                match (state.requests, state.in_progress, state.idle_since) {
-                    (0, _, _) => Some((first_request_by, "no request in time")),
-                    (_, 0, Some(since)) => Some((since + idle_timeout, "idle")),
-                    _ => None,
-                }
-            };
-            match deadline {
-                Some((at, reason)) => tokio::select! {
-                    _ = tokio::time::sleep_until(at) => return reason,
-                    _ = changed => {}
-                },
-                None => changed.await,
+            sleep.as_mut().await;
+            match self.check(Instant::now(), first_request_by, idle_timeout) {
+                Ok(reason) => return reason,
+                Err(next) => sleep.as_mut().reset(next),
             }
         }
     }
@@ -322,8 +334,6 @@ impl Drop for InProgress {
         if state.in_progress == 0 {
             state.idle_since = Some(Instant::now());
         }
-        drop(state);
-        self.0.changed.notify_waiters();
     }
 }
 
@@ -350,5 +360,61 @@ impl Body for Tracked {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IDLE: Duration = Duration::from_millis(100);
+
+    #[test]
+    fn a_connection_without_a_request_expires_at_its_first_request_deadline() {
+        let activity = Activity::default();
+        let now = Instant::now();
+        let by = now + Duration::from_secs(1);
+        assert_eq!(activity.check(now, by, IDLE), Err(by));
+        assert_eq!(activity.check(by, by, IDLE), Ok("no request in time"));
+    }
+
+    #[test]
+    fn a_request_in_progress_keeps_the_connection_and_idleness_counts_from_its_end() {
+        let activity = Arc::new(Activity::default());
+        let start = Instant::now();
+        let by = start + Duration::from_millis(10);
+        let request = activity.start();
+        // Long after both deadlines, a request still in progress is not idle.
+        let later = start + Duration::from_secs(5);
+        assert_eq!(activity.check(later, by, IDLE), Err(later + IDLE));
+        drop(request);
+        let ended = activity.state.lock().unwrap().idle_since.unwrap();
+        assert_eq!(activity.check(ended, by, IDLE), Err(ended + IDLE));
+        assert_eq!(activity.check(ended + IDLE, by, IDLE), Ok("idle"));
+        // A new request pushes idleness back.
+        let again = activity.start();
+        assert!(activity.check(ended + IDLE, by, IDLE).is_err());
+        drop(again);
+    }
+
+    #[tokio::test]
+    async fn the_watcher_waits_out_long_requests_and_then_the_idle_time() {
+        let activity = Arc::new(Activity::default());
+        let request = activity.start();
+        let started = Instant::now();
+        let watcher = activity.expired(started, IDLE);
+        tokio::pin!(watcher);
+        // In progress for three idle periods: not expired.
+        assert!(
+            tokio::time::timeout(IDLE * 3, watcher.as_mut())
+                .await
+                .is_err(),
+            "expired while a request was in progress"
+        );
+        drop(request);
+        let ended = Instant::now();
+        assert_eq!(watcher.await, "idle");
+        assert!(ended.elapsed() >= IDLE);
+        assert!(ended.elapsed() < IDLE * 5);
     }
 }
