@@ -108,33 +108,34 @@ impl Remote {
         let admin_macaroon_hex = hex::encode(macaroon);
         let (gaps, _) = broadcast::channel(CHANNEL);
         let mut readers = JoinSet::new();
+        let source = |feed, request| Source {
+            feed,
+            request,
+            gaps: gaps.clone(),
+        };
         let decisions = open_feed(
             &mut readers,
-            Source {
-                feed: RemoteFeed::Decisions,
-                request: http
-                    .get(format!("{}/v1/decisions", options.proxy_admin))
+            source(
+                RemoteFeed::Decisions,
+                http.get(format!("{}/v1/decisions", options.proxy_admin))
                     .header("macaroon", &admin_macaroon_hex),
-                gaps: gaps.clone(),
-            },
+            ),
         )
         .await?;
         let network = open_feed(
             &mut readers,
-            Source {
-                feed: RemoteFeed::Network,
-                request: http.get(format!("{}/events", options.mock_lnd_control)),
-                gaps: gaps.clone(),
-            },
+            source(
+                RemoteFeed::Network,
+                http.get(format!("{}/events", options.mock_lnd_control)),
+            ),
         )
         .await?;
         let swaps = open_feed(
             &mut readers,
-            Source {
-                feed: RemoteFeed::Swaps,
-                request: http.get(format!("{}/v1/swaps/updates", options.swap_server_events)),
-                gaps: gaps.clone(),
-            },
+            source(
+                RemoteFeed::Swaps,
+                http.get(format!("{}/v1/swaps/updates", options.swap_server_events)),
+            ),
         )
         .await?;
         let (loopd, l402) = loopd::start(LoopdSetup {
@@ -322,9 +323,8 @@ where
             match opened {
                 Ok(response) => {
                     delays.reset();
-                    republish(&source, response, &local).await;
-                    source
-                        .gap("the stream broke; reopening it (events meanwhile are missed)".into());
+                    let why = republish(&source, response, &local).await;
+                    source.gap(format!("{why}; reopening it (events meanwhile are missed)"));
                 }
                 Err(error) => source.gap(format!("{error:#}; retrying")),
             }
@@ -334,8 +334,12 @@ where
     Ok(tx)
 }
 
-/// Sends every item of `response` to `local` until the stream ends or breaks.
-async fn republish<T>(source: &Source, response: reqwest::Response, local: &broadcast::Sender<T>)
+/// Sends every item of `response` to `local` until the stream ends or breaks, and says which.
+async fn republish<T>(
+    source: &Source,
+    response: reqwest::Response,
+    local: &broadcast::Sender<T>,
+) -> String
 where
     T: DeserializeOwned + Clone + Send + 'static,
 {
@@ -347,12 +351,10 @@ where
             Ok(Received::Lagged(missed)) => {
                 source.gap(format!("we fell behind and missed {missed} events"))
             }
-            Err(error) => {
-                source.gap(format!("{error}"));
-                return;
-            }
+            Err(error) => return error.to_string(),
         }
     }
+    "the stream ended".to_owned()
 }
 
 /// `response` if it is a success, else an error with its status and body.

@@ -81,9 +81,20 @@ pub fn live<T>(rx: broadcast::Receiver<T>) -> impl Stream<Item = Event> + Send
 where
     T: Serialize + Clone + Send + 'static,
 {
-    stream::unfold(rx, |mut rx| async move {
+    live_with(rx, json_event)
+}
+
+/// [`live`], each item made into an event by `to_event` (e.g. [`json_event`] with an `id:`).
+pub fn live_with<T>(
+    rx: broadcast::Receiver<T>,
+    to_event: fn(&T) -> Event,
+) -> impl Stream<Item = Event> + Send
+where
+    T: Clone + Send + 'static,
+{
+    stream::unfold(rx, move |mut rx| async move {
         let event = match rx.recv().await {
-            Ok(item) => json_event(&item),
+            Ok(item) => to_event(&item),
             Err(broadcast::error::RecvError::Lagged(missed)) => lagged(missed),
             Err(broadcast::error::RecvError::Closed) => return None,
         };

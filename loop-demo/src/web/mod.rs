@@ -152,16 +152,7 @@ async fn events(State(app): State<App>) -> Response {
     };
     let permit = watch.permit;
     let history = stream::iter(watch.history).map(|event| Ok::<_, Infallible>(sse_event(&event)));
-    let live = stream::unfold(watch.live, |mut live| async move {
-        let event = match live.recv().await {
-            Ok(event) => sse_event(&event),
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                Event::default().event(sse::LAGGED).data(missed.to_string())
-            }
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-        };
-        Some((Ok::<_, Infallible>(event), live))
-    });
+    let live = sse::live_with(watch.live, sse_event).map(Ok::<_, Infallible>);
     let closing = app.closing.clone();
     let stream = history
         .chain(live)
@@ -174,11 +165,8 @@ async fn events(State(app): State<App>) -> Response {
     sse::respond(stream)
 }
 
-fn sse_event(event: &PageEvent) -> Event {
-    Event::default()
-        .id(event.seq.to_string())
-        .json_data(event)
-        .unwrap_or_else(|_| Event::default().event(sse::LAGGED).data("1"))
+fn sse_event(event: &Arc<PageEvent>) -> Event {
+    sse::json_event(event).id(event.seq.to_string())
 }
 
 /// `GET /status`: whether an action runs, the token held, the proxy's lnd.
