@@ -37,6 +37,10 @@ struct Args {
     /// A quick pass (1 round of 1 s) that checks the harness works; its figures mean nothing.
     #[arg(long)]
     smoke: bool,
+    /// Another auth-proxy executable (say, a build of the previous commit) to measure beside this one:
+    /// same backends, node, database and load, its runs interleaved with ours.
+    #[arg(long, value_name = "PATH")]
+    baseline: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -56,7 +60,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         connections: args.connections,
         duration: Duration::from_secs(seconds),
     };
-    let setup = setup::Setup::start().await?;
+    let setup = setup::Setup::start(args.baseline.as_deref()).await?;
     let http_url = format!("http://{}{}", setup.proxy, setup::HTTP_PATH);
     let http_token = token::buy_http(
         &http_url,
@@ -81,7 +85,11 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         let http = |addr| format!("http://{addr}{}", setup::HTTP_PATH);
         let grpc = |addr| format!("http://{addr}{}", setup::GRPC_METHOD);
         let (nginx, proxy) = (Some(setup.nginx_pid()), Some(setup.proxy_pid()));
-        let paid: [(Measurement, Option<u32>, Driver<'_>); 5] = [
+        let baseline = setup
+            .baseline
+            .as_ref()
+            .map(|(addr, program)| (*addr, program.pid()));
+        let mut paid: Vec<(Measurement, Option<u32>, Driver<'_>)> = vec![
             (
                 Measurement::HttpDirect,
                 None,
@@ -108,6 +116,23 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                 Box::new(|| load.h2load_grpc(&grpc(setup.proxy), &grpc_body, &grpc_auth)),
             ),
         ];
+        if let Some((addr, pid)) = baseline {
+            let (load, http_auth, grpc_body, grpc_auth) =
+                (&load, &http_auth, &grpc_body, &grpc_auth);
+            paid.insert(
+                3,
+                (
+                    Measurement::HttpBaseline,
+                    Some(pid),
+                    Box::new(move || load.wrk(&http(addr), http_auth)),
+                ),
+            );
+            paid.push((
+                Measurement::GrpcBaseline,
+                Some(pid),
+                Box::new(move || load.h2load_grpc(&grpc(addr), grpc_body, grpc_auth)),
+            ));
+        }
         for (measurement, pid, drive) in paid {
             let (run, cpu) = measured(pid, drive)?;
             if run.non_success > 0 {
@@ -119,11 +144,16 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             }
             report.add(measurement, run, cpu);
         }
-        let (minted, cpu) = measured(proxy, || load.wrk(&http(setup.proxy), &[]))?;
-        if minted.non_success != minted.requests {
-            bail!("requests without a token were admitted: {minted:?}");
+        let minting = [(Measurement::Mint, setup.proxy, proxy)]
+            .into_iter()
+            .chain(baseline.map(|(addr, pid)| (Measurement::MintBaseline, addr, Some(pid))));
+        for (measurement, addr, pid) in minting {
+            let (minted, cpu) = measured(pid, || load.wrk(&http(addr), &[]))?;
+            if minted.non_success != minted.requests {
+                bail!("{measurement:?}: requests without a token were admitted: {minted:?}");
+            }
+            report.add(measurement, minted, cpu);
         }
-        report.add(Measurement::Mint, minted, cpu);
     }
     report.rss_kib = (idle_rss, setup.proxy_rss_kib()?);
     println!("{}", report.table());

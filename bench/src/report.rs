@@ -14,12 +14,18 @@ pub enum Measurement {
     HttpNginx,
     /// HTTP/1.1 through auth-proxy with a valid token.
     HttpProxy,
+    /// The same through the `--baseline` build.
+    HttpBaseline,
     /// gRPC unary calls straight to swap-server.
     GrpcDirect,
     /// gRPC unary calls through auth-proxy with a valid token.
     GrpcProxy,
+    /// The same through the `--baseline` build.
+    GrpcBaseline,
     /// Requests without a token: each one a 402 with a freshly minted challenge.
     Mint,
+    /// The same through the `--baseline` build.
+    MintBaseline,
 }
 
 impl Measurement {
@@ -28,9 +34,12 @@ impl Measurement {
             Self::HttpDirect => "HTTP/1.1, backend directly",
             Self::HttpNginx => "HTTP/1.1, nginx proxy_pass (keep-alive upstream)",
             Self::HttpProxy => "HTTP/1.1, auth-proxy, valid token",
+            Self::HttpBaseline => "HTTP/1.1, baseline auth-proxy, valid token",
             Self::GrpcDirect => "gRPC unary, backend directly (h2c)",
             Self::GrpcProxy => "gRPC unary, auth-proxy, valid token",
+            Self::GrpcBaseline => "gRPC unary, baseline auth-proxy, valid token",
             Self::Mint => "402 challenges minted (no token, SQLite, mock-lnd)",
+            Self::MintBaseline => "402 challenges minted by the baseline auth-proxy",
         }
     }
 }
@@ -80,16 +89,19 @@ impl Report {
             "| measurement | req/s (median of {rounds}) | ratio | proxy CPU per request |\n\
              |---|---:|---|---:|\n"
         );
-        let ratios: [(Measurement, Vec<(Measurement, &str)>); 6] = [
+        let ratios: [(Measurement, Vec<(Measurement, &str)>); 9] = [
             (HttpDirect, vec![]),
             (HttpNginx, vec![(HttpDirect, "backend")]),
             (
                 HttpProxy,
                 vec![(HttpNginx, "nginx"), (HttpDirect, "backend")],
             ),
+            (HttpBaseline, vec![(HttpProxy, "auth-proxy")]),
             (GrpcDirect, vec![]),
             (GrpcProxy, vec![(GrpcDirect, "backend")]),
+            (GrpcBaseline, vec![(GrpcProxy, "auth-proxy")]),
             (Mint, vec![]),
+            (MintBaseline, vec![(Mint, "auth-proxy")]),
         ];
         for (measurement, against) in ratios {
             let Some(rate) = self.median(measurement) else {

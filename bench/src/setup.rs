@@ -33,6 +33,8 @@ pub struct Setup {
     /// auth-proxy (plaintext: HTTP/1.1 and h2c).
     pub proxy: SocketAddr,
     proxy_program: Program,
+    /// A second auth-proxy, from another build, on the same backends, node and database (`--baseline`).
+    pub baseline: Option<(SocketAddr, Program)>,
     lnd_payer: SocketAddr,
     /// The backend, then the reference proxy.
     nginx_instances: [Nginx; 2],
@@ -42,8 +44,9 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// Starts everything, each program once the one it needs listens.
-    pub async fn start() -> anyhow::Result<Self> {
+    /// Starts everything, each program once the one it needs listens; with `baseline`, also that
+    /// auth-proxy executable beside ours.
+    pub async fn start(baseline: Option<&Path>) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("proxy-bench-").tempdir()?;
         let root = dir.path();
         let [lnd_payer, lnd_proxy, lnd_server] = [free_addr(), free_addr(), free_addr()];
@@ -71,17 +74,32 @@ impl Setup {
             )?,
         ];
 
-        let config = root.join("auth-proxy.yaml");
-        std::fs::write(
-            &config,
-            proxy_config(root, proxy, lnd_proxy, backend, grpc_backend),
-        )?;
-        let proxy_program = Program::spawn(
-            "auth-proxy",
-            ["--configfile".to_owned(), config.display().to_string()],
-            root,
-        )?;
-        for addr in [grpc_backend, backend, nginx, proxy] {
+        let start_proxy = |name: &str, listen, binary: Option<&Path>| -> anyhow::Result<Program> {
+            let config = root.join(format!("{name}.yaml"));
+            std::fs::write(
+                &config,
+                proxy_config(root, listen, lnd_proxy, backend, grpc_backend),
+            )?;
+            let args = ["--configfile".to_owned(), config.display().to_string()];
+            Ok(match binary {
+                None => Program::spawn(name, args, root)?,
+                Some(path) => Program::spawn_binary(name, path, args, root)
+                    .with_context(|| format!("cannot start {}", path.display()))?,
+            })
+        };
+        let proxy_program = start_proxy("auth-proxy", proxy, None)?;
+        // Started after ours has created and migrated the database they share.
+        port_open(proxy, START_TIMEOUT).await?;
+        let baseline = match baseline {
+            None => None,
+            Some(path) => {
+                let listen = free_addr();
+                let program = start_proxy("auth-proxy-baseline", listen, Some(path))?;
+                port_open(listen, START_TIMEOUT).await?;
+                Some((listen, program))
+            }
+        };
+        for addr in [grpc_backend, backend, nginx] {
             port_open(addr, START_TIMEOUT).await?;
         }
         Ok(Self {
@@ -91,6 +109,7 @@ impl Setup {
             grpc_backend,
             proxy,
             proxy_program,
+            baseline,
             lnd_payer,
             nginx_instances,
             _programs: programs,
@@ -112,15 +131,9 @@ impl Setup {
         self.nginx_instances[1].pid()
     }
 
-    /// auth-proxy's resident set size in KiB, from `/proc`.
+    /// auth-proxy's resident set size in KiB.
     pub fn proxy_rss_kib(&self) -> anyhow::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.proxy_program.pid()))
-            .context("reading auth-proxy's /proc status")?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmRSS in /proc status")
+        rss_kib(self.proxy_program.pid())
     }
 
     /// How to reach the payer's node (mock-lnd), which buys the tokens.
@@ -132,6 +145,17 @@ impl Setup {
             macaroon_path: node.join("admin.macaroon"),
         }
     }
+}
+
+/// A process's resident set size in KiB, from `/proc`.
+pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmRSS in /proc status")
 }
 
 /// Aperture's YAML for the proxy: one HTTP service in front of nginx and the swap server's gRPC API.

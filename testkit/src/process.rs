@@ -73,9 +73,23 @@ impl Program {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let log = log_dir.join(format!("{binary_name}.log"));
+        Self::spawn_binary(binary_name, &binary(binary_name)?, args, log_dir)
+    }
+
+    /// Starts the executable at `path` as [`Program::spawn`] does, logging to `<log_dir>/<name>.log`.
+    pub fn spawn_binary<I, S>(
+        name: &str,
+        path: &Path,
+        args: I,
+        log_dir: &Path,
+    ) -> std::io::Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let log = log_dir.join(format!("{name}.log"));
         let out = File::options().create(true).append(true).open(&log)?;
-        let child = Command::new(binary(binary_name)?)
+        let child = Command::new(path)
             .args(args)
             .env(
                 "RUST_LOG",
@@ -88,7 +102,7 @@ impl Program {
             .stderr(out)
             .spawn()?;
         Ok(Self {
-            name: binary_name.to_owned(),
+            name: name.to_owned(),
             child,
             log,
         })
