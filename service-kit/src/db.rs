@@ -100,12 +100,16 @@ pub async fn connect_any(
     let options: AnyConnectOptions = url.parse()?;
     let mut pool = AnyPoolOptions::new().acquire_timeout(acquire_timeout);
     if url.starts_with("sqlite:") {
-        pool = pool.after_connect(|connection, _| {
-            Box::pin(async move {
-                connection.execute(SQLITE_PRAGMAS).await?;
-                Ok(())
-            })
-        });
+        // A SQLite connection is a file opened in this process: it cannot go stale the way a network
+        // connection can, so the check before each use (a hop to sqlx's SQLite thread and back) is skipped.
+        pool = pool
+            .test_before_acquire(false)
+            .after_connect(|connection, _| {
+                Box::pin(async move {
+                    connection.execute(SQLITE_PRAGMAS).await?;
+                    Ok(())
+                })
+            });
     }
     pool = if url.contains(":memory:") {
         pool.max_connections(1)
