@@ -70,7 +70,7 @@ impl Authenticator {
         };
         if let Some((settlements, timeout)) = &self.strict {
             let payment_hash = credential.macaroon().payment_hash();
-            match settlements.wait_settled(&payment_hash, *timeout).await {
+            match Box::pin(settlements.wait_settled(&payment_hash, *timeout)).await {
                 Ok(true) => {}
                 Ok(false) => {
                     return AuthOutcome::Rejected(Rejection::new(

@@ -269,7 +269,9 @@ impl Pipeline {
                 }
                 let price_sat = match &route.pricer {
                     None => route.config.price_sat,
-                    Some(pricer) => match self.dynamic_price(pricer, &mut request, info).await {
+                    Some(pricer) => match Box::pin(self.dynamic_price(pricer, &mut request, info))
+                        .await
+                    {
                         // Aperture: a price of 0 from the price server lets the request through.
                         Ok(0) => {
                             let admitted = Admitted {
@@ -297,7 +299,7 @@ impl Pipeline {
                     );
                     return Done::answer(response, Outcome::ChallengeFailed, Some("unpaid_cap"));
                 }
-                let mut done = self.challenge(gate, route, info, price_sat).await;
+                let mut done = Box::pin(self.challenge(gate, route, info, price_sat)).await;
                 if done.outcome == Outcome::Challenged {
                     done.reason = Some(reason);
                     done.detail = detail;

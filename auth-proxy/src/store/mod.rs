@@ -256,6 +256,16 @@ impl Store {
             });
         }
         self.metrics.cache_lookup(false);
+        // Boxed: the database reads' state would otherwise be carried, unused, in the future of every
+        // request (they are the rare case), and that future is copied whenever a request starts.
+        Box::pin(self.root_key_from_database(identifier_hash)).await
+    }
+
+    /// [`Store::root_key`] on a cache miss: our table, then revocation records, then Aperture's `secrets`.
+    async fn root_key_from_database(
+        &self,
+        identifier_hash: &IdentifierHash,
+    ) -> Result<RootKeyLookup, StoreError> {
         let generation = self.cache.generation();
         let hash = identifier_hash.as_bytes().to_vec();
         let row =
