@@ -1,8 +1,10 @@
-//! The results table: the median of each measurement over the rounds, and the ratios that matter.
+//! The results tables: the median of each measurement over the rounds and the ratios that matter, then
+//! the latencies of the paced gRPC runs.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::latency::Percentiles;
 use crate::load::Run;
 
 /// Each thing the benchmark measures, in the order of the table.
@@ -44,12 +46,39 @@ impl Measurement {
     }
 }
 
+/// The targets of the paced gRPC runs, which measure latency below saturation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Paced {
+    /// Straight to swap-server.
+    Direct,
+    /// Through auth-proxy with a valid token.
+    Proxy,
+}
+
+impl Paced {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Direct => "backend directly (h2c)",
+            Self::Proxy => "auth-proxy, valid token",
+        }
+    }
+}
+
+/// What one paced run measured.
+#[derive(Debug, Clone, Copy)]
+struct PacedRun {
+    rate: f64,
+    percentiles: Percentiles,
+}
+
 /// The runs of every measurement, and auth-proxy's memory.
 #[derive(Debug, Default)]
 pub struct Report {
     runs: BTreeMap<Measurement, Vec<Run>>,
     /// CPU time the proxy under test used per request, per run (µs), where it was measured.
     cpu_per_request_us: BTreeMap<Measurement, Vec<f64>>,
+    /// Latencies of the paced gRPC runs, per run.
+    paced: BTreeMap<Paced, Vec<PacedRun>>,
     /// auth-proxy's RSS (KiB) after start-up and after all the load.
     pub rss_kib: (u64, u64),
 }
@@ -67,7 +96,16 @@ impl Report {
         self.runs.entry(measurement).or_default().push(run);
     }
 
-    fn median(&self, measurement: Measurement) -> Option<f64> {
+    /// Records one paced run and its latencies.
+    pub fn add_paced(&mut self, target: Paced, run: Run, percentiles: Percentiles) {
+        self.paced.entry(target).or_default().push(PacedRun {
+            rate: run.rate,
+            percentiles,
+        });
+    }
+
+    /// The median rate of `measurement` over the rounds.
+    pub fn median(&self, measurement: Measurement) -> Option<f64> {
         median(
             self.runs
                 .get(&measurement)?
@@ -127,12 +165,57 @@ impl Report {
         }
         let (idle, loaded) = self.rss_kib;
         out += &format!(
-            "| auth-proxy RSS, idle → after the load | {:.1} → {:.1} MiB | | |\n",
-            idle as f64 / 1024.0,
-            loaded as f64 / 1024.0
+            "| auth-proxy RSS, idle → after the load | {} → {} | | |\n",
+            mib(idle),
+            mib(loaded)
         );
-        out
+        out + &self.paced_table()
     }
+
+    /// The paced gRPC runs' table (empty without them): the medians of the rate, p50 and p99 of each
+    /// target, and their differences: the latency the proxy adds.
+    fn paced_table(&self) -> String {
+        let medians = |target| {
+            let runs = self.paced.get(&target)?;
+            let of = |f: fn(&PacedRun) -> f64| median(runs.iter().map(f).collect());
+            Some([
+                of(|r| r.rate)?,
+                of(|r| r.percentiles.p50.as_secs_f64())?,
+                of(|r| r.percentiles.p99.as_secs_f64())?,
+            ])
+        };
+        let (Some(direct), Some(proxy)) = (medians(Paced::Direct), medians(Paced::Proxy)) else {
+            return String::new();
+        };
+        let rounds = self.paced.values().map(Vec::len).max().unwrap_or(0);
+        let mut out = format!(
+            "\n| gRPC unary at half auth-proxy's saturating rate (h2load --rps) | \
+             req/s (median of {rounds}) | p50 | p99 |\n|---|---:|---:|---:|\n"
+        );
+        for (target, [rate, p50, p99]) in [(Paced::Direct, direct), (Paced::Proxy, proxy)] {
+            out += &format!(
+                "| {} | {rate:.0} | {} | {} |\n",
+                target.label(),
+                ms(p50),
+                ms(p99)
+            );
+        }
+        out + &format!(
+            "| added by auth-proxy (goal: p99 < 1 ms) | | {} | {} |\n",
+            ms(proxy[1] - direct[1]),
+            ms(proxy[2] - direct[2])
+        )
+    }
+}
+
+/// KiB as MiB, for the table.
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// Seconds as milliseconds, for the table.
+fn ms(seconds: f64) -> String {
+    format!("{:.2} ms", seconds * 1e3)
 }
 
 fn median(mut values: Vec<f64>) -> Option<f64> {
@@ -169,5 +252,35 @@ mod tests {
             Some(2.0)
         );
         assert!(report.table().contains("| 40 | 2.00× nginx | 5.0 µs |"));
+        assert!(
+            !report.table().contains("gRPC unary at half"),
+            "no paced runs, no latency table"
+        );
+    }
+
+    #[test]
+    fn the_latency_table_shows_medians_and_what_the_proxy_adds() {
+        let mut report = Report::default();
+        let micros = |p50, p99| Percentiles {
+            p50: Duration::from_micros(p50),
+            p99: Duration::from_micros(p99),
+        };
+        for (p50, p99) in [(200, 800), (100, 900), (300, 700)] {
+            report.add_paced(Paced::Direct, run(5000.0), micros(p50, p99));
+            report.add_paced(Paced::Proxy, run(4999.0), micros(p50 + 150, p99 + 400));
+        }
+        let table = report.table();
+        assert!(
+            table.contains("| backend directly (h2c) | 5000 | 0.20 ms | 0.80 ms |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| auth-proxy, valid token | 4999 | 0.35 ms | 1.20 ms |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| added by auth-proxy (goal: p99 < 1 ms) | | 0.15 ms | 0.40 ms |"),
+            "{table}"
+        );
     }
 }

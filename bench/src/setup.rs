@@ -22,6 +22,16 @@ pub const GRPC_METHOD: &str = "/looprpc.SwapServer/LoopOutTerms";
 /// The HTTP path the HTTP benchmark requests (auth-proxy's `bench` service).
 pub const HTTP_PATH: &str = "/bench/ok";
 
+/// The HTTP benchmark's URL on `addr`.
+pub fn http_url(addr: SocketAddr) -> String {
+    format!("http://{addr}{HTTP_PATH}")
+}
+
+/// The gRPC benchmark's URL on `addr`.
+pub fn grpc_url(addr: SocketAddr) -> String {
+    format!("http://{addr}{GRPC_METHOD}")
+}
+
 /// Everything running; stopped when dropped.
 pub struct Setup {
     /// nginx returning `200 ok`.
