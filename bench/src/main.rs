@@ -19,11 +19,13 @@ mod token;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::Parser;
 use load::Load;
 use report::Report;
 use rounds::Rounds;
 use service_kit::exit::{report as exit_report, ExitError};
+use testkit::TestDatabase;
 
 /// Benchmarks auth-proxy against nginx and the backend directly.
 #[derive(Debug, Parser)]
@@ -45,6 +47,11 @@ struct Args {
     /// same backends, node, database and load, its runs interleaved with ours.
     #[arg(long, value_name = "PATH")]
     baseline: Option<PathBuf>,
+    /// A PostgreSQL 13+ server (`postgres://user:password@host:port/dbname`, without TLS, the user
+    /// allowed to create databases): our auth-proxy also runs on a fresh database created there
+    /// (dropped at the end), and its mint rate is measured in every round.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
 }
 
 #[tokio::main]
@@ -54,8 +61,24 @@ async fn main() -> std::process::ExitCode {
     exit_report("proxy-bench:", run(&args).await.map_err(ExitError::failure))
 }
 
-/// Starts everything, measures and prints the tables.
+/// The benchmark, on a PostgreSQL database of its own with `--postgres`, dropped afterwards.
 async fn run(args: &Args) -> anyhow::Result<()> {
+    let Some(server) = &args.postgres else {
+        return bench(args, None).await;
+    };
+    let database = TestDatabase::create(server, "proxy_bench")
+        .await
+        .context("--postgres")?;
+    let measured = bench(args, Some(&database)).await;
+    let dropped = database.drop_database().await;
+    if let (Err(_), Err(error)) = (&measured, &dropped) {
+        eprintln!("proxy-bench: {error:#}");
+    }
+    measured.and(dropped)
+}
+
+/// Starts everything, measures and prints the tables; with `postgres`, also on that database.
+async fn bench(args: &Args, postgres: Option<&TestDatabase>) -> anyhow::Result<()> {
     let (rounds, seconds) = if args.smoke {
         (1, 1)
     } else {
@@ -65,7 +88,8 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         connections: args.connections,
         duration: Duration::from_secs(seconds),
     };
-    let setup = setup::Setup::start(args.baseline.as_deref()).await?;
+    let postgres_yaml = postgres.map(|db| testkit::postgres::aperture_yaml(&db.url(), None));
+    let setup = setup::Setup::start(args.baseline.as_deref(), postgres_yaml.as_deref()).await?;
     let http_token = token::buy_http(
         &setup::http_url(setup.proxy),
         &setup.dir().join("tokens-http"),

@@ -28,6 +28,8 @@ pub enum Measurement {
     Mint,
     /// The same through the `--baseline` build.
     MintBaseline,
+    /// The same through our build on PostgreSQL (`--postgres`).
+    MintPostgres,
 }
 
 impl Measurement {
@@ -42,6 +44,7 @@ impl Measurement {
             Self::GrpcBaseline => "gRPC unary, baseline auth-proxy, valid token",
             Self::Mint => "402 challenges minted (no token, SQLite, mock-lnd)",
             Self::MintBaseline => "402 challenges minted by the baseline auth-proxy",
+            Self::MintPostgres => "402 challenges minted (no token, PostgreSQL, mock-lnd)",
         }
     }
 }
@@ -127,7 +130,7 @@ impl Report {
             "| measurement | req/s (median of {rounds}) | ratio | proxy CPU per request |\n\
              |---|---:|---|---:|\n"
         );
-        let ratios: [(Measurement, Vec<(Measurement, &str)>); 9] = [
+        let ratios: [(Measurement, Vec<(Measurement, &str)>); 10] = [
             (HttpDirect, vec![]),
             (HttpNginx, vec![(HttpDirect, "backend")]),
             (
@@ -140,6 +143,7 @@ impl Report {
             (GrpcBaseline, vec![(GrpcProxy, "auth-proxy")]),
             (Mint, vec![]),
             (MintBaseline, vec![(Mint, "auth-proxy")]),
+            (MintPostgres, vec![(Mint, "SQLite")]),
         ];
         for (measurement, against) in ratios {
             let Some(rate) = self.median(measurement) else {

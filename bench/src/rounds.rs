@@ -2,8 +2,8 @@
 //!
 //! In order: HTTP/1.1 to the backend, nginx and auth-proxy (and the baseline build), gRPC to the backend
 //! and through auth-proxy (and the baseline), gRPC paced at half the rate auth-proxy just reached (to the
-//! backend, then through auth-proxy), and requests without a token to each proxy (ours and the
-//! baseline). Measuring everything in every round interleaves the targets, so that a
+//! backend, then through auth-proxy), and requests without a token to each proxy (ours on SQLite, the
+//! baseline, ours on PostgreSQL). Measuring everything in every round interleaves the targets, so that a
 //! machine that gets slower or faster during the run affects them all alike.
 
 use std::path::PathBuf;
@@ -98,9 +98,14 @@ impl Rounds<'_> {
         if let Some(rate) = grpc_saturated {
             self.paced(report, (rate / 2.0).round() as u64)?;
         }
+        let postgres = setup
+            .postgres
+            .as_ref()
+            .map(|(addr, program)| (Measurement::MintPostgres, *addr, Some(program.pid())));
         let minting = [(Measurement::Mint, setup.proxy, proxy)]
             .into_iter()
-            .chain(baseline.map(|(addr, pid)| (Measurement::MintBaseline, addr, Some(pid))));
+            .chain(baseline.map(|(addr, pid)| (Measurement::MintBaseline, addr, Some(pid))))
+            .chain(postgres);
         for (measurement, addr, pid) in minting {
             let (minted, cpu) = measured(pid, || load.wrk(&http(addr), &[]))?;
             if minted.non_success != minted.requests {
