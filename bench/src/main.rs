@@ -1,16 +1,17 @@
 //! `proxy-bench`: auth-proxy measured side by side with nginx `proxy_pass` and with the backend directly.
 //!
 //! Starts every program on free loopback ports ([`setup`]), buys one token per service with the workspace's
-//! L402 client ([`token`]), then runs interleaved rounds of the same load against each target ([`rounds`],
-//! [`load`]) and prints the medians and their ratios ([`report`]). Absolute figures depend on the machine;
-//! the ratios, taken in one run on one machine, are what to compare. `scripts/bench.sh` builds in release
-//! and runs it.
+//! L402 client ([`token`]), optionally grows the token tables first ([`prefill`]), then runs interleaved
+//! rounds of the same load against each target ([`rounds`], [`load`]) and prints the medians and their
+//! ratios ([`report`]). Absolute figures depend on the machine; the ratios, taken in one run on one
+//! machine, are what to compare. `scripts/bench.sh` builds in release and runs it.
 
 mod cpu;
 mod grpc;
 mod latency;
 mod load;
 mod nginx;
+mod prefill;
 mod report;
 mod rounds;
 mod setup;
@@ -52,12 +53,16 @@ struct Args {
     /// (dropped at the end), and its mint rate is measured in every round.
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
+    /// Synthetic tokens (as minted, unpaid) added to each of auth-proxy's databases before the rounds.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    prefill_tokens: Option<u64>,
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    service_kit::logging::init("warn");
+    // sqlx warns of every statement slower than a second, which the prefill's are by design.
+    service_kit::logging::init("warn,sqlx::query=error");
     exit_report("proxy-bench:", run(&args).await.map_err(ExitError::failure))
 }
 
@@ -111,6 +116,17 @@ async fn bench(args: &Args, postgres: Option<&TestDatabase>) -> anyhow::Result<(
     };
 
     let mut report = Report::default();
+    if let Some(rows) = args.prefill_tokens {
+        let databases = std::iter::once(("SQLite", setup.sqlite_url()))
+            .chain(postgres.map(|db| ("PostgreSQL", db.url())));
+        for (name, url) in databases {
+            let took = prefill::tokens(&url, rows)
+                .await
+                .with_context(|| format!("prefilling the {name} database"))?;
+            eprintln!("{name}: {rows} tokens prefilled in {took:.1?}");
+        }
+        report.prefilled_tokens = Some(rows);
+    }
     let idle_rss = setup.proxy_rss_kib()?;
     for round in 1..=rounds {
         eprintln!("round {round} of {rounds}");

@@ -84,6 +84,8 @@ pub struct Report {
     paced: BTreeMap<Paced, Vec<PacedRun>>,
     /// auth-proxy's RSS (KiB) after start-up and after all the load.
     pub rss_kib: (u64, u64),
+    /// Synthetic tokens added to each database before the rounds (`--prefill-tokens`).
+    pub prefilled_tokens: Option<u64>,
 }
 
 impl Report {
@@ -165,6 +167,11 @@ impl Report {
                 "| {} | {rate:.0} | {} | {cpu} |\n",
                 measurement.label(),
                 ratio.join(", ")
+            );
+        }
+        if let Some(rows) = self.prefilled_tokens {
+            out += &format!(
+                "| tokens in each database before the rounds (prefilled) | {rows} | | |\n"
             );
         }
         let (idle, loaded) = self.rss_kib;
@@ -284,6 +291,19 @@ mod tests {
         );
         assert!(
             table.contains("| added by auth-proxy (goal: p99 < 1 ms) | | 0.15 ms | 0.40 ms |"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn prefilled_tokens_have_a_row() {
+        let report = Report {
+            prefilled_tokens: Some(1000),
+            ..Report::default()
+        };
+        let table = report.table();
+        assert!(
+            table.contains("| tokens in each database before the rounds (prefilled) | 1000 |"),
             "{table}"
         );
     }

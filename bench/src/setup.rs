@@ -21,8 +21,12 @@ use crate::nginx::{Nginx, Role};
 /// The gRPC method the gRPC benchmark calls (and [`crate::token::buy_grpc`] buys its token with): cheap,
 /// unary, and without arguments.
 pub const GRPC_METHOD: &str = "/looprpc.SwapServer/LoopOutTerms";
-/// The HTTP path the HTTP benchmark requests (auth-proxy's `bench` service).
+/// The HTTP path the HTTP benchmark requests (auth-proxy's [`HTTP_SERVICE`]).
 pub const HTTP_PATH: &str = "/bench/ok";
+/// The name of auth-proxy's HTTP service, in front of the nginx backend.
+pub const HTTP_SERVICE: &str = "bench";
+/// The price of a token for either service, in satoshis.
+pub const PRICE_SAT: i64 = 1;
 
 /// The HTTP benchmark's URL on `addr`.
 pub fn http_url(addr: SocketAddr) -> String {
@@ -154,6 +158,11 @@ impl Setup {
         self.nginx_instances[1].pid()
     }
 
+    /// The `sqlite://` URL of the database auth-proxy (and the baseline) use.
+    pub fn sqlite_url(&self) -> String {
+        service_kit::db::sqlite_url(&sqlite_file(self.dir()))
+    }
+
     /// auth-proxy's resident set size in KiB.
     pub fn proxy_rss_kib(&self) -> anyhow::Result<u64> {
         rss_kib(self.proxy_program.pid())
@@ -210,18 +219,18 @@ challengelimits:
   requests: 0
 maxunpaidtokens: 0
 services:
-  - name: bench
+  - name: {HTTP_SERVICE}
     hostregexp: ".*"
     pathregexp: "^/bench/.*$"
     address: "{backend}"
     protocol: http
-    price: 1
+    price: {PRICE_SAT}
   - name: loop
     hostregexp: ".*"
     pathregexp: "^/looprpc.*$"
     address: "{grpc_backend}"
     protocol: http
-    price: 1
+    price: {PRICE_SAT}
 "#,
         base = root.join("auth-proxy").display(),
         tls = lnd_dir.join("tls.cert").display(),
