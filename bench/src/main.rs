@@ -2,9 +2,10 @@
 //!
 //! Starts every program on free loopback ports ([`setup`]), buys one token per service with the workspace's
 //! L402 client ([`token`]), optionally grows the token tables first ([`prefill`]), then runs interleaved
-//! rounds of the same load against each target ([`rounds`], [`load`]) and prints the medians and their
-//! ratios ([`report`]). Absolute figures depend on the machine; the ratios, taken in one run on one
-//! machine, are what to compare. `scripts/bench.sh` builds in release and runs it.
+//! rounds of the same load against each target ([`rounds`], [`load`]), optionally follows auth-proxy's
+//! memory over a long load ([`rss`]), and prints the medians and their ratios ([`report`]). Absolute
+//! figures depend on the machine; the ratios, taken in one run on one machine, are what to compare.
+//! `scripts/bench.sh` builds in release and runs it.
 
 mod cpu;
 mod grpc;
@@ -14,6 +15,7 @@ mod nginx;
 mod prefill;
 mod report;
 mod rounds;
+mod rss;
 mod setup;
 mod token;
 
@@ -23,7 +25,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use load::Load;
-use report::Report;
+use report::{Measurement, Report};
 use rounds::Rounds;
 use service_kit::exit::{report as exit_report, ExitError};
 use testkit::TestDatabase;
@@ -56,6 +58,10 @@ struct Args {
     /// Synthetic tokens (as minted, unpaid) added to each of auth-proxy's databases before the rounds.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     prefill_tokens: Option<u64>,
+    /// After the rounds, this many more authenticated HTTP/1.1 requests to auth-proxy, its RSS sampled
+    /// about every tenth of them.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    rss_requests: Option<u64>,
 }
 
 #[tokio::main]
@@ -133,6 +139,23 @@ async fn bench(args: &Args, postgres: Option<&TestDatabase>) -> anyhow::Result<(
         each_round.round(&mut report)?;
     }
     report.rss_kib = (idle_rss, setup.proxy_rss_kib()?);
+    if let Some(total) = args.rss_requests {
+        eprintln!("auth-proxy's RSS over {total} authenticated requests");
+        let rate = report
+            .median(Measurement::HttpProxy)
+            .context("--rss-requests needs a round's rate")?;
+        let url = setup::http_url(setup.proxy);
+        let drive = |duration| {
+            let run = Load {
+                duration,
+                ..load.clone()
+            }
+            .wrk(&url, &each_round.http_auth)?;
+            run.all_admitted(Measurement::HttpProxy)?;
+            Ok(run)
+        };
+        report.rss_samples = Some(rss::follow(total, rate, drive, || setup.proxy_rss_kib())?);
+    }
     println!("{}", report.table());
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::latency::Percentiles;
 use crate::load::Run;
+use crate::rss::Samples;
 
 /// Each thing the benchmark measures, in the order of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -86,6 +87,8 @@ pub struct Report {
     pub rss_kib: (u64, u64),
     /// Synthetic tokens added to each database before the rounds (`--prefill-tokens`).
     pub prefilled_tokens: Option<u64>,
+    /// auth-proxy's RSS along the long authenticated load (`--rss-requests`).
+    pub rss_samples: Option<Samples>,
 }
 
 impl Report {
@@ -180,6 +183,18 @@ impl Report {
             mib(idle),
             mib(loaded)
         );
+        if let Some(samples) = &self.rss_samples {
+            out += &format!(
+                "| auth-proxy RSS over {} more authenticated requests ({} samples): first, max, last | \
+                 {}, {}, {} | spread {:.1} % | |\n",
+                samples.last().requests,
+                samples.len(),
+                mib(samples.first().rss_kib),
+                mib(samples.max_kib()),
+                mib(samples.last().rss_kib),
+                samples.spread_percent()
+            );
+        }
         out + &self.paced_table()
     }
 
@@ -296,14 +311,29 @@ mod tests {
     }
 
     #[test]
-    fn prefilled_tokens_have_a_row() {
-        let report = Report {
+    fn prefilled_tokens_and_the_rss_samples_have_rows() {
+        let mut report = Report {
             prefilled_tokens: Some(1000),
             ..Report::default()
         };
+        let mut rss = [2048, 2150, 2100].into_iter();
+        let served = Run {
+            rate: 10.0,
+            non_success: 0,
+            requests: 10,
+        };
+        report.rss_samples =
+            Some(crate::rss::follow(20, 10.0, |_| Ok(served), || Ok(rss.next().unwrap())).unwrap());
         let table = report.table();
         assert!(
             table.contains("| tokens in each database before the rounds (prefilled) | 1000 |"),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "over 20 more authenticated requests (3 samples): first, max, last | \
+                 2.0 MiB, 2.1 MiB, 2.1 MiB | spread 5.0 % |"
+            ),
             "{table}"
         );
     }
