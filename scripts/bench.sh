@@ -3,7 +3,9 @@
 # installs nginx, wrk and h2load if missing, and runs `proxy-bench` (arguments are passed on, e.g.
 # `--rounds 5 --seconds 10`). It prints a Markdown table of medians and ratios: auth-proxy with a valid
 # token against nginx proxy_pass and the backend directly (HTTP/1.1, wrk), against the gRPC backend
-# directly (h2load), the rate of 402 challenges minted, and auth-proxy's memory.
+# directly (h2load), the rate of 402 challenges minted, and auth-proxy's memory; then the latency auth-proxy
+# adds to gRPC calls at half its saturating rate. bench/README.md describes the opt-in measurements
+# (--postgres, --prefill-tokens, --rss-requests).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"

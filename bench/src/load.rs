@@ -2,8 +2,10 @@
 //! reports say.
 //!
 //! Both run with one thread and a fixed concurrency, for a fixed time, against one URL; every target in a
-//! comparison gets exactly the same command line apart from the URL and the credential header.
+//! comparison gets exactly the same command line apart from the URL and the credential header. h2load
+//! also runs paced (`--rps`), logging every request's latency (`--log-file`).
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -18,6 +20,20 @@ pub struct Run {
     pub non_success: u64,
     /// Total completed requests.
     pub requests: u64,
+}
+
+impl Run {
+    /// Fails unless every response was 2xx: the requests of `what` carried a valid token.
+    pub fn all_admitted(&self, what: impl std::fmt::Debug) -> anyhow::Result<()> {
+        if self.non_success > 0 {
+            bail!(
+                "{what:?}: {} of {} responses were not 2xx",
+                self.non_success,
+                self.requests
+            );
+        }
+        Ok(())
+    }
 }
 
 /// One HTTP/1.1 load: `connections` keep-alive connections for `duration`.
@@ -46,11 +62,50 @@ impl Load {
 
     /// Drives `url` with h2load as gRPC unary calls: POSTs of `body` (a gRPC-framed message) on one
     /// connection with `connections` concurrent streams.
-    pub fn h2load_grpc(
+    pub fn h2load_grpc(&self, url: &str, body: &Path, headers: &[String]) -> anyhow::Result<Run> {
+        self.h2load(url, body, headers, &[])
+    }
+
+    /// The same at most `rate` calls a second, and every call's latency: h2load logs them to `log`
+    /// (appending, so an earlier log there is removed first).
+    pub fn h2load_grpc_paced(
         &self,
         url: &str,
-        body: &std::path::Path,
+        body: &Path,
         headers: &[String],
+        rate: u64,
+        log: &Path,
+    ) -> anyhow::Result<(Run, Vec<Duration>)> {
+        let pacing = [
+            format!("--rps={}", rate.max(1)),
+            format!("--log-file={}", log.display()),
+        ];
+        match std::fs::remove_file(log) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(error).with_context(|| format!("removing {}", log.display()));
+            }
+            _ => {}
+        }
+        let run = self.h2load(url, body, headers, &pacing)?;
+        let contents = std::fs::read_to_string(log)
+            .with_context(|| format!("reading h2load's log {}", log.display()))?;
+        let latencies = crate::latency::parse_h2load_log(&contents)
+            .with_context(|| format!("unexpected h2load log {}", log.display()))?;
+        anyhow::ensure!(
+            latencies.len() as u64 == run.requests,
+            "h2load logged {} requests of the {} it reported done",
+            latencies.len(),
+            run.requests
+        );
+        Ok((run, latencies))
+    }
+
+    fn h2load(
+        &self,
+        url: &str,
+        body: &Path,
+        headers: &[String],
+        options: &[String],
     ) -> anyhow::Result<Run> {
         let mut command = Command::new("h2load");
         command
@@ -59,7 +114,8 @@ impl Load {
             .arg(format!("-D{}", self.duration.as_secs().max(1)))
             .arg("-d")
             .arg(body)
-            .args(["-H", "content-type: application/grpc", "-H", "te: trailers"]);
+            .args(["-H", "content-type: application/grpc", "-H", "te: trailers"])
+            .args(options);
         for header in headers {
             command.arg("-H").arg(header);
         }

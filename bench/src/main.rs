@@ -1,25 +1,34 @@
 //! `proxy-bench`: auth-proxy measured side by side with nginx `proxy_pass` and with the backend directly.
 //!
 //! Starts every program on free loopback ports ([`setup`]), buys one token per service with the workspace's
-//! L402 client ([`token`]), then runs interleaved rounds of the same load against each target ([`load`]) and prints
-//! the medians and their ratios ([`report`]). Absolute figures depend on the machine; the ratios, taken
-//! in one run on one machine, are what to compare. `scripts/bench.sh` builds in release and runs it.
+//! L402 client ([`token`]), optionally grows the token tables first ([`prefill`]), then runs interleaved
+//! rounds of the same load against each target ([`rounds`], [`load`]), optionally follows auth-proxy's
+//! memory over a long load ([`rss`]), and prints the medians and their ratios ([`report`]). Absolute
+//! figures depend on the machine; the ratios, taken in one run on one machine, are what to compare.
+//! `scripts/bench.sh` builds in release and runs it.
 
 mod cpu;
 mod grpc;
+mod latency;
 mod load;
 mod nginx;
+mod prefill;
 mod report;
+mod rounds;
+mod rss;
 mod setup;
 mod token;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::Context;
 use clap::Parser;
-use load::{Load, Run};
+use load::Load;
 use report::{Measurement, Report};
+use rounds::Rounds;
 use service_kit::exit::{report as exit_report, ExitError};
+use testkit::TestDatabase;
 
 /// Benchmarks auth-proxy against nginx and the backend directly.
 #[derive(Debug, Parser)]
@@ -40,17 +49,47 @@ struct Args {
     /// Another auth-proxy executable (say, a build of the previous commit) to measure beside this one:
     /// same backends, node, database and load, its runs interleaved with ours.
     #[arg(long, value_name = "PATH")]
-    baseline: Option<std::path::PathBuf>,
+    baseline: Option<PathBuf>,
+    /// A PostgreSQL 13+ server (`postgres://user:password@host:port/dbname`, without TLS, the user
+    /// allowed to create databases): our auth-proxy also runs on a fresh database created there
+    /// (dropped at the end), and its mint rate is measured in every round.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
+    /// Synthetic tokens (as minted, unpaid) added to each of auth-proxy's databases before the rounds.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    prefill_tokens: Option<u64>,
+    /// After the rounds, this many more authenticated HTTP/1.1 requests to auth-proxy, its RSS sampled
+    /// about every tenth of them.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    rss_requests: Option<u64>,
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    service_kit::logging::init("warn");
+    // sqlx warns of every statement slower than a second, which the prefill's are by design.
+    service_kit::logging::init("warn,sqlx::query=error");
     exit_report("proxy-bench:", run(&args).await.map_err(ExitError::failure))
 }
 
+/// The benchmark, on a PostgreSQL database of its own with `--postgres`, dropped afterwards.
 async fn run(args: &Args) -> anyhow::Result<()> {
+    let Some(server) = &args.postgres else {
+        return bench(args, None).await;
+    };
+    let database = TestDatabase::create(server, "proxy_bench")
+        .await
+        .context("--postgres")?;
+    let measured = bench(args, Some(&database)).await;
+    let dropped = database.drop_database().await;
+    if let (Err(_), Err(error)) = (&measured, &dropped) {
+        eprintln!("proxy-bench: {error:#}");
+    }
+    measured.and(dropped)
+}
+
+/// Starts everything, measures and prints the tables; with `postgres`, also on that database.
+async fn bench(args: &Args, postgres: Option<&TestDatabase>) -> anyhow::Result<()> {
     let (rounds, seconds) = if args.smoke {
         (1, 1)
     } else {
@@ -60,10 +99,10 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         connections: args.connections,
         duration: Duration::from_secs(seconds),
     };
-    let setup = setup::Setup::start(args.baseline.as_deref()).await?;
-    let http_url = format!("http://{}{}", setup.proxy, setup::HTTP_PATH);
+    let postgres_yaml = postgres.map(|db| testkit::postgres::aperture_yaml(&db.url(), None));
+    let setup = setup::Setup::start(args.baseline.as_deref(), postgres_yaml.as_deref()).await?;
     let http_token = token::buy_http(
-        &http_url,
+        &setup::http_url(setup.proxy),
         &setup.dir().join("tokens-http"),
         &setup.payer_lnd(),
     )
@@ -74,104 +113,49 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         &setup.payer_lnd(),
     )
     .await?;
-    let grpc_body = grpc::write_empty_request(setup.dir())?;
-    let http_auth = [format!("Authorization: {http_token}")];
-    let grpc_auth = [format!("authorization: {grpc_token}")];
+    let each_round = Rounds {
+        load: &load,
+        setup: &setup,
+        http_auth: [format!("Authorization: {http_token}")],
+        grpc_auth: [format!("authorization: {grpc_token}")],
+        grpc_body: grpc::write_empty_request(setup.dir())?,
+    };
 
     let mut report = Report::default();
+    if let Some(rows) = args.prefill_tokens {
+        let databases = std::iter::once(("SQLite", setup.sqlite_url()))
+            .chain(postgres.map(|db| ("PostgreSQL", db.url())));
+        for (name, url) in databases {
+            let took = prefill::tokens(&url, rows)
+                .await
+                .with_context(|| format!("prefilling the {name} database"))?;
+            eprintln!("{name}: {rows} tokens prefilled in {took:.1?}");
+        }
+        report.prefilled_tokens = Some(rows);
+    }
     let idle_rss = setup.proxy_rss_kib()?;
     for round in 1..=rounds {
         eprintln!("round {round} of {rounds}");
-        let http = |addr| format!("http://{addr}{}", setup::HTTP_PATH);
-        let grpc = |addr| format!("http://{addr}{}", setup::GRPC_METHOD);
-        let (nginx, proxy) = (Some(setup.nginx_pid()), Some(setup.proxy_pid()));
-        let baseline = setup
-            .baseline
-            .as_ref()
-            .map(|(addr, program)| (*addr, program.pid()));
-        let mut paid: Vec<(Measurement, Option<u32>, Driver<'_>)> = vec![
-            (
-                Measurement::HttpDirect,
-                None,
-                Box::new(|| load.wrk(&http(setup.backend), &[])),
-            ),
-            (
-                Measurement::HttpNginx,
-                nginx,
-                Box::new(|| load.wrk(&http(setup.nginx), &[])),
-            ),
-            (
-                Measurement::HttpProxy,
-                proxy,
-                Box::new(|| load.wrk(&http(setup.proxy), &http_auth)),
-            ),
-            (
-                Measurement::GrpcDirect,
-                None,
-                Box::new(|| load.h2load_grpc(&grpc(setup.grpc_backend), &grpc_body, &[])),
-            ),
-            (
-                Measurement::GrpcProxy,
-                proxy,
-                Box::new(|| load.h2load_grpc(&grpc(setup.proxy), &grpc_body, &grpc_auth)),
-            ),
-        ];
-        if let Some((addr, pid)) = baseline {
-            let (load, http_auth, grpc_body, grpc_auth) =
-                (&load, &http_auth, &grpc_body, &grpc_auth);
-            paid.insert(
-                3,
-                (
-                    Measurement::HttpBaseline,
-                    Some(pid),
-                    Box::new(move || load.wrk(&http(addr), http_auth)),
-                ),
-            );
-            paid.push((
-                Measurement::GrpcBaseline,
-                Some(pid),
-                Box::new(move || load.h2load_grpc(&grpc(addr), grpc_body, grpc_auth)),
-            ));
-        }
-        for (measurement, pid, drive) in paid {
-            let (run, cpu) = measured(pid, drive)?;
-            if run.non_success > 0 {
-                bail!(
-                    "{measurement:?}: {} of {} responses were not 2xx",
-                    run.non_success,
-                    run.requests
-                );
-            }
-            report.add(measurement, run, cpu);
-        }
-        let minting = [(Measurement::Mint, setup.proxy, proxy)]
-            .into_iter()
-            .chain(baseline.map(|(addr, pid)| (Measurement::MintBaseline, addr, Some(pid))));
-        for (measurement, addr, pid) in minting {
-            let (minted, cpu) = measured(pid, || load.wrk(&http(addr), &[]))?;
-            if minted.non_success != minted.requests {
-                bail!("{measurement:?}: requests without a token were admitted: {minted:?}");
-            }
-            report.add(measurement, minted, cpu);
-        }
+        each_round.round(&mut report)?;
     }
     report.rss_kib = (idle_rss, setup.proxy_rss_kib()?);
+    if let Some(total) = args.rss_requests {
+        eprintln!("auth-proxy's RSS over {total} authenticated requests");
+        let rate = report
+            .median(Measurement::HttpProxy)
+            .context("--rss-requests needs a round's rate")?;
+        let url = setup::http_url(setup.proxy);
+        let drive = |duration| {
+            let run = Load {
+                duration,
+                ..load.clone()
+            }
+            .wrk(&url, &each_round.http_auth)?;
+            run.all_admitted(Measurement::HttpProxy)?;
+            Ok(run)
+        };
+        report.rss_samples = Some(rss::follow(total, rate, drive, || setup.proxy_rss_kib())?);
+    }
     println!("{}", report.table());
     Ok(())
-}
-
-/// One load run, started when called.
-type Driver<'a> = Box<dyn Fn() -> anyhow::Result<Run> + 'a>;
-
-/// Runs `drive`, and measures the CPU time the process tree `pid` used meanwhile.
-fn measured(
-    pid: Option<u32>,
-    drive: impl FnOnce() -> anyhow::Result<Run>,
-) -> anyhow::Result<(Run, Option<Duration>)> {
-    let before = pid.map(cpu::tree_time);
-    let run = drive()?;
-    let used = pid
-        .zip(before)
-        .map(|(pid, before)| cpu::tree_time(pid).saturating_sub(before));
-    Ok((run, used))
 }

@@ -1,9 +1,12 @@
-//! The results table: the median of each measurement over the rounds, and the ratios that matter.
+//! The results tables: the median of each measurement over the rounds and the ratios that matter, then
+//! the latencies of the paced gRPC runs.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::latency::Percentiles;
 use crate::load::Run;
+use crate::rss::Samples;
 
 /// Each thing the benchmark measures, in the order of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -26,6 +29,8 @@ pub enum Measurement {
     Mint,
     /// The same through the `--baseline` build.
     MintBaseline,
+    /// The same through our build on PostgreSQL (`--postgres`).
+    MintPostgres,
 }
 
 impl Measurement {
@@ -40,8 +45,34 @@ impl Measurement {
             Self::GrpcBaseline => "gRPC unary, baseline auth-proxy, valid token",
             Self::Mint => "402 challenges minted (no token, SQLite, mock-lnd)",
             Self::MintBaseline => "402 challenges minted by the baseline auth-proxy",
+            Self::MintPostgres => "402 challenges minted (no token, PostgreSQL, mock-lnd)",
         }
     }
+}
+
+/// The targets of the paced gRPC runs, which measure latency below saturation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Paced {
+    /// Straight to swap-server.
+    Direct,
+    /// Through auth-proxy with a valid token.
+    Proxy,
+}
+
+impl Paced {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Direct => "backend directly (h2c)",
+            Self::Proxy => "auth-proxy, valid token",
+        }
+    }
+}
+
+/// What one paced run measured.
+#[derive(Debug, Clone, Copy)]
+struct PacedRun {
+    rate: f64,
+    percentiles: Percentiles,
 }
 
 /// The runs of every measurement, and auth-proxy's memory.
@@ -50,8 +81,14 @@ pub struct Report {
     runs: BTreeMap<Measurement, Vec<Run>>,
     /// CPU time the proxy under test used per request, per run (µs), where it was measured.
     cpu_per_request_us: BTreeMap<Measurement, Vec<f64>>,
+    /// Latencies of the paced gRPC runs, per run.
+    paced: BTreeMap<Paced, Vec<PacedRun>>,
     /// auth-proxy's RSS (KiB) after start-up and after all the load.
     pub rss_kib: (u64, u64),
+    /// Synthetic tokens added to each database before the rounds (`--prefill-tokens`).
+    pub prefilled_tokens: Option<u64>,
+    /// auth-proxy's RSS along the long authenticated load (`--rss-requests`).
+    pub rss_samples: Option<Samples>,
 }
 
 impl Report {
@@ -67,7 +104,16 @@ impl Report {
         self.runs.entry(measurement).or_default().push(run);
     }
 
-    fn median(&self, measurement: Measurement) -> Option<f64> {
+    /// Records one paced run and its latencies.
+    pub fn add_paced(&mut self, target: Paced, run: Run, percentiles: Percentiles) {
+        self.paced.entry(target).or_default().push(PacedRun {
+            rate: run.rate,
+            percentiles,
+        });
+    }
+
+    /// The median rate of `measurement` over the rounds.
+    pub fn median(&self, measurement: Measurement) -> Option<f64> {
         median(
             self.runs
                 .get(&measurement)?
@@ -89,7 +135,7 @@ impl Report {
             "| measurement | req/s (median of {rounds}) | ratio | proxy CPU per request |\n\
              |---|---:|---|---:|\n"
         );
-        let ratios: [(Measurement, Vec<(Measurement, &str)>); 9] = [
+        let ratios: [(Measurement, Vec<(Measurement, &str)>); 10] = [
             (HttpDirect, vec![]),
             (HttpNginx, vec![(HttpDirect, "backend")]),
             (
@@ -102,6 +148,7 @@ impl Report {
             (GrpcBaseline, vec![(GrpcProxy, "auth-proxy")]),
             (Mint, vec![]),
             (MintBaseline, vec![(Mint, "auth-proxy")]),
+            (MintPostgres, vec![(Mint, "SQLite")]),
         ];
         for (measurement, against) in ratios {
             let Some(rate) = self.median(measurement) else {
@@ -125,14 +172,76 @@ impl Report {
                 ratio.join(", ")
             );
         }
+        if let Some(rows) = self.prefilled_tokens {
+            out += &format!(
+                "| tokens in each database before the rounds (prefilled) | {rows} | | |\n"
+            );
+        }
         let (idle, loaded) = self.rss_kib;
         out += &format!(
-            "| auth-proxy RSS, idle → after the load | {:.1} → {:.1} MiB | | |\n",
-            idle as f64 / 1024.0,
-            loaded as f64 / 1024.0
+            "| auth-proxy RSS, idle → after the load | {} → {} | | |\n",
+            mib(idle),
+            mib(loaded)
         );
-        out
+        if let Some(samples) = &self.rss_samples {
+            out += &format!(
+                "| auth-proxy RSS over {} more authenticated requests ({} samples): first, max, last | \
+                 {}, {}, {} | spread {:.1} % | |\n",
+                samples.last().requests,
+                samples.len(),
+                mib(samples.first().rss_kib),
+                mib(samples.max_kib()),
+                mib(samples.last().rss_kib),
+                samples.spread_percent()
+            );
+        }
+        out + &self.paced_table()
     }
+
+    /// The paced gRPC runs' table (empty without them): the medians of the rate, p50 and p99 of each
+    /// target, and their differences: the latency the proxy adds.
+    fn paced_table(&self) -> String {
+        let medians = |target| {
+            let runs = self.paced.get(&target)?;
+            let of = |f: fn(&PacedRun) -> f64| median(runs.iter().map(f).collect());
+            Some([
+                of(|r| r.rate)?,
+                of(|r| r.percentiles.p50.as_secs_f64())?,
+                of(|r| r.percentiles.p99.as_secs_f64())?,
+            ])
+        };
+        let (Some(direct), Some(proxy)) = (medians(Paced::Direct), medians(Paced::Proxy)) else {
+            return String::new();
+        };
+        let rounds = self.paced.values().map(Vec::len).max().unwrap_or(0);
+        let mut out = format!(
+            "\n| gRPC unary at half auth-proxy's saturating rate (h2load --rps) | \
+             req/s (median of {rounds}) | p50 | p99 |\n|---|---:|---:|---:|\n"
+        );
+        for (target, [rate, p50, p99]) in [(Paced::Direct, direct), (Paced::Proxy, proxy)] {
+            out += &format!(
+                "| {} | {rate:.0} | {} | {} |\n",
+                target.label(),
+                ms(p50),
+                ms(p99)
+            );
+        }
+        out + &format!(
+            "| added by auth-proxy (goal: p99 < 1 ms) | | {} | {} |\n",
+            ms(proxy[1] - direct[1]),
+            ms(proxy[2] - direct[2])
+        )
+    }
+}
+
+/// KiB as MiB, for the table.
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// Seconds as milliseconds, for the table.
+fn ms(seconds: f64) -> String {
+    format!("{:.2} ms", seconds * 1e3)
 }
 
 fn median(mut values: Vec<f64>) -> Option<f64> {
@@ -169,5 +278,63 @@ mod tests {
             Some(2.0)
         );
         assert!(report.table().contains("| 40 | 2.00× nginx | 5.0 µs |"));
+        assert!(
+            !report.table().contains("gRPC unary at half"),
+            "no paced runs, no latency table"
+        );
+    }
+
+    #[test]
+    fn the_latency_table_shows_medians_and_what_the_proxy_adds() {
+        let mut report = Report::default();
+        let micros = |p50, p99| Percentiles {
+            p50: Duration::from_micros(p50),
+            p99: Duration::from_micros(p99),
+        };
+        for (p50, p99) in [(200, 800), (100, 900), (300, 700)] {
+            report.add_paced(Paced::Direct, run(5000.0), micros(p50, p99));
+            report.add_paced(Paced::Proxy, run(4999.0), micros(p50 + 150, p99 + 400));
+        }
+        let table = report.table();
+        assert!(
+            table.contains("| backend directly (h2c) | 5000 | 0.20 ms | 0.80 ms |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| auth-proxy, valid token | 4999 | 0.35 ms | 1.20 ms |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| added by auth-proxy (goal: p99 < 1 ms) | | 0.15 ms | 0.40 ms |"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn prefilled_tokens_and_the_rss_samples_have_rows() {
+        let mut report = Report {
+            prefilled_tokens: Some(1000),
+            ..Report::default()
+        };
+        let mut rss = [2048, 2150, 2100].into_iter();
+        let served = Run {
+            rate: 10.0,
+            non_success: 0,
+            requests: 10,
+        };
+        report.rss_samples =
+            Some(crate::rss::follow(20, 10.0, |_| Ok(served), || Ok(rss.next().unwrap())).unwrap());
+        let table = report.table();
+        assert!(
+            table.contains("| tokens in each database before the rounds (prefilled) | 1000 |"),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "over 20 more authenticated requests (3 samples): first, max, last | \
+                 2.0 MiB, 2.1 MiB, 2.1 MiB | spread 5.0 % |"
+            ),
+            "{table}"
+        );
     }
 }

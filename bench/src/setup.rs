@@ -1,6 +1,8 @@
 //! The programs under test, started on free loopback ports: mock-lnd (the proxy's and the payer's
 //! nodes), the two backends (nginx answering `200 ok` for HTTP, swap-server for gRPC), nginx as the
-//! reference proxy, and auth-proxy (the release binary next to this one) in front of both backends.
+//! reference proxy, and auth-proxy (the release binary next to this one) in front of both backends, on
+//! SQLite; on request, beside it another build (`--baseline`, same database) and the same build on
+//! PostgreSQL (`--postgres`).
 //!
 //! auth-proxy runs with its default settings except the challenge budget and the unpaid-token cap, which
 //! are turned off so that the mint benchmark measures minting, not the limiter.
@@ -10,7 +12,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use testkit::process::{
-    free_addr, lnd_dir, start_mock_lnd, swap_server_args, Program, START_TIMEOUT,
+    binary, free_addr, lnd_dir, start_mock_lnd, swap_server_args, Program, START_TIMEOUT,
 };
 use testkit::wait::port_open;
 
@@ -19,8 +21,22 @@ use crate::nginx::{Nginx, Role};
 /// The gRPC method the gRPC benchmark calls (and [`crate::token::buy_grpc`] buys its token with): cheap,
 /// unary, and without arguments.
 pub const GRPC_METHOD: &str = "/looprpc.SwapServer/LoopOutTerms";
-/// The HTTP path the HTTP benchmark requests (auth-proxy's `bench` service).
+/// The HTTP path the HTTP benchmark requests (auth-proxy's [`HTTP_SERVICE`]).
 pub const HTTP_PATH: &str = "/bench/ok";
+/// The name of auth-proxy's HTTP service, in front of the nginx backend.
+pub const HTTP_SERVICE: &str = "bench";
+/// The price of a token for either service, in satoshis.
+pub const PRICE_SAT: i64 = 1;
+
+/// The HTTP benchmark's URL on `addr`.
+pub fn http_url(addr: SocketAddr) -> String {
+    format!("http://{addr}{HTTP_PATH}")
+}
+
+/// The gRPC benchmark's URL on `addr`.
+pub fn grpc_url(addr: SocketAddr) -> String {
+    format!("http://{addr}{GRPC_METHOD}")
+}
 
 /// Everything running; stopped when dropped.
 pub struct Setup {
@@ -35,6 +51,8 @@ pub struct Setup {
     proxy_program: Program,
     /// A second auth-proxy, from another build, on the same backends, node and database (`--baseline`).
     pub baseline: Option<(SocketAddr, Program)>,
+    /// This build again, on the same backends and node, with a PostgreSQL database (`--postgres`).
+    pub postgres: Option<(SocketAddr, Program)>,
     lnd_payer: SocketAddr,
     /// The backend, then the reference proxy.
     nginx_instances: [Nginx; 2],
@@ -45,8 +63,9 @@ pub struct Setup {
 
 impl Setup {
     /// Starts everything, each program once the one it needs listens; with `baseline`, also that
-    /// auth-proxy executable beside ours.
-    pub async fn start(baseline: Option<&Path>) -> anyhow::Result<Self> {
+    /// auth-proxy executable beside ours; with `postgres` (auth-proxy's YAML `dbbackend: postgres`
+    /// and `postgres:` section), also our auth-proxy on that database.
+    pub async fn start(baseline: Option<&Path>, postgres: Option<&str>) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("proxy-bench-").tempdir()?;
         let root = dir.path();
         let [lnd_payer, lnd_proxy, lnd_server] = [free_addr(), free_addr(), free_addr()];
@@ -74,31 +93,38 @@ impl Setup {
             )?,
         ];
 
-        let start_proxy = |name: &str, listen, binary: Option<&Path>| -> anyhow::Result<Program> {
+        let sqlite = format!(
+            "dbbackend: sqlite\nsqlite:\n  dbfile: {}\n",
+            sqlite_file(root).display()
+        );
+        let ours = binary("auth-proxy")?;
+        let start_proxy = |name: &str, listen, binary: &Path, database: &str| {
             let config = root.join(format!("{name}.yaml"));
             std::fs::write(
                 &config,
-                proxy_config(root, listen, lnd_proxy, backend, grpc_backend),
+                proxy_config(root, listen, lnd_proxy, backend, grpc_backend, database),
             )?;
             let args = ["--configfile".to_owned(), config.display().to_string()];
-            Ok(match binary {
-                None => Program::spawn(name, args, root)?,
-                Some(path) => Program::spawn_binary(name, path, args, root)
-                    .with_context(|| format!("cannot start {}", path.display()))?,
-            })
+            Program::spawn_binary(name, binary, args, root)
+                .with_context(|| format!("cannot start {}", binary.display()))
         };
-        let proxy_program = start_proxy("auth-proxy", proxy, None)?;
+        let proxy_program = start_proxy("auth-proxy", proxy, &ours, &sqlite)?;
         // Started after ours has created and migrated the database they share.
         port_open(proxy, START_TIMEOUT).await?;
-        let baseline = match baseline {
-            None => None,
-            Some(path) => {
-                let listen = free_addr();
-                let program = start_proxy("auth-proxy-baseline", listen, Some(path))?;
-                port_open(listen, START_TIMEOUT).await?;
-                Some((listen, program))
-            }
+        // Another proxy, if asked for: that executable on that database.
+        let start_beside = async |name: &str, proxy: Option<(&Path, &str)>| {
+            let Some((binary, database)) = proxy else {
+                return anyhow::Ok(None);
+            };
+            let listen = free_addr();
+            let program = start_proxy(name, listen, binary, database)?;
+            port_open(listen, START_TIMEOUT).await?;
+            Ok(Some((listen, program)))
         };
+        let baseline = baseline.map(|path| (path, sqlite.as_str()));
+        let baseline = start_beside("auth-proxy-baseline", baseline).await?;
+        let postgres = postgres.map(|database| (ours.as_path(), database));
+        let postgres = start_beside("auth-proxy-postgres", postgres).await?;
         for addr in [grpc_backend, backend, nginx] {
             port_open(addr, START_TIMEOUT).await?;
         }
@@ -110,6 +136,7 @@ impl Setup {
             proxy,
             proxy_program,
             baseline,
+            postgres,
             lnd_payer,
             nginx_instances,
             _programs: programs,
@@ -129,6 +156,11 @@ impl Setup {
     /// The reference nginx proxy's master process id.
     pub fn nginx_pid(&self) -> u32 {
         self.nginx_instances[1].pid()
+    }
+
+    /// The `sqlite://` URL of the database auth-proxy (and the baseline) use.
+    pub fn sqlite_url(&self) -> String {
+        service_kit::db::sqlite_url(&sqlite_file(self.dir()))
     }
 
     /// auth-proxy's resident set size in KiB.
@@ -158,23 +190,27 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .context("no VmRSS in /proc status")
 }
 
-/// Aperture's YAML for the proxy: one HTTP service in front of nginx and the swap server's gRPC API.
+/// The SQLite file of auth-proxy's database under the benchmark's directory `root`.
+fn sqlite_file(root: &Path) -> std::path::PathBuf {
+    root.join("auth-proxy").join("auth-proxy.db")
+}
+
+/// Aperture's YAML for the proxy: one HTTP service in front of nginx and the swap server's gRPC API,
+/// stored in `database` (the YAML of `dbbackend` and its section).
 fn proxy_config(
     root: &Path,
     listen: SocketAddr,
     lnd: SocketAddr,
     backend: SocketAddr,
     grpc_backend: SocketAddr,
+    database: &str,
 ) -> String {
     let lnd_dir = lnd_dir(root, "proxy");
     format!(
         r#"listenaddr: "{listen}"
 insecure: true
 basedir: {base}
-dbbackend: sqlite
-sqlite:
-  dbfile: {db}
-authenticator:
+{database}authenticator:
   network: regtest
   lndhost: "{lnd}"
   tlspath: {tls}
@@ -183,21 +219,20 @@ challengelimits:
   requests: 0
 maxunpaidtokens: 0
 services:
-  - name: bench
+  - name: {HTTP_SERVICE}
     hostregexp: ".*"
     pathregexp: "^/bench/.*$"
     address: "{backend}"
     protocol: http
-    price: 1
+    price: {PRICE_SAT}
   - name: loop
     hostregexp: ".*"
     pathregexp: "^/looprpc.*$"
     address: "{grpc_backend}"
     protocol: http
-    price: 1
+    price: {PRICE_SAT}
 "#,
         base = root.join("auth-proxy").display(),
-        db = root.join("auth-proxy").join("auth-proxy.db").display(),
         tls = lnd_dir.join("tls.cert").display(),
         macdir = lnd_dir.display(),
     )

@@ -8,10 +8,13 @@
 //!
 //! Every call creates a new, uniquely named database on that server, so tests
 //! share no tables or migrations with each other or with other crates. The
-//! databases are tiny and never dropped.
+//! tests' databases are tiny and never dropped; [`TestDatabase::create`] and
+//! [`TestDatabase::drop_database`] serve a program given a server's URL (the
+//! benchmark), which removes its database when done.
 
 use std::time::Duration;
 
+use anyhow::Context;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::Executor;
 use testcontainers::runners::AsyncRunner;
@@ -75,9 +78,42 @@ impl TestDatabase {
         &self.dbname
     }
 
-    /// The auth proxy's `dbbackend: postgres` YAML section for this database.
+    /// The auth proxy's `dbbackend: postgres` YAML section for this database, with the tests' small pool.
     pub fn aperture_yaml(&self) -> String {
-        aperture_yaml(self.url.as_str())
+        aperture_yaml(self.url.as_str(), Some(TEST_MAX_CONNECTIONS))
+    }
+
+    /// Creates a database named `<prefix>_<random>` on the server at `admin_url` (a `postgres://` URL
+    /// of a user allowed to create databases).
+    pub async fn create(admin_url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let dbname = format!("{prefix}_{}", hex::encode(rand::random::<[u8; 8]>()));
+        let url = with_database(admin_url, &dbname).context("not a postgres:// URL")?;
+        let admin = admin_connection(admin_url).await?;
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {dbname}")))
+            .await
+            .with_context(|| format!("cannot create the database {dbname}"))?;
+        admin.close().await;
+        Ok(TestDatabase {
+            url,
+            dbname,
+            admin_url: admin_url.to_owned(),
+            _container: None,
+        })
+    }
+
+    /// Drops the database, closing the connections still open to it.
+    pub async fn drop_database(self) -> anyhow::Result<()> {
+        let admin = admin_connection(&self.admin_url).await?;
+        admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE {} WITH (FORCE)",
+                self.dbname
+            )))
+            .await
+            .with_context(|| format!("cannot drop the database {}", self.dbname))?;
+        admin.close().await;
+        Ok(())
     }
 
     /// Makes the database refuse every new connection and drops the open ones
@@ -110,18 +146,42 @@ impl TestDatabase {
     }
 }
 
+/// The connection pool the tests' proxies get (many tests share one server).
+pub(crate) const TEST_MAX_CONNECTIONS: u32 = 5;
+
 /// The auth proxy's (Aperture's) `dbbackend: postgres` YAML section for a
-/// URL such as `postgres://user:pw@host:port/db`.
-pub fn aperture_yaml(url: &str) -> String {
+/// URL such as `postgres://user:pw@host:port/db`, with a pool of at most
+/// `max_connections` (`None`: the proxy's default).
+pub fn aperture_yaml(url: &str, max_connections: Option<u32>) -> String {
     let url = reqwest::Url::parse(url).expect("a valid PostgreSQL URL");
+    let pool = max_connections.map_or(String::new(), |n| format!("  maxconnections: {n}\n"));
     format!(
-        "dbbackend: postgres\npostgres:\n  host: {}\n  port: {}\n  user: {}\n  password: \"{}\"\n  dbname: {}\n  maxconnections: 5\n  requiressl: false\n",
+        "dbbackend: postgres\npostgres:\n  host: {}\n  port: {}\n  user: {}\n  password: \"{}\"\n  dbname: {}\n{pool}  requiressl: false\n",
         url.host_str().unwrap_or("127.0.0.1"),
         url.port().unwrap_or(5432),
         url.username(),
         url.password().unwrap_or(""),
         url.path().trim_start_matches('/'),
     )
+}
+
+/// One connection to the server's maintenance database.
+async fn admin_connection(admin_url: &str) -> anyhow::Result<sqlx::PgPool> {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .connect(admin_url)
+        .await
+        .with_context(|| {
+            let url = reqwest::Url::parse(admin_url).ok();
+            let host = url
+                .as_ref()
+                .and_then(|url| url.host_str().map(str::to_owned));
+            let port = url.as_ref().and_then(reqwest::Url::port).unwrap_or(5432);
+            format!(
+                "cannot connect to {}:{port}",
+                host.as_deref().unwrap_or("?")
+            )
+        })
 }
 
 /// Whether `L402_REQUIRE_POSTGRES=1`.
@@ -188,35 +248,13 @@ pub async fn fresh_database(prefix: &str) -> Option<TestDatabase> {
         Ok(server) => server,
         Err(reason) => return skip(&reason),
     };
-    let dbname = format!("{prefix}_{}", hex::encode(rand::random::<[u8; 8]>()));
-    let Some(url) = with_database(&admin_url, &dbname) else {
-        return skip("DATABASE_URL is not a postgres:// URL");
-    };
-    let admin = match PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&admin_url)
-        .await
-    {
-        Ok(pool) => pool,
-        Err(error) => {
-            return skip(&format!(
-                "cannot connect to {}:{}: {error}",
-                url.host_str().unwrap_or("?"),
-                url.port().unwrap_or(5432)
-            ))
-        }
-    };
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {dbname}")))
-        .await
-        .expect("create the test database");
-    admin.close().await;
-    Some(TestDatabase {
-        url,
-        dbname,
-        admin_url,
-        _container: container,
-    })
+    match TestDatabase::create(&admin_url, prefix).await {
+        Ok(database) => Some(TestDatabase {
+            _container: container,
+            ..database
+        }),
+        Err(error) => skip(&format!("{error:#}")),
+    }
 }
 
 #[cfg(test)]

@@ -39,7 +39,9 @@ pub fn yaml(setup: &ProxySetup) -> String {
             "dbbackend: sqlite\nsqlite:\n  dbfile: {}\n",
             setup.base_dir.join("auth-proxy.db").display()
         ),
-        Some(url) => crate::postgres::aperture_yaml(url),
+        Some(url) => {
+            crate::postgres::aperture_yaml(url, Some(crate::postgres::TEST_MAX_CONNECTIONS))
+        }
     };
     format!(
         r#"listenaddr: "{listen}"
