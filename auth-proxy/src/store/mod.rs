@@ -2,8 +2,8 @@
 //!
 //! One set of SQL statements serves both backends through sqlx's `Any` driver (the statements use only `$n`
 //! placeholders, `BIGINT`, `TEXT` and byte strings, which both understand); the migrations differ only in the
-//! byte-string type, and the insert of a minted token is written for each so that it costs one round trip. Migrations are tracked in `_auth_proxy_migrations` so the proxy can share a database with
-//! other programs.
+//! byte-string type, and the insert of a minted token is written for each so that it costs one round trip.
+//! Migrations are tracked in `_auth_proxy_migrations` so the proxy can share a database with other programs.
 //!
 //! Our tables are all named `auth_proxy_*`, and the migrations table `_auth_proxy_migrations`: none collides with
 //! Aperture's (`secrets`, `onion`, `lnc_sessions`, `l402_transactions`, `services`, `mpp_sessions`,
@@ -498,6 +498,14 @@ pub(crate) mod tests {
         (Store::connect(&config, Metrics::new()).await.unwrap(), dir)
     }
 
+    /// Another store on the same database with an empty cache: what it finds comes from the database.
+    fn uncached(store: &Store) -> Store {
+        Store {
+            cache: Arc::new(RootKeyCache::default()),
+            ..store.clone()
+        }
+    }
+
     fn token(n: u8) -> NewToken {
         NewToken {
             identifier_hash: IdentifierHash::from_bytes([n; 32]),
@@ -521,10 +529,7 @@ pub(crate) mod tests {
         for _ in 0..8 {
             assert!(store.insert(&clash).await.is_err());
         }
-        let fresh = Store {
-            cache: Arc::new(RootKeyCache::default()),
-            ..store.clone()
-        };
+        let fresh = uncached(store);
         assert!(
             matches!(
                 fresh.root_key(&clash.identifier_hash).await.unwrap(),
@@ -552,10 +557,7 @@ pub(crate) mod tests {
             store.insert(&token(n)).await.unwrap();
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let fresh = Store {
-            cache: Arc::new(RootKeyCache::default()),
-            ..store.clone()
-        };
+        let fresh = uncached(&store);
         loop {
             let records = store.tokens(&TokenQuery::default()).await.unwrap().tokens;
             if records.len() == 9 {
@@ -604,10 +606,7 @@ pub(crate) mod tests {
         let t = token(1);
         store.insert(&t).await.unwrap();
         // A second store on the same file has an empty cache: the key comes from the database.
-        let fresh = Store {
-            cache: Arc::new(RootKeyCache::default()),
-            ..store.clone()
-        };
+        let fresh = uncached(&store);
         assert!(
             matches!(fresh.root_key(&t.identifier_hash).await.unwrap(), RootKeyLookup::Found(k) if k == t.root_key)
         );
@@ -634,10 +633,7 @@ pub(crate) mod tests {
             store.root_key(&t.identifier_hash).await.unwrap(),
             RootKeyLookup::Revoked
         ));
-        let fresh = Store {
-            cache: Arc::new(RootKeyCache::default()),
-            ..store.clone()
-        };
+        let fresh = uncached(&store);
         assert!(matches!(
             fresh.root_key(&t.identifier_hash).await.unwrap(),
             RootKeyLookup::Revoked

@@ -13,6 +13,7 @@ use std::io::IsTerminal;
 use std::sync::OnceLock;
 
 use batch::BatchWriter;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 /// The writer every line goes through, once [`init`] has run.
 static WRITER: OnceLock<BatchWriter<std::io::Stderr>> = OnceLock::new();
@@ -22,19 +23,17 @@ pub fn init(default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let ansi = std::io::stderr().is_terminal();
-    let Ok(writer) = BatchWriter::start(std::io::stderr(), "log-writer") else {
-        // No thread to write for us: write each line at once.
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .with_ansi(ansi)
-            .init();
-        return;
+    let writer = match BatchWriter::start(std::io::stderr(), "log-writer") {
+        Ok(batch) => {
+            let batch = WRITER.get_or_init(|| batch);
+            BoxMakeWriter::new(move || batch.line())
+        }
+        // No thread to write for us: each line is written at once.
+        Err(_) => BoxMakeWriter::new(std::io::stderr),
     };
-    let writer = WRITER.get_or_init(|| writer);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| writer.line())
+        .with_writer(writer)
         .with_ansi(ansi)
         .init();
 }
