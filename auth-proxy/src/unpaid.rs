@@ -4,7 +4,8 @@
 //! per-network challenge budget, [`UnpaidTokens`] caps how many tokens may be outstanding at once (beyond it
 //! challenges answer 503 with `Retry-After`), and [`spawn_sweeper`] deletes unpaid tokens whose invoice
 //! expired long enough ago that it cannot be paid any more (see the store's `sweep` module). The count is the
-//! database's, read before serving and again after every sweep, plus what this proxy minted since; with
+//! database's (an index of the unpaid tokens, not a scan of every token), read before serving and again after
+//! every sweep, plus what this proxy minted since; without a cap nothing is counted; with
 //! several replicas each one sees the others' tokens at the next sweep. A token minted while the database is
 //! being counted may be counted twice, never not at all: the cap errs on the safe side.
 
@@ -58,8 +59,12 @@ impl UnpaidTokens {
     }
 
     /// Sets the count to the database's, plus the tokens minted while it was being read (which the
-    /// database may or may not have included: counting them again errs on the safe side).
+    /// database may or may not have included: counting them again errs on the safe side). Without a cap
+    /// the count serves nothing, and the database is not asked.
     pub async fn recount(&self, store: &Store) -> Result<(), StoreError> {
+        if self.max.is_none() {
+            return Ok(());
+        }
         let before = self.minted.load(Ordering::SeqCst);
         let counted = store.count_unpaid().await?;
         loop {
@@ -139,5 +144,14 @@ mod tests {
         unpaid.minted();
         assert_eq!(unpaid.count(), 1);
         assert!(!UnpaidTokens::new(None).at_cap());
+    }
+
+    #[tokio::test]
+    async fn without_a_cap_the_database_is_not_counted() {
+        let (store, _dir) = crate::store::tests::sqlite_store().await;
+        store.close().await;
+        // Counting would fail on the closed pool: only the capped counter tries.
+        UnpaidTokens::new(None).recount(&store).await.unwrap();
+        assert!(UnpaidTokens::new(Some(1)).recount(&store).await.is_err());
     }
 }

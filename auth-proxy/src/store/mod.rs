@@ -498,6 +498,24 @@ pub(crate) mod tests {
         (Store::connect(&config, Metrics::new()).await.unwrap(), dir)
     }
 
+    /// A store on a fresh PostgreSQL database (dropped with the returned guard), or `None` when the
+    /// PostgreSQL tests are skipped.
+    pub(crate) async fn postgres_store() -> Option<(Store, testkit::TestDatabase)> {
+        let db = testkit::fresh_database("auth_proxy_store").await?;
+        let config = DatabaseConfig::Postgres(PostgresConfig {
+            host: db.host(),
+            port: db.port(),
+            user: db.user(),
+            password: crate::config::Secret::new(db.password()),
+            dbname: db.dbname().to_owned(),
+            max_connections: 4,
+            require_ssl: false,
+            skip_migrations: false,
+        });
+        let store = Store::connect(&config, Metrics::new()).await.unwrap();
+        Some((store, db))
+    }
+
     /// Another store on the same database with an empty cache: what it finds comes from the database.
     fn uncached(store: &Store) -> Store {
         Store {
@@ -583,20 +601,9 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_failed_insert_leaves_nothing_behind_on_postgres() {
-        let Some(db) = testkit::fresh_database("auth_proxy_store").await else {
+        let Some((store, _db)) = postgres_store().await else {
             return;
         };
-        let config = DatabaseConfig::Postgres(PostgresConfig {
-            host: db.host(),
-            port: db.port(),
-            user: db.user(),
-            password: crate::config::Secret::new(db.password()),
-            dbname: db.dbname().to_owned(),
-            max_connections: 4,
-            require_ssl: false,
-            skip_migrations: false,
-        });
-        let store = Store::connect(&config, Metrics::new()).await.unwrap();
         a_failed_insert_leaves_nothing_behind(&store).await;
     }
 
