@@ -119,9 +119,7 @@ impl Store {
             ));
         }
         match query.status {
-            Some(TokenStatus::Unpaid) => {
-                conditions.push("settled_at IS NULL AND revoked_at IS NULL".to_owned())
-            }
+            Some(TokenStatus::Unpaid) => conditions.push(unpaid!().to_owned()),
             Some(TokenStatus::Paid) => {
                 conditions.push("settled_at IS NOT NULL AND revoked_at IS NULL".to_owned())
             }

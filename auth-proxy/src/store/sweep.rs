@@ -10,18 +10,17 @@ use sqlx::Row;
 
 use super::{Store, StoreError};
 
-/// The oldest unpaid tokens (neither settled nor revoked) created before `$1`, at most `$2` of them, deleted;
-/// answers their identifier hashes. Walks the partial index `auth_proxy_tokens_unpaid` from its old end.
-const DELETE_OLDEST_UNPAID: &str = "DELETE FROM auth_proxy_tokens WHERE identifier_hash IN (\
-     SELECT identifier_hash FROM auth_proxy_tokens \
-     WHERE settled_at IS NULL AND revoked_at IS NULL AND created_at < $1 \
-     ORDER BY created_at LIMIT $2) \
-     RETURNING identifier_hash";
+/// The oldest unpaid tokens created before `$1`, at most `$2` of them, deleted; answers their identifier
+/// hashes. Walks the unpaid index (`auth_proxy_tokens_unpaid`) from its old end.
+const DELETE_OLDEST_UNPAID: &str = concat!(
+    "DELETE FROM auth_proxy_tokens WHERE identifier_hash IN (",
+    "SELECT identifier_hash FROM auth_proxy_tokens WHERE ",
+    unpaid!(),
+    " AND created_at < $1 ORDER BY created_at LIMIT $2) RETURNING identifier_hash"
+);
 
-/// How many tokens are unpaid: a count of the partial index `auth_proxy_tokens_unpaid`, whose condition
-/// this repeats word for word so that both databases' planners use it.
-const COUNT_UNPAID: &str =
-    "SELECT COUNT(*) FROM auth_proxy_tokens WHERE settled_at IS NULL AND revoked_at IS NULL";
+/// How many tokens are unpaid: a count of the unpaid index.
+const COUNT_UNPAID: &str = concat!("SELECT COUNT(*) FROM auth_proxy_tokens WHERE ", unpaid!());
 
 impl Store {
     /// Deletes at most `batch` unpaid tokens created before `before` (Unix seconds), root keys included;
@@ -59,7 +58,7 @@ mod tests {
     use sqlx::Row;
 
     use super::{COUNT_UNPAID, DELETE_OLDEST_UNPAID};
-    use crate::store::tests::{postgres_store, sqlite_store};
+    use crate::store::tests::{on_both_databases, sqlite_store};
     use crate::store::{Backend, NewToken, RootKeyLookup, Store};
 
     /// The database's plan for `sql` (with `$1` and `$2` bound), one line per step. PostgreSQL is told to
@@ -98,19 +97,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn unpaid_tokens_are_found_through_their_index_on_sqlite() {
-        let (store, _dir) = sqlite_store().await;
-        unpaid_tokens_are_found_through_their_index(&store).await;
-    }
-
-    #[tokio::test]
-    async fn unpaid_tokens_are_found_through_their_index_on_postgres() {
-        let Some((store, _db)) = postgres_store().await else {
-            return;
-        };
-        unpaid_tokens_are_found_through_their_index(&store).await;
-    }
+    on_both_databases!(unpaid_tokens_are_found_through_their_index);
 
     #[tokio::test]
     async fn only_old_unpaid_tokens_are_deleted_with_their_root_keys() {
