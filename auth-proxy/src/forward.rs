@@ -92,6 +92,28 @@ fn tls_config(service: &ServiceConfig) -> Result<Option<rustls::ClientConfig>, U
     Ok(Some(config))
 }
 
+/// One worker's connection pools to every service's backend, in the order of the configured services
+/// (the pipeline's routes). Each worker has its own, so that a backend connection is only ever used by the
+/// thread that opened it (`workers`).
+#[derive(Debug, Default)]
+pub struct Backends(Vec<Upstream>);
+
+impl Backends {
+    /// Pools for each of `services`, in order.
+    pub fn new(services: &[ServiceConfig]) -> Result<Backends, UpstreamSetupError> {
+        services
+            .iter()
+            .map(Upstream::new)
+            .collect::<Result<_, _>>()
+            .map(Backends)
+    }
+
+    /// The pools of the `index`th service.
+    pub fn service(&self, index: usize) -> &Upstream {
+        &self.0[index]
+    }
+}
+
 impl Upstream {
     /// Builds the HTTP/1.1 and HTTP/2 pools for `service`. A configured `tlscertpath` is pinned (like an lnd
     /// certificate); otherwise https backends are checked against the WebPKI roots.

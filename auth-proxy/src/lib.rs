@@ -49,6 +49,7 @@ pub mod service;
 pub mod store;
 pub mod tls;
 pub mod unpaid;
+mod workers;
 
 pub use config::{Config, ConfigError, Overrides};
 pub use decision::{Decision, Outcome};

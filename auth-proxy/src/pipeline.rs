@@ -26,7 +26,7 @@ use crate::authenticate::{AuthOutcome, Authenticator};
 use crate::body::{BodyFailure, ClientBody};
 use crate::challenge::Challenger;
 use crate::decision::{Decision, Decisions, Outcome};
-use crate::forward::Upstream;
+use crate::forward::{Backends, Upstream};
 use crate::freebie::Freebies;
 use crate::l402_bridge::Rejection;
 use crate::metrics::Metrics;
@@ -38,11 +38,11 @@ use crate::service::{AuthLevel, ServiceConfig};
 use crate::unpaid::UnpaidTokens;
 use tonic::Code;
 
-/// A configured service with its runtime state.
+/// A configured service with its runtime state, shared by every worker (each has its own connection pools
+/// to the service's backend: [`Backends`]).
 #[derive(Debug)]
 pub(crate) struct Route {
     pub config: ServiceConfig,
-    pub upstream: Upstream,
     pub limiter: RateLimiter,
     pub freebies: Freebies,
     /// The price server, with `dynamicprice.enabled`.
@@ -188,11 +188,12 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    /// Runs every phase for one request.
+    /// Runs every phase for one request, forwarding through `backends` (the serving worker's pools).
     pub async fn handle(
         &self,
         mut request: Request<Incoming>,
         peer: SocketAddr,
+        backends: &Backends,
     ) -> Response<ProxyBody> {
         let started = Instant::now();
         let canonical = canonicalize_path(&mut request);
@@ -229,29 +230,38 @@ impl Pipeline {
                     );
                     (None, Done::answer(response, Outcome::NoRoute, None))
                 }
-                Some(route) => (
+                Some((index, route)) => (
                     Some(Arc::clone(&route.config.name)),
-                    self.serve(route, request, &info).await,
+                    self.serve(route, backends.service(index), request, &info)
+                        .await,
                 ),
             }
         };
         self.log(service, info, done, started)
     }
 
-    /// Phase 1: route.
-    fn route(&self, info: &RequestInfo) -> Option<&Route> {
+    /// Phase 1: route. The route and its index (that of its backend's pools in [`Backends`]).
+    fn route(&self, info: &RequestInfo) -> Option<(usize, &Route)> {
         self.routes
             .iter()
-            .find(|r| r.config.matches(&info.host, &info.path))
+            .enumerate()
+            .find(|(_, r)| r.config.matches(&info.host, &info.path))
     }
 
-    /// Phases 2 and 3 for a routed request.
-    async fn serve(&self, route: &Route, request: Request<Incoming>, info: &RequestInfo) -> Done {
+    /// Phases 2 and 3 for a routed request; `upstream` is its backend.
+    async fn serve(
+        &self,
+        route: &Route,
+        upstream: &Upstream,
+        request: Request<Incoming>,
+        info: &RequestInfo,
+    ) -> Done {
         let admission = self.admit(route, &request, info).await;
         let mut request = request.map(|body| ClientBody::new(body, self.body_timeout));
         match admission {
             Admission::Forward(admitted) => {
-                self.limit_and_forward(route, request, info, admitted).await
+                self.limit_and_forward(route, upstream, request, info, admitted)
+                    .await
             }
             Admission::Challenge {
                 gate,
@@ -269,22 +279,24 @@ impl Pipeline {
                 }
                 let price_sat = match &route.pricer {
                     None => route.config.price_sat,
-                    Some(pricer) => match Box::pin(self.dynamic_price(pricer, &mut request, info))
-                        .await
-                    {
-                        // Aperture: a price of 0 from the price server lets the request through.
-                        Ok(0) => {
-                            let admitted = Admitted {
-                                authorization: None,
-                                token_id: None,
-                                outcome: Outcome::Free,
-                                reason: Some("zero_price"),
-                            };
-                            return self.limit_and_forward(route, request, info, admitted).await;
+                    Some(pricer) => {
+                        match Box::pin(self.dynamic_price(pricer, &mut request, info)).await {
+                            // Aperture: a price of 0 from the price server lets the request through.
+                            Ok(0) => {
+                                let admitted = Admitted {
+                                    authorization: None,
+                                    token_id: None,
+                                    outcome: Outcome::Free,
+                                    reason: Some("zero_price"),
+                                };
+                                return self
+                                    .limit_and_forward(route, upstream, request, info, admitted)
+                                    .await;
+                            }
+                            Ok(price) => price,
+                            Err(done) => return done,
                         }
-                        Ok(price) => price,
-                        Err(done) => return done,
-                    },
+                    }
                 };
                 if gate.unpaid.at_cap() {
                     tracing::warn!(
@@ -322,6 +334,7 @@ impl Pipeline {
     async fn limit_and_forward(
         &self,
         route: &Route,
+        upstream: &Upstream,
         request: Request<ClientBody>,
         info: &RequestInfo,
         admitted: Admitted,
@@ -343,7 +356,7 @@ impl Pipeline {
                 ..Done::answer(response, Outcome::RateLimited, admitted.reason)
             };
         }
-        self.forward(route, request, info, admitted).await
+        self.forward(route, upstream, request, info, admitted).await
     }
 
     /// The price server's price for this request (phase 3a, before minting): the first
@@ -532,6 +545,7 @@ impl Pipeline {
     async fn forward(
         &self,
         route: &Route,
+        upstream: &Upstream,
         request: Request<ClientBody>,
         info: &RequestInfo,
         admitted: Admitted,
@@ -544,8 +558,7 @@ impl Pipeline {
         } = admitted;
         let started = Instant::now();
         let client_body = request.body().failure();
-        let result = route
-            .upstream
+        let result = upstream
             .forward(request, info.grpc, info.client_ip, authorization)
             .await;
         let (response, upstream_status, detail) = match result {

@@ -23,7 +23,7 @@ use crate::challenge::Challenger;
 use crate::config::{Config, ConnectionLimits, DatabaseConfig};
 use crate::decision::Decisions;
 use crate::files::FileError;
-use crate::forward::{Upstream, UpstreamSetupError};
+use crate::forward::{Backends, UpstreamSetupError};
 use crate::handle::ProxyHandle;
 use crate::lnd::{Invoices, Settlements};
 use crate::metrics::Metrics;
@@ -32,6 +32,7 @@ use crate::pricer::{Pricer, PricerSetupError};
 use crate::ratelimit::RateLimiter;
 use crate::store::{revocation, Store, StoreError};
 use crate::unpaid::{spawn_sweeper, UnpaidTokens};
+use crate::workers::Workers;
 
 /// Why the proxy could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,9 @@ pub enum BuildError {
     /// TLS certificate or admin macaroon files.
     #[error("files: {0}")]
     Files(#[from] FileError),
+    /// The serving threads could not be started.
+    #[error("cannot start the serving workers: {0}")]
+    Workers(std::io::Error),
 }
 
 /// The proxy's sockets, bound by the caller (tests bind port 0).
@@ -94,6 +98,7 @@ impl Listeners {
 #[derive(Debug)]
 pub struct Proxy {
     pipeline: Arc<Pipeline>,
+    workers: Workers,
     tls: Option<Arc<ServerConfig>>,
     admin: Option<AdminAuth>,
     handle: ProxyHandle,
@@ -134,13 +139,16 @@ impl Proxy {
                     .transpose()?;
                 Ok(Route {
                     pricer,
-                    upstream: Upstream::new(service)?,
                     limiter: RateLimiter::new(service.rate_limits.clone()),
                     freebies: Default::default(),
                     config: service.clone(),
                 })
             })
             .collect::<Result<Vec<_>, BuildError>>()?;
+        let backends = (0..config.workers)
+            .map(|_| Backends::new(&config.services))
+            .collect::<Result<Vec<_>, _>>()?;
+        let workers = Workers::start(backends).map_err(BuildError::Workers)?;
         let admin = match config.admin.enabled {
             true => Some(AdminAuth::load_or_create(
                 &config.base_dir,
@@ -168,6 +176,7 @@ impl Proxy {
         });
         Ok(Proxy {
             pipeline,
+            workers,
             tls,
             admin,
             handle,
@@ -212,12 +221,13 @@ impl Proxy {
             _ => {}
         }
         if let Ok(addr) = listeners.proxy.local_addr() {
-            tracing::info!(%addr, tls = self.tls.is_some(), "auth-proxy listening");
+            tracing::info!(%addr, tls = self.tls.is_some(), workers = self.workers.len(), "auth-proxy listening");
         }
         crate::server::serve(
             listeners.proxy,
             self.tls,
             self.pipeline,
+            self.workers,
             shutdown,
             self.grace,
             self.connections,

@@ -1,5 +1,6 @@
-//! The main listener: accepts TCP connections, terminates TLS (unless `insecure`), serves HTTP/1.1 and HTTP/2
-//! on the same port (hyper-util's auto builder: h2 by ALPN or by the h2c preface), and drains on shutdown.
+//! The main listener: accepts TCP connections and hands each to a serving worker ([`crate::workers`]), which
+//! terminates TLS (unless `insecure`), serves HTTP/1.1 and HTTP/2 on the same port (hyper-util's auto builder:
+//! h2 by ALPN or by the h2c preface); drains on shutdown.
 //!
 //! Every resource a client can make the listener hold before paying anything is bounded
 //! ([`ConnectionLimits`]): open connections in all and per client address (beyond them a new connection is
@@ -30,15 +31,18 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::ConnectionLimits;
+use crate::forward::Backends;
 use crate::pipeline::Pipeline;
 use crate::responses::ProxyBody;
+use crate::workers::{Job, Workers};
 
-/// Serves `listener` until `shutdown` resolves, then stops accepting and gives in-flight requests `grace`
-/// to finish before returning (connections still open then are dropped).
+/// Serves `listener` with `workers` until `shutdown` resolves, then stops accepting and gives in-flight
+/// requests `grace` to finish before returning (connections still open then are dropped).
 pub(crate) async fn serve(
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
     pipeline: Arc<Pipeline>,
+    mut workers: Workers,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
     limits: ConnectionLimits,
@@ -66,43 +70,66 @@ pub(crate) async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
+        // Leaves this runtime's reactor; the worker registers it with its own.
+        let stream = match stream.into_std() {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::debug!(error = %error, %peer, "cannot hand the connection to a worker");
+                continue;
+            }
+        };
         let first_request_by = Instant::now() + limits.request_head_timeout;
-        let watcher = graceful.watcher();
-        let builder = builder.clone();
-        let pipeline = Arc::clone(&pipeline);
+        let connection = Connection {
+            builder: builder.clone(),
+            peer,
+            pipeline: Arc::clone(&pipeline),
+            watcher: graceful.watcher(),
+            first_request_by,
+            idle_timeout: limits.idle_timeout,
+        };
         let acceptor = acceptor.clone();
-        tokio::spawn(async move {
-            let _slot = slot;
-            let connection = Connection {
-                builder,
-                peer,
-                pipeline,
-                watcher,
-                first_request_by,
-                idle_timeout: limits.idle_timeout,
-            };
-            match acceptor {
-                None => connection.serve(stream).await,
-                Some(acceptor) => {
-                    match tokio::time::timeout_at(first_request_by, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => connection.serve(tls_stream).await,
-                        Ok(Err(error)) => {
-                            tracing::debug!(error = %error, %peer, "TLS handshake failed")
+        let job: Job = Box::new(move |backends| {
+            Box::pin(async move {
+                let _slot = slot;
+                let stream = match tokio::net::TcpStream::from_std(stream) {
+                    Ok(stream) => stream,
+                    Err(error) => {
+                        tracing::debug!(error = %error, %peer, "worker cannot take the connection");
+                        return;
+                    }
+                };
+                match acceptor {
+                    None => connection.serve(stream, backends).await,
+                    Some(acceptor) => {
+                        match tokio::time::timeout_at(first_request_by, acceptor.accept(stream))
+                            .await
+                        {
+                            Ok(Ok(tls_stream)) => connection.serve(tls_stream, backends).await,
+                            Ok(Err(error)) => {
+                                tracing::debug!(error = %error, %peer, "TLS handshake failed")
+                            }
+                            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                         }
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
                 }
-            }
+            })
         });
+        if workers.dispatch(job).is_err() {
+            tracing::error!("no serving worker is running; not accepting connections");
+            break;
+        }
     }
     drop(listener);
     tracing::info!(grace = ?grace, "shutting down: no new connections, draining in-flight requests");
+    workers.close();
     if tokio::time::timeout(grace, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!("grace period over; closing remaining connections");
     }
+    workers.halt();
+    workers.stopped().await;
 }
 
 /// The HTTP/1.1 + HTTP/2 server settings for `limits`.
@@ -214,8 +241,9 @@ struct Connection {
 }
 
 impl Connection {
-    /// Serves `stream` until the client closes it, a deadline passes, or the proxy shuts down.
-    async fn serve<S>(self, stream: S)
+    /// Serves `stream` with the worker's `backends` until the client closes it, a deadline passes, or the
+    /// proxy shuts down.
+    async fn serve<S>(self, stream: S, backends: Arc<Backends>)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -232,9 +260,10 @@ impl Connection {
             let activity = Arc::clone(&activity);
             service_fn(move |request| {
                 let pipeline = Arc::clone(&pipeline);
+                let backends = Arc::clone(&backends);
                 let guard = activity.start();
                 async move {
-                    let response = pipeline.handle(request, peer).await;
+                    let response = pipeline.handle(request, peer, &backends).await;
                     // The request stays in progress until its response body has been sent.
                     Ok::<_, std::convert::Infallible>(response.map(|body| Tracked {
                         inner: body,

@@ -43,6 +43,8 @@ pub(crate) struct FileConfig {
     pub strictverifytimeout: Option<String>,
     /// Extension: what one client connection may hold (timeouts, counts, header size).
     pub connections: ConnectionsSection,
+    /// Extension: how many threads serve the main listener's connections (default: one per core).
+    pub workers: Option<usize>,
     /// Extension: how many challenges one client network may ask for (`requests: 0` turns it off).
     pub challengelimits: Option<RateLimitSection>,
     /// Extension: the most unpaid tokens outstanding (`0`: no cap).

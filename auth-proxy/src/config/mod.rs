@@ -285,6 +285,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// What one client connection may hold.
     pub connections: ConnectionLimits,
+    /// Threads serving the main listener's connections (`workers`, default: one per core).
+    pub workers: usize,
     /// Challenges one client network (IPv4 /24, IPv6 /48) may ask for; `None`: unlimited.
     pub challenge_limit: Option<crate::service::RateLimitRule>,
     /// The most unpaid tokens outstanding before challenges answer 503; `None`: no cap.

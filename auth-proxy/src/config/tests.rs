@@ -351,3 +351,17 @@ fn idletimeout_is_connections_idletimeout() {
         assert_eq!(err.key(), Some("idletimeout"), "{err}");
     }
 }
+
+#[test]
+fn workers_default_to_one_per_core_and_must_be_between_1_and_1024() {
+    let config = Config::from_yaml(MINIMAL, &Overrides::default()).unwrap();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    assert_eq!(config.workers, cores);
+    let config =
+        Config::from_yaml(&format!("{MINIMAL}workers: 3\n"), &Overrides::default()).unwrap();
+    assert_eq!(config.workers, 3);
+    for bad in ["workers: 0\n", "workers: 1025\n", "workers: many\n"] {
+        let err = Config::from_yaml(&format!("{MINIMAL}{bad}"), &Overrides::default()).unwrap_err();
+        assert_eq!(err.key(), Some("workers"), "{bad}: {err}");
+    }
+}

@@ -98,6 +98,21 @@ fn idle_timeout(
     Ok(theirs)
 }
 
+/// The most serving threads `workers` may ask for.
+const MAX_WORKERS: usize = 1024;
+
+/// `workers`: one per core unless given.
+fn workers(raw: Option<usize>) -> Result<usize, ConfigError> {
+    match raw {
+        None => Ok(std::thread::available_parallelism().map_or(1, usize::from)),
+        Some(n) if (1..=MAX_WORKERS).contains(&n) => Ok(n),
+        Some(_) => Err(ConfigError::invalid(
+            "workers",
+            format!("must be between 1 and {MAX_WORKERS}"),
+        )),
+    }
+}
+
 fn connection_limits(
     raw: &file::ConnectionsSection,
     aperture_idle_timeout: Option<&file::Scalar>,
@@ -245,6 +260,7 @@ pub(super) fn validate(raw: file::FileConfig) -> Result<Config, ConfigError> {
         )?,
         shutdown_grace: duration("shutdowngrace", &raw.shutdowngrace, Duration::from_secs(10))?,
         connections: connection_limits(&raw.connections, raw.idletimeout.as_ref())?,
+        workers: workers(raw.workers)?,
         challenge_limit: challenge_limit(raw.challengelimits.as_ref())?,
         max_unpaid_tokens: match raw.maxunpaidtokens {
             None => Some(DEFAULT_MAX_UNPAID_TOKENS),

@@ -41,6 +41,7 @@ mod sweep;
 
 pub use listing::{Cursor, TokenPage, TokenQuery, TokenStatus, DEFAULT_PAGE, MAX_PAGE};
 
+use std::future::Future;
 use std::sync::Arc;
 
 use l402::{IdentifierHash, PaymentHash, RootKey, TokenId};
@@ -59,8 +60,8 @@ pub enum StoreError {
     /// The database driver reported an error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    /// The task writing to the database ended before it finished (a panic, or the runtime shutting down).
-    #[error("database write interrupted: {0}")]
+    /// The task doing the database work ended before it finished (a panic, or the runtime shutting down).
+    #[error("database work interrupted: {0}")]
     Interrupted(String),
     /// Applying the migrations failed.
     #[error("database migration failed: {0}")]
@@ -115,6 +116,8 @@ pub struct Store {
     metrics: Metrics,
     /// Aperture's `secrets` table is in this database: root keys we do not hold are looked up there.
     aperture_secrets: bool,
+    /// The runtime that opened the store, where the requests' database work runs ([`Store::on_own_runtime`]).
+    runtime: tokio::runtime::Handle,
 }
 
 /// The PostgreSQL connection URL (contains the password: never log it).
@@ -196,7 +199,22 @@ impl Store {
             cache: Arc::new(RootKeyCache::default()),
             metrics,
             aperture_secrets,
+            runtime: tokio::runtime::Handle::current(),
         })
+    }
+
+    /// Runs `work` in a task of its own on the runtime that opened the store, whichever thread asks. The
+    /// serving workers each run a runtime of their own ([`crate::workers`]); a PostgreSQL connection
+    /// belongs to the runtime it was opened on, and the pool's connections are shared by all of them. The
+    /// task also finishes the work if the request that asked for it goes away.
+    async fn on_own_runtime<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.runtime
+            .spawn(work)
+            .await
+            .map_err(|e| StoreError::Interrupted(e.to_string()))?
     }
 
     /// Whether root keys missing from our table are also looked up in Aperture's `secrets` table.
@@ -232,7 +250,7 @@ impl Store {
         let (pool, backend) = (self.pool.clone(), self.backend);
         // A task of its own, so that a client that goes away cannot stop the batch between its `BEGIN`
         // and its `COMMIT` (that would leave the connection in a transaction, holding SQLite's write lock).
-        let written = tokio::spawn(async move {
+        self.on_own_runtime(async move {
             let mut connection = pool.acquire().await?;
             let result = query.execute(&mut *connection).await;
             // SQLite stops a batch at the failing statement, inside the transaction it began: end it, and
@@ -243,10 +261,9 @@ impl Store {
             {
                 connection.close_on_drop();
             }
-            result.map(drop)
+            result.map(drop).map_err(StoreError::from)
         })
-        .await;
-        written.map_err(|e| StoreError::Interrupted(e.to_string()))??;
+        .await?;
         self.cache
             .put(token.identifier_hash, Cached::Key(token.root_key.clone()));
         Ok(())
@@ -265,9 +282,15 @@ impl Store {
             });
         }
         self.metrics.cache_lookup(false);
+        let (store, identifier_hash) = (self.clone(), *identifier_hash);
         // Boxed: the database reads' state would otherwise be carried, unused, in the future of every
         // request (they are the rare case), and that future is copied whenever a request starts.
-        Box::pin(self.root_key_from_database(identifier_hash)).await
+        Box::pin(
+            self.on_own_runtime(
+                async move { store.root_key_from_database(&identifier_hash).await },
+            ),
+        )
+        .await
     }
 
     /// [`Store::root_key`] on a cache miss: our table, then revocation records, then Aperture's `secrets`.
@@ -394,11 +417,11 @@ impl Store {
 
     /// Whether any proxy sharing this database recorded the invoice as settled.
     pub async fn is_settled(&self, payment_hash: &PaymentHash) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT settled_at FROM auth_proxy_tokens WHERE payment_hash = $1 AND settled_at IS NOT NULL")
-            .bind(payment_hash.to_hex())
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.is_some())
+        let query = sqlx::query("SELECT settled_at FROM auth_proxy_tokens WHERE payment_hash = $1 AND settled_at IS NOT NULL")
+            .bind(payment_hash.to_hex());
+        let pool = self.pool.clone();
+        self.on_own_runtime(async move { Ok(query.fetch_optional(&pool).await?.is_some()) })
+            .await
     }
 
     /// The last settle index read from lnd (0 if none), to resume the invoice subscription after a restart.

@@ -116,3 +116,40 @@ async fn shutdown_finishes_in_flight_requests_and_stops_accepting() {
         "no longer accepting"
     );
 }
+
+#[tokio::test]
+async fn a_token_is_accepted_on_connections_served_by_every_worker() {
+    let env = TestEnv::start().await;
+    // The test configuration has two workers; connections open at once are spread over both.
+    let proxy = env.proxy().await;
+    let credential = env.paid_http(&proxy, "/http/data").await;
+    let authorization = credential.to_authorization();
+    let clients: Vec<reqwest::Client> = (0..4).map(|_| reqwest::Client::new()).collect();
+    let requests = clients.iter().flat_map(|client| {
+        (0..3).map(|_| {
+            client
+                .get(proxy.url("/http/data"))
+                .header("authorization", &authorization)
+                .send()
+        })
+    });
+    for response in futures::future::join_all(requests).await {
+        assert_eq!(response.unwrap().status(), 200);
+    }
+    let (_client, credential) = env.paid_grpc(&proxy).await;
+    let authorization = credential.to_authorization();
+    let calls = (0..4).map(|_| async {
+        SwapServerClient::connect(proxy.url(""))
+            .await
+            .expect("grpc connect")
+            .loop_out_terms(grpc_request(
+                ServerLoopOutTermsRequest::default(),
+                "authorization",
+                &authorization,
+            ))
+            .await
+    });
+    for result in futures::future::join_all(calls).await {
+        result.expect("a paid gRPC call on any worker's connection");
+    }
+}

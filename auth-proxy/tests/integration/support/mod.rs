@@ -105,7 +105,7 @@ impl TestEnv {
             .expect("macaroon dir")
             .to_path_buf();
         format!(
-            "listenaddr: 127.0.0.1:0\ninsecure: true\nbasedir: {basedir}\nadmin:\n  enabled: true\n\
+            "listenaddr: 127.0.0.1:0\ninsecure: true\nworkers: 2\nbasedir: {basedir}\nadmin:\n  enabled: true\n\
              authenticator:\n  network: regtest\n  lndhost: {host}\n  tlspath: {tls}\n  macdir: {macdir}\n{services}{extra}\n",
             basedir = basedir.display(),
             host = proxy.host(),
