@@ -78,42 +78,17 @@ pub(crate) async fn serve(
                 continue;
             }
         };
-        let first_request_by = Instant::now() + limits.request_head_timeout;
         let connection = Connection {
             builder: builder.clone(),
             peer,
             pipeline: Arc::clone(&pipeline),
             watcher: graceful.watcher(),
-            first_request_by,
+            tls: acceptor.clone(),
+            first_request_by: Instant::now() + limits.request_head_timeout,
             idle_timeout: limits.idle_timeout,
+            _slot: slot,
         };
-        let acceptor = acceptor.clone();
-        let job: Job = Box::new(move |backends| {
-            Box::pin(async move {
-                let _slot = slot;
-                let stream = match tokio::net::TcpStream::from_std(stream) {
-                    Ok(stream) => stream,
-                    Err(error) => {
-                        tracing::debug!(error = %error, %peer, "worker cannot take the connection");
-                        return;
-                    }
-                };
-                match acceptor {
-                    None => connection.serve(stream, backends).await,
-                    Some(acceptor) => {
-                        match tokio::time::timeout_at(first_request_by, acceptor.accept(stream))
-                            .await
-                        {
-                            Ok(Ok(tls_stream)) => connection.serve(tls_stream, backends).await,
-                            Ok(Err(error)) => {
-                                tracing::debug!(error = %error, %peer, "TLS handshake failed")
-                            }
-                            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                        }
-                    }
-                }
-            })
-        });
+        let job: Job = Box::new(move |backends| Box::pin(connection.run(stream, backends)));
         if workers.dispatch(job).is_err() {
             tracing::error!("no serving worker is running; not accepting connections");
             break;
@@ -236,11 +211,36 @@ struct Connection {
     peer: SocketAddr,
     pipeline: Arc<Pipeline>,
     watcher: hyper_util::server::graceful::Watcher,
+    /// The TLS handshake to make first, unless `insecure`.
+    tls: Option<TlsAcceptor>,
     first_request_by: Instant,
     idle_timeout: Duration,
+    /// The connection's place under the connection caps, freed when it is dropped.
+    _slot: Slot,
 }
 
 impl Connection {
+    /// Runs on the worker given `stream` (registered with the worker's reactor here): the TLS handshake
+    /// (within the first request's deadline), then [`Connection::serve`].
+    async fn run(self, stream: std::net::TcpStream, backends: Arc<Backends>) {
+        let peer = self.peer;
+        let stream = match tokio::net::TcpStream::from_std(stream) {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::debug!(error = %error, %peer, "worker cannot take the connection");
+                return;
+            }
+        };
+        let Some(acceptor) = self.tls.clone() else {
+            return self.serve(stream, backends).await;
+        };
+        match tokio::time::timeout_at(self.first_request_by, acceptor.accept(stream)).await {
+            Ok(Ok(tls_stream)) => self.serve(tls_stream, backends).await,
+            Ok(Err(error)) => tracing::debug!(error = %error, %peer, "TLS handshake failed"),
+            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+        }
+    }
+
     /// Serves `stream` with the worker's `backends` until the client closes it, a deadline passes, or the
     /// proxy shuts down.
     async fn serve<S>(self, stream: S, backends: Arc<Backends>)
@@ -254,6 +254,7 @@ impl Connection {
             watcher,
             first_request_by,
             idle_timeout,
+            ..
         } = self;
         let activity = Arc::new(Activity::default());
         let service = {

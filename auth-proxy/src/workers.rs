@@ -5,8 +5,8 @@
 //! From then on that worker alone runs everything the connection's requests need: the HTTP codec, the
 //! pipeline, and its own pools of connections to the backends ([`Backends`]). The tasks of one request (the
 //! client connection, the backend connection, the response body) wake each other on one thread, through
-//! the runtime's local queue: no futex, no work stealing, no socket polled from two cores. On a
-//! work-stealing runtime the same request cost ≈ 25 % more CPU on HTTP/1.1 and ≈ 40 % more on gRPC
+//! the runtime's local queue: no futex, no work stealing, no socket polled from two cores. On tokio's
+//! work-stealing runtime the same requests cost ≈ 35 % more CPU over HTTP/1.1 and ≈ 80 % more over gRPC
 //! (`bench/README.md`). State that is shared between workers (the token store and its cache, rate limits,
 //! metrics) is reached through locks and atomics as before; the database and lnd are served by the main
 //! runtime.
