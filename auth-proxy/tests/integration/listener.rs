@@ -118,6 +118,28 @@ async fn shutdown_finishes_in_flight_requests_and_stops_accepting() {
 }
 
 #[tokio::test]
+async fn requests_still_in_flight_when_the_grace_period_ends_are_dropped() {
+    let env = TestEnv::start().await;
+    let proxy = env.proxy_with("shutdowngrace: 50ms").await;
+    let url = proxy.url("/http/free/slow");
+    let in_flight =
+        tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status().as_u16()) });
+    // The backend has the request and answers 500 ms after it arrived: after the grace period.
+    crate::support::eventually(
+        Duration::from_secs(10),
+        "request in flight at the backend",
+        || async { env.http.count() == 1 },
+    )
+    .await;
+    proxy.stop().await;
+    let outcome = in_flight.await.unwrap();
+    assert!(
+        outcome.is_err(),
+        "the connection was closed with its request unanswered, not {outcome:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_token_is_accepted_on_connections_served_by_every_worker() {
     let env = TestEnv::start().await;
     // The test configuration has two workers; connections open at once are spread over both.
