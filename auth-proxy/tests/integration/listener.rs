@@ -88,21 +88,30 @@ async fn plain_http_over_h2c_reaches_an_http1_backend() {
     challenge_of(challenged.headers());
 }
 
-#[tokio::test]
-async fn shutdown_finishes_in_flight_requests_and_stops_accepting() {
-    let env = TestEnv::start().await;
-    let proxy = env.proxy().await;
+/// A request to the backend's slow path (answered 500 ms after it arrives), once the backend has it; the
+/// task ends with the status the client received.
+async fn slow_request_in_flight(
+    env: &TestEnv,
+    proxy: &TestProxy,
+) -> tokio::task::JoinHandle<reqwest::Result<u16>> {
     let url = proxy.url("/http/free/slow");
-    let addr = proxy.addr;
     let in_flight =
         tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status().as_u16()) });
-    // The backend records the request on arrival, then takes 500 ms to answer.
     crate::support::eventually(
         Duration::from_secs(10),
         "request in flight at the backend",
         || async { env.http.count() == 1 },
     )
     .await;
+    in_flight
+}
+
+#[tokio::test]
+async fn shutdown_finishes_in_flight_requests_and_stops_accepting() {
+    let env = TestEnv::start().await;
+    let proxy = env.proxy().await;
+    let addr = proxy.addr;
+    let in_flight = slow_request_in_flight(&env, &proxy).await;
     proxy.stop().await;
     assert_eq!(
         in_flight
@@ -121,16 +130,8 @@ async fn shutdown_finishes_in_flight_requests_and_stops_accepting() {
 async fn requests_still_in_flight_when_the_grace_period_ends_are_dropped() {
     let env = TestEnv::start().await;
     let proxy = env.proxy_with("shutdowngrace: 50ms").await;
-    let url = proxy.url("/http/free/slow");
-    let in_flight =
-        tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status().as_u16()) });
-    // The backend has the request and answers 500 ms after it arrived: after the grace period.
-    crate::support::eventually(
-        Duration::from_secs(10),
-        "request in flight at the backend",
-        || async { env.http.count() == 1 },
-    )
-    .await;
+    // Answered 500 ms after it reached the backend: after the grace period.
+    let in_flight = slow_request_in_flight(&env, &proxy).await;
     proxy.stop().await;
     let outcome = in_flight.await.unwrap();
     assert!(
