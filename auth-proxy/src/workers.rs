@@ -37,7 +37,8 @@ pub(crate) struct Workers {
 /// One serving thread, as the acceptor sees it.
 #[derive(Debug)]
 struct Worker {
-    /// Closed (dropped) when no more connections will come.
+    /// Closed (dropped) when no more connections will come. Unbounded, but every job holds a place under
+    /// the connection caps, which bound the queue.
     jobs: Option<mpsc::UnboundedSender<Job>>,
     /// Connections handed to this worker and not yet finished.
     load: Arc<AtomicUsize>,
@@ -64,21 +65,22 @@ impl Workers {
 
     /// Hands `job` to the worker serving the fewest connections. Returns the job if no worker takes
     /// connections any more.
-    pub fn dispatch(&self, job: Job) -> Result<(), Job> {
-        let open = self
-            .workers
-            .iter()
-            .filter_map(|worker| Some((worker, worker.jobs.as_ref()?)));
-        let Some((worker, jobs)) =
-            open.min_by_key(|(worker, _)| worker.load.load(Ordering::Relaxed))
-        else {
-            return Err(job);
-        };
-        worker.load.fetch_add(1, Ordering::Relaxed);
-        jobs.send(job).map_err(|refused| {
-            worker.load.fetch_sub(1, Ordering::Relaxed);
-            refused.0
-        })
+    pub fn dispatch(&mut self, mut job: Job) -> Result<(), Job> {
+        loop {
+            let least_loaded = self
+                .workers
+                .iter_mut()
+                .filter(|worker| worker.jobs.is_some())
+                .min_by_key(|worker| worker.load.load(Ordering::Relaxed));
+            let Some(worker) = least_loaded else {
+                return Err(job);
+            };
+            match worker.take(job) {
+                Ok(()) => return Ok(()),
+                // That worker's thread is gone (and is now marked so): try the next.
+                Err(refused) => job = refused,
+            }
+        }
     }
 
     /// Connections each worker is serving, in worker order.
@@ -121,6 +123,23 @@ impl Drop for Workers {
 }
 
 impl Worker {
+    /// Hands `job` to this worker's thread, or gives it back if the thread takes no more connections (it is
+    /// then marked as such).
+    fn take(&mut self, job: Job) -> Result<(), Job> {
+        let Some(jobs) = &self.jobs else {
+            return Err(job);
+        };
+        self.load.fetch_add(1, Ordering::Relaxed);
+        match jobs.send(job) {
+            Ok(()) => Ok(()),
+            Err(refused) => {
+                self.load.fetch_sub(1, Ordering::Relaxed);
+                self.jobs = None;
+                Err(refused.0)
+            }
+        }
+    }
+
     fn start(index: usize, backends: Backends, halt: CancellationToken) -> std::io::Result<Worker> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -268,5 +287,23 @@ mod tests {
             [0],
             "the dropped connection is counted off"
         );
+    }
+
+    #[tokio::test]
+    async fn a_worker_whose_thread_has_gone_is_skipped() {
+        let mut workers = workers(2);
+        // Worker 0's queue as if its thread had ended: nobody receives any more.
+        let (gone, inbox) = mpsc::unbounded_channel::<Job>();
+        drop(inbox);
+        workers.workers[0].jobs = Some(gone);
+        let (ran_on, mut threads) = mpsc::unbounded_channel();
+        let (_release, released) = tokio::sync::watch::channel(false);
+        assert!(workers.dispatch(job(ran_on, released)).is_ok());
+        assert_eq!(threads.recv().await.unwrap(), "auth-proxy-worker-1");
+        assert!(
+            workers.workers[0].jobs.is_none(),
+            "the gone worker is not tried again"
+        );
+        assert_eq!(workers.loads(), [0, 1]);
     }
 }
