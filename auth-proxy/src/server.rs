@@ -222,7 +222,7 @@ struct Connection {
 impl Connection {
     /// Runs on the worker given `stream` (registered with the worker's reactor here): the TLS handshake
     /// (within the first request's deadline), then [`Connection::serve`].
-    async fn run(self, stream: std::net::TcpStream, backends: Arc<Backends>) {
+    async fn run(mut self, stream: std::net::TcpStream, backends: Arc<Backends>) {
         let peer = self.peer;
         let stream = match tokio::net::TcpStream::from_std(stream) {
             Ok(stream) => stream,
@@ -231,7 +231,7 @@ impl Connection {
                 return;
             }
         };
-        let Some(acceptor) = self.tls.clone() else {
+        let Some(acceptor) = self.tls.take() else {
             return self.serve(stream, backends).await;
         };
         match tokio::time::timeout_at(self.first_request_by, acceptor.accept(stream)).await {
@@ -254,7 +254,9 @@ impl Connection {
             watcher,
             first_request_by,
             idle_timeout,
-            ..
+            tls: _,
+            // Held until the connection ends.
+            _slot,
         } = self;
         let activity = Arc::new(Activity::default());
         let service = {
