@@ -1,8 +1,6 @@
-//! Request latencies: read from h2load's per-request log, summarised as percentiles.
+//! Request latencies summarised as percentiles.
 
 use std::time::Duration;
-
-use anyhow::Context;
 
 /// The median and the 99th percentile of a run's latencies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,38 +28,12 @@ fn nearest_rank(sorted: &[Duration], percent: usize) -> Option<Duration> {
     sorted.get(rank - 1).copied()
 }
 
-/// Every request's latency from the contents of an h2load `--log-file`: tab-separated lines of the start
-/// time (µs since the epoch), the HTTP status (-1 for a failed stream) and the µs until the response ended.
-pub fn parse_h2load_log(contents: &str) -> anyhow::Result<Vec<Duration>> {
-    contents
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| {
-            let micros = line
-                .split('\t')
-                .nth(2)
-                .and_then(|field| field.trim().parse().ok())
-                .with_context(|| format!("no latency in line {line:?}"))?;
-            Ok(Duration::from_micros(micros))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn micros(values: impl IntoIterator<Item = u64>) -> Vec<Duration> {
         values.into_iter().map(Duration::from_micros).collect()
-    }
-
-    #[test]
-    fn reads_h2load_logs() {
-        let log =
-            "1700000000000001\t200\t350\n1700000000000010\t200\t1200\n\n1700000000000020\t-1\t90\n";
-        assert_eq!(parse_h2load_log(log).unwrap(), micros([350, 1200, 90]));
-        assert!(parse_h2load_log("1700000000000001\t200\n").is_err());
-        assert!(parse_h2load_log("").unwrap().is_empty());
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! reports say.
 //!
 //! Both run with one thread and a fixed concurrency, for a fixed time, against one URL; every target in a
-//! comparison gets exactly the same command line apart from the URL and the credential header. h2load
-//! also runs paced (`--rps`), logging every request's latency (`--log-file`).
+//! comparison gets exactly the same command line apart from the URL and the credential header. (Latency
+//! below saturation is measured by [`crate::paced`], not by h2load, whose `--rps` releases requests in
+//! bursts.)
 
 use std::path::Path;
 use std::process::Command;
@@ -63,50 +64,6 @@ impl Load {
     /// Drives `url` with h2load as gRPC unary calls: POSTs of `body` (a gRPC-framed message) on one
     /// connection with `connections` concurrent streams.
     pub fn h2load_grpc(&self, url: &str, body: &Path, headers: &[String]) -> anyhow::Result<Run> {
-        self.h2load(url, body, headers, &[])
-    }
-
-    /// The same at most `rate` calls a second, and every call's latency: h2load logs them to `log`
-    /// (appending, so an earlier log there is removed first).
-    pub fn h2load_grpc_paced(
-        &self,
-        url: &str,
-        body: &Path,
-        headers: &[String],
-        rate: u64,
-        log: &Path,
-    ) -> anyhow::Result<(Run, Vec<Duration>)> {
-        let pacing = [
-            format!("--rps={}", rate.max(1)),
-            format!("--log-file={}", log.display()),
-        ];
-        match std::fs::remove_file(log) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-                return Err(error).with_context(|| format!("removing {}", log.display()));
-            }
-            _ => {}
-        }
-        let run = self.h2load(url, body, headers, &pacing)?;
-        let contents = std::fs::read_to_string(log)
-            .with_context(|| format!("reading h2load's log {}", log.display()))?;
-        let latencies = crate::latency::parse_h2load_log(&contents)
-            .with_context(|| format!("unexpected h2load log {}", log.display()))?;
-        anyhow::ensure!(
-            latencies.len() as u64 == run.requests,
-            "h2load logged {} requests of the {} it reported done",
-            latencies.len(),
-            run.requests
-        );
-        Ok((run, latencies))
-    }
-
-    fn h2load(
-        &self,
-        url: &str,
-        body: &Path,
-        headers: &[String],
-        options: &[String],
-    ) -> anyhow::Result<Run> {
         let mut command = Command::new("h2load");
         command
             .args(["-t1", "-c1"])
@@ -114,8 +71,7 @@ impl Load {
             .arg(format!("-D{}", self.duration.as_secs().max(1)))
             .arg("-d")
             .arg(body)
-            .args(["-H", "content-type: application/grpc", "-H", "te: trailers"])
-            .args(options);
+            .args(["-H", "content-type: application/grpc", "-H", "te: trailers"]);
         for header in headers {
             command.arg("-H").arg(header);
         }

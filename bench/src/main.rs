@@ -12,6 +12,7 @@ mod grpc;
 mod latency;
 mod load;
 mod nginx;
+mod paced;
 mod prefill;
 mod report;
 mod rounds;
@@ -118,6 +119,7 @@ async fn bench(args: &Args, postgres: Option<&TestDatabase>) -> anyhow::Result<(
         setup: &setup,
         http_auth: [format!("Authorization: {http_token}")],
         grpc_auth: [format!("authorization: {grpc_token}")],
+        grpc_token,
         grpc_body: grpc::write_empty_request(setup.dir())?,
     };
 

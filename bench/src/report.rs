@@ -215,7 +215,7 @@ impl Report {
         };
         let rounds = self.paced.values().map(Vec::len).max().unwrap_or(0);
         let mut out = format!(
-            "\n| gRPC unary at half auth-proxy's saturating rate (h2load --rps) | \
+            "\n| gRPC unary at half auth-proxy's saturating rate (open-loop) | \
              req/s (median of {rounds}) | p50 | p99 |\n|---|---:|---:|---:|\n"
         );
         for (target, [rate, p50, p99]) in [(Paced::Direct, direct), (Paced::Proxy, proxy)] {

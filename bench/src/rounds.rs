@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use anyhow::bail;
 
-use crate::cpu;
 use crate::latency::Percentiles;
 use crate::load::{Load, Run};
 use crate::report::{Measurement, Paced, Report};
 use crate::setup::{grpc_url as grpc, http_url as http, Setup};
+use crate::{cpu, paced};
 
 /// What every round drives, and with which credentials.
 pub struct Rounds<'a> {
@@ -27,6 +27,8 @@ pub struct Rounds<'a> {
     pub http_auth: [String; 1],
     /// The gRPC token's `authorization` header.
     pub grpc_auth: [String; 1],
+    /// The gRPC token's `authorization` value, for the paced calls.
+    pub grpc_token: String,
     /// The gRPC request body h2load sends.
     pub grpc_body: PathBuf,
 }
@@ -120,18 +122,15 @@ impl Rounds<'_> {
     fn paced(&self, report: &mut Report, rate: u64) -> anyhow::Result<()> {
         let setup = self.setup;
         let targets = [
-            (Paced::Direct, setup.grpc_backend, &[][..]),
-            (Paced::Proxy, setup.proxy, &self.grpc_auth[..]),
+            (Paced::Direct, setup.grpc_backend, None),
+            (Paced::Proxy, setup.proxy, Some(self.grpc_token.as_str())),
         ];
-        for (target, addr, headers) in targets {
-            let log = setup.dir().join("h2load-latencies.tsv");
-            let (run, latencies) =
-                self.load
-                    .h2load_grpc_paced(&grpc(addr), &self.grpc_body, headers, rate, &log)?;
-            run.all_admitted(target)?;
-            let percentiles = Percentiles::of(latencies)
-                .ok_or_else(|| anyhow::anyhow!("{target:?}: h2load logged no request"))?;
-            report.add_paced(target, run, percentiles);
+        for (target, addr, authorization) in targets {
+            let paced = paced::grpc(addr, authorization, rate, self.load.duration)?;
+            paced.run.all_admitted(target)?;
+            let percentiles = Percentiles::of(paced.latencies)
+                .ok_or_else(|| anyhow::anyhow!("{target:?}: no paced call completed"))?;
+            report.add_paced(target, paced.run, percentiles);
         }
         Ok(())
     }
