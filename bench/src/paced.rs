@@ -32,8 +32,8 @@ use crate::load::Run;
 /// The schedule's sleep between releases.
 const STEP: Duration = Duration::from_micros(50);
 
-/// The gRPC frame of an empty request message: not compressed, length 0.
-const EMPTY_MESSAGE: Bytes = Bytes::from_static(&[0; 5]);
+/// The body of every call.
+const EMPTY_MESSAGE: Bytes = Bytes::from_static(&crate::grpc::EMPTY_REQUEST);
 
 /// One paced run: its rate and outcome, and every completed call's latency.
 #[derive(Debug)]
@@ -75,6 +75,7 @@ pub fn grpc(
     })
 }
 
+/// Connects, releases the calls on the schedule of [`release`] and waits for every answer.
 async fn drive(
     addr: SocketAddr,
     headers: HeaderMap,
