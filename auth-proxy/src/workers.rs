@@ -118,7 +118,7 @@ impl Workers {
 
 impl Drop for Workers {
     fn drop(&mut self) {
-        self.halt.cancel();
+        self.halt();
     }
 }
 

@@ -119,7 +119,6 @@ async fn bench(args: &Args, postgres: Option<&TestDatabase>) -> anyhow::Result<(
         setup: &setup,
         http_auth: [format!("Authorization: {http_token}")],
         grpc_auth: [format!("authorization: {grpc_token}")],
-        grpc_token,
         grpc_body: grpc::write_empty_request(setup.dir())?,
     };
 

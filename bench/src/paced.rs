@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Request, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -44,22 +44,26 @@ pub struct PacedRun {
     pub latencies: Vec<Duration>,
 }
 
-/// Calls `LoopOutTerms` at `addr` (h2c) `rate` times a second for `duration`, presenting `authorization`
-/// (an `Authorization` value) if given. Runs on a thread of its own, so it may be called from anywhere.
+/// Calls `LoopOutTerms` at `addr` (h2c) `rate` times a second for `duration`, sending `extra_headers`
+/// (`Name: value` lines, as wrk and h2load take them) with every call. Runs on a thread of its own, so it
+/// may be called from anywhere.
 pub fn grpc(
     addr: SocketAddr,
-    authorization: Option<&str>,
+    extra_headers: &[String],
     rate: u64,
     duration: Duration,
 ) -> anyhow::Result<PacedRun> {
     let mut headers = HeaderMap::new();
     headers.insert("content-type", HeaderValue::from_static("application/grpc"));
     headers.insert("te", HeaderValue::from_static("trailers"));
-    if let Some(value) = authorization {
-        let value = value
-            .parse()
-            .context("the authorization value is not a header value")?;
-        headers.insert("authorization", value);
+    for line in extra_headers {
+        // The line is not quoted in the errors: it may carry a credential.
+        let (name, value) = line
+            .split_once(':')
+            .context("a header line is not `Name: value`")?;
+        let name = HeaderName::try_from(name.trim()).context("a header name is invalid")?;
+        let value = HeaderValue::try_from(value.trim()).context("a header value is invalid")?;
+        headers.append(name, value);
     }
     std::thread::scope(|scope| {
         scope
@@ -221,17 +225,18 @@ mod tests {
     async fn calls_at_the_rate_and_counts_what_failed() {
         let addr = server().await;
         let duration = Duration::from_millis(200);
-        let admitted =
-            tokio::task::spawn_blocking(move || grpc(addr, Some("L402 ok"), 2000, duration))
-                .await
-                .unwrap()
-                .unwrap();
+        let admitted = tokio::task::spawn_blocking(move || {
+            grpc(addr, &["authorization: L402 ok".to_owned()], 2000, duration)
+        })
+        .await
+        .unwrap()
+        .unwrap();
         assert_eq!(admitted.run.requests, 400, "2000 a second for 0.2 s");
         assert_eq!(admitted.run.non_success, 0);
         assert_eq!(admitted.latencies.len(), 400);
         assert!((admitted.run.rate - 2000.0).abs() < 1e-6);
 
-        let refused = tokio::task::spawn_blocking(move || grpc(addr, None, 2000, duration))
+        let refused = tokio::task::spawn_blocking(move || grpc(addr, &[], 2000, duration))
             .await
             .unwrap()
             .unwrap();

@@ -25,10 +25,8 @@ pub struct Rounds<'a> {
     pub setup: &'a Setup,
     /// The HTTP token's `Authorization` header.
     pub http_auth: [String; 1],
-    /// The gRPC token's `authorization` header.
+    /// The gRPC token's `authorization` header, for h2load and the paced calls.
     pub grpc_auth: [String; 1],
-    /// The gRPC token's `authorization` value, for the paced calls.
-    pub grpc_token: String,
     /// The gRPC request body h2load sends.
     pub grpc_body: PathBuf,
 }
@@ -122,11 +120,11 @@ impl Rounds<'_> {
     fn paced(&self, report: &mut Report, rate: u64) -> anyhow::Result<()> {
         let setup = self.setup;
         let targets = [
-            (Paced::Direct, setup.grpc_backend, None),
-            (Paced::Proxy, setup.proxy, Some(self.grpc_token.as_str())),
+            (Paced::Direct, setup.grpc_backend, &[][..]),
+            (Paced::Proxy, setup.proxy, &self.grpc_auth[..]),
         ];
-        for (target, addr, authorization) in targets {
-            let paced = paced::grpc(addr, authorization, rate, self.load.duration)?;
+        for (target, addr, headers) in targets {
+            let paced = paced::grpc(addr, headers, rate, self.load.duration)?;
             paced.run.all_admitted(target)?;
             let percentiles = Percentiles::of(paced.latencies)
                 .ok_or_else(|| anyhow::anyhow!("{target:?}: no paced call completed"))?;
