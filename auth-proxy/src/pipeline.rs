@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use http::header::{CONTENT_TYPE, HOST};
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderValue, Method, Request, Response, StatusCode, Version};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
@@ -191,11 +191,13 @@ impl Pipeline {
     /// Runs every phase for one request, forwarding through `backends` (the serving worker's pools).
     pub async fn handle(
         &self,
-        mut request: Request<Incoming>,
+        request: Request<Incoming>,
         peer: SocketAddr,
         backends: &Backends,
     ) -> Response<ProxyBody> {
         let started = Instant::now();
+        let http2 = request.version() == Version::HTTP_2;
+        let mut request = request.map(|body| ClientBody::new(body, http2, self.body_timeout));
         let canonical = canonicalize_path(&mut request);
         let info = RequestInfo::of(&request, peer);
         let (service, done) = if let Err(error) = canonical {
@@ -253,11 +255,10 @@ impl Pipeline {
         &self,
         route: &Route,
         upstream: &Upstream,
-        request: Request<Incoming>,
+        mut request: Request<ClientBody>,
         info: &RequestInfo,
     ) -> Done {
         let admission = self.admit(route, &request, info).await;
-        let mut request = request.map(|body| ClientBody::new(body, self.body_timeout));
         match admission {
             Admission::Forward(admitted) => {
                 self.limit_and_forward(route, upstream, request, info, admitted)
@@ -413,7 +414,7 @@ impl Pipeline {
     async fn admit<'a>(
         &'a self,
         route: &Route,
-        request: &Request<Incoming>,
+        request: &Request<ClientBody>,
         info: &RequestInfo,
     ) -> Admission<'a> {
         let service = &route.config;

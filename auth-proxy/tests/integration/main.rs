@@ -6,6 +6,7 @@ mod aperture_db;
 mod challenge;
 mod connections;
 mod dynamic_price;
+mod early_answers;
 mod failures;
 mod levels;
 mod listener;
