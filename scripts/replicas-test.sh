@@ -185,12 +185,14 @@ buy T3 "$L1" 127.0.0.1:11013 /tmp/loopd-3 "$A" "a third loopd -> replica A"
 
 # ---- requests ----
 # call REPLICA [AUTH] [MAX_TIME]: one gRPC call, looprpc.SwapServer/LoopOutTerms (an empty request message),
-# over HTTP/2 through auth-proxy-REPLICA (1 = A, 2 = B); prints "VERDICT TIME_MS": `served` (grpc-status 0:
-# served and answered by swap-server), `challenged` (grpc-status 13 with a WWW-Authenticate challenge),
-# `unavailable` (grpc-status 14), `none` (no answer), or `other:<status>`.
+# over HTTP/2 through auth-proxy-REPLICA (1 = A, 2 = B); prints "VERDICT TIME_MS DETAIL": VERDICT is `served`
+# (grpc-status 0: served and answered by swap-server), `challenged` (grpc-status 13 with a WWW-Authenticate
+# challenge), `unavailable` (grpc-status 14), `none` (no answer), or `other:<status>`; DETAIL says what curl
+# saw (HTTP status, curl's exit code and error), so that an unexpected verdict explains itself.
 call() {
     local replica=$1 auth=${2:-} max=${3:-5}
-    printf '\0\0\0\0\0' | client curl -sk --http2 -o /dev/null -D - -w 'time_total: %{time_total}\n' --max-time "$max" \
+    printf '\0\0\0\0\0' | client curl -sk --http2 -o /dev/null -D - --max-time "$max" \
+        -w 'time_total: %{time_total}\nexitcode: %{exitcode}\nerrormsg: %{errormsg}\nhttp_code: %{http_code}\n' \
         -X POST -H 'content-type: application/grpc' -H 'te: trailers' ${auth:+-H "Authorization: $auth"} \
         --data-binary @- "https://auth-proxy-$replica:8081/looprpc.SwapServer/LoopOutTerms" 2>/dev/null |
         python3 -c '
@@ -203,7 +205,9 @@ ms = int(float(h.get("time_total", "0")) * 1000)
 s = h.get("grpc-status")
 verdict = {None: "none", "0": "served", "14": "unavailable"}.get(s) or (
     "challenged" if s == "13" and "www-authenticate" in h else "other:" + s)
-print(verdict, ms)'
+detail = "HTTP %s, curl exit %s%s" % (h.get("http_code", "?"), h.get("exitcode", "?"),
+    ": " + h["errormsg"] if h.get("errormsg") else "")
+print(verdict, ms, detail)'
 }
 # http1 REPLICA [AUTH] [MAX_TIME]: the same path as a plain HTTP/1.1 POST; prints "HTTP_CODE TIME_MS" (000: none).
 http1() {
@@ -217,9 +221,10 @@ name() { [ "$1" = 1 ] && echo A || echo B; }
 auth() { [ -z "$1" ] || eval "printf '%s' \"\$${1}_auth\""; }
 # expect REPLICA TOKEN VERDICT: a call with TOKEN (T1, T2, T3 or "" for none) gets VERDICT now.
 expect() {
-    local replica=$1 token=$2 want=$3 got ms
-    read -r got ms < <(call "$replica" "$(auth "$token")")
-    [ "$got" = "$want" ] || fail "replica $(name "$replica") answered ${token:-no token} with '$got', expected '$want'"
+    local replica=$1 token=$2 want=$3 got ms detail
+    read -r got ms detail < <(call "$replica" "$(auth "$token")")
+    [ "$got" = "$want" ] ||
+        fail "replica $(name "$replica") answered ${token:-no token} with '$got' after $ms ms ($detail), expected '$want'"
     ok "replica $(name "$replica"), ${token:-no token}: $got in $ms ms"
 }
 # refused REPLICA TOKEN: the replica answers TOKEN with a fresh challenge.
@@ -275,7 +280,7 @@ ok "$ended session(s) of B ($ip_before) ended by pg_terminate_backend"
 check "(c) T3 revoked on A during the cut: A refuses it at once"
 admin_revoke 1 "$T3_id"
 expect 1 T3 challenged
-read -r code ms < <(call 2 "$T3_auth")
+read -r code _ < <(call 2 "$T3_auth")
 ok "(for the record) B, still cut off, answers T3 with $code"
 check "(c) B still admits T2 after ~5 s of the cut"
 expect 2 T2 served
