@@ -56,7 +56,8 @@ pub struct Setup {
     lnd_payer: SocketAddr,
     /// The backend, then the reference proxy.
     nginx_instances: [Nginx; 2],
-    _programs: Vec<Program>,
+    /// mock-lnd and swap-server.
+    _programs: [Program; 2],
     /// Last: fields drop in order, and the programs' files must outlive the programs.
     dir: tempfile::TempDir,
 }
@@ -77,9 +78,9 @@ impl Setup {
             ("proxy", lnd_proxy),
             ("server", lnd_server),
         ];
-        let mut programs = vec![start_mock_lnd(root, &nodes, None).await?];
+        let mock_lnd = start_mock_lnd(root, &nodes, None).await?;
         let swap_server_args = swap_server_args(root, grpc_backend, lnd_server);
-        programs.push(Program::spawn("swap-server", swap_server_args, root)?);
+        let mut swap_server = Program::spawn("swap-server", swap_server_args, root)?;
 
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let nginx_instances = [
@@ -108,24 +109,25 @@ impl Setup {
             Program::spawn_binary(name, binary, args, root)
                 .with_context(|| format!("cannot start {}", binary.display()))
         };
-        let proxy_program = start_proxy("auth-proxy", proxy, &ours, &sqlite)?;
+        let mut proxy_program = start_proxy("auth-proxy", proxy, &ours, &sqlite)?;
         // Started after ours has created and migrated the database they share.
-        port_open(proxy, START_TIMEOUT).await?;
+        proxy_program.listening(proxy, START_TIMEOUT).await?;
         // Another proxy, if asked for: that executable on that database.
         let start_beside = async |name: &str, proxy: Option<(&Path, &str)>| {
             let Some((binary, database)) = proxy else {
                 return anyhow::Ok(None);
             };
             let listen = free_addr();
-            let program = start_proxy(name, listen, binary, database)?;
-            port_open(listen, START_TIMEOUT).await?;
+            let mut program = start_proxy(name, listen, binary, database)?;
+            program.listening(listen, START_TIMEOUT).await?;
             Ok(Some((listen, program)))
         };
         let baseline = baseline.map(|path| (path, sqlite.as_str()));
         let baseline = start_beside("auth-proxy-baseline", baseline).await?;
         let postgres = postgres.map(|database| (ours.as_path(), database));
         let postgres = start_beside("auth-proxy-postgres", postgres).await?;
-        for addr in [grpc_backend, backend, nginx] {
+        swap_server.listening(grpc_backend, START_TIMEOUT).await?;
+        for addr in [backend, nginx] {
             port_open(addr, START_TIMEOUT).await?;
         }
         Ok(Self {
@@ -139,7 +141,7 @@ impl Setup {
             postgres,
             lnd_payer,
             nginx_instances,
-            _programs: programs,
+            _programs: [mock_lnd, swap_server],
         })
     }
 

@@ -10,6 +10,10 @@ use std::fs::File;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// How many lines of a program's output a start failure quotes.
+const OUTPUT_TAIL_LINES: usize = 40;
 
 /// Which package builds each binary we start.
 fn package_of(binary: &str) -> &'static str {
@@ -113,6 +117,34 @@ impl Program {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Waits until the program accepts connections at `addr`. Fails at once, with the end of its output,
+    /// if it exits first (say, the port [`free_addr`] found was taken again meanwhile), and after `timeout`
+    /// otherwise.
+    pub async fn listening(&mut self, addr: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
+        let what = format!("{} listening at {addr}", self.name);
+        let waited = crate::wait::until(&what, timeout, || {
+            let exited = self.child.try_wait().ok().flatten();
+            async move {
+                match exited {
+                    Some(status) => Some(Err(status)),
+                    None => tokio::net::TcpStream::connect(addr).await.ok().map(Ok),
+                }
+            }
+        })
+        .await;
+        let failure = match waited {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(status)) => {
+                format!("{} exited ({status}) before listening at {addr}", self.name)
+            }
+            Err(timeout) => timeout.to_string(),
+        };
+        let output = self.output();
+        let tail: Vec<&str> = output.lines().rev().take(OUTPUT_TAIL_LINES).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        anyhow::bail!("{failure}; its last output:\n{}", tail.join("\n"))
+    }
+
     /// Stops the program (SIGKILL) and waits for it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -160,9 +192,9 @@ pub async fn start_mock_lnd(
     for (name, addr) in nodes {
         args.extend(["--node".into(), format!("{name}={addr}")]);
     }
-    let program = Program::spawn("mock-lnd", &args, root)?;
+    let mut program = Program::spawn("mock-lnd", &args, root)?;
     for (name, addr) in nodes {
-        crate::wait::port_open(*addr, START_TIMEOUT).await?;
+        program.listening(*addr, START_TIMEOUT).await?;
         crate::wait::file_exists(&lnd_dir(root, name).join("admin.macaroon"), START_TIMEOUT)
             .await?;
     }
@@ -188,7 +220,7 @@ pub fn swap_server_args(root: &Path, listen: SocketAddr, lnd: SocketAddr) -> Vec
 }
 
 /// How long a program may take to start listening.
-pub const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The four programs as real processes, wired like a deployment on loopback:
 /// TLS and macaroons for lnd, TLS to the proxy, h2c from proxy to swap server.
@@ -318,8 +350,8 @@ impl ProcessStack {
     pub async fn start_swap_server(&mut self) -> anyhow::Result<()> {
         let mut args = swap_server_args(self.dir.path(), self.swap_server, self.lnd[2]);
         args.extend(["--confirmation-delay".into(), "200ms".into()]);
-        self.spawn("swap-server", &args)?;
-        crate::wait::port_open(self.swap_server, START_TIMEOUT).await?;
+        self.spawn_listening("swap-server", &args, self.swap_server)
+            .await?;
         Ok(())
     }
 
@@ -340,8 +372,8 @@ impl ProcessStack {
         let config_file = base_dir.join("auth-proxy.yaml");
         std::fs::write(&config_file, config)?;
         let args = ["--configfile".to_owned(), config_file.display().to_string()];
-        self.spawn("auth-proxy", &args)?;
-        crate::wait::port_open(self.proxy, START_TIMEOUT).await?;
+        self.spawn_listening("auth-proxy", &args, self.proxy)
+            .await?;
         Ok(())
     }
 
@@ -370,15 +402,53 @@ impl ProcessStack {
             "--lnd.macaroonpath".into(),
             lnd_dir.join("admin.macaroon").display().to_string(),
         ];
-        self.spawn("loopd", &args)?;
-        crate::wait::port_open(self.loopd, START_TIMEOUT).await?;
+        self.spawn_listening("loopd", &args, self.loopd).await?;
         Ok(())
     }
 
-    fn spawn(&mut self, name: &str, args: &[String]) -> anyhow::Result<()> {
+    /// Starts (or restarts) `name` with `args` and waits until it listens at `addr`.
+    async fn spawn_listening(
+        &mut self,
+        name: &str,
+        args: &[String],
+        addr: SocketAddr,
+    ) -> anyhow::Result<()> {
         self.kill(name);
-        let program = Program::spawn(name, args, self.dir.path())?;
+        let mut program = Program::spawn(name, args, self.dir.path())?;
+        program.listening(addr, START_TIMEOUT).await?;
         self.programs.push(program);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_program_that_exits_before_listening_fails_at_once_with_its_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = ["-c", "echo 'cannot bind: address in use'; exit 3"];
+        let mut program =
+            Program::spawn_binary("quitter", Path::new("/bin/sh"), script, dir.path()).unwrap();
+        // Far longer than the test may take: only the exit can end the wait in time for the message below.
+        let error = program
+            .listening(free_addr(), START_TIMEOUT)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("quitter exited"), "{error}");
+        assert!(error.contains("exit status: 3"), "{error}");
+        assert!(error.contains("cannot bind: address in use"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_listening_program_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut program =
+            Program::spawn_binary("sleeper", Path::new("/bin/sleep"), ["30"], dir.path()).unwrap();
+        program.listening(addr, START_TIMEOUT).await.unwrap();
     }
 }
