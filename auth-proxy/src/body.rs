@@ -3,10 +3,9 @@
 //!
 //! A client that sends its body slowly must not hold a connection and a backend request forever, so each
 //! frame must arrive within `timeout` of the previous one, the first within `timeout` of the proxy starting
-//! to read (as nginx's `client_body_timeout`). And when the
-//! body breaks off — a malformed chunked encoding, a reset stream, the deadline — the backend request fails
-//! too; [`ClientBody::failure`] then says it was the client, so the proxy answers 400 or 408 rather than
-//! blaming the backend with 502.
+//! to read (as nginx's `client_body_timeout`). And when the body breaks off — a malformed chunked encoding, a
+//! reset stream, the deadline — the backend request fails too; [`ClientBody::failure`] then says it was the
+//! client, so the proxy answers 400 or 408 rather than blaming the backend with 502.
 //!
 //! The first bytes can be read ahead ([`ClientBody::buffer_prefix`], for a price server that prices by the
 //! body) and are then replayed, so the backend still receives every byte.
