@@ -5,6 +5,10 @@
 //! them, so its `-wal` and `-shm` files inherit the mode) and run in WAL mode with
 //! `synchronous=NORMAL` and a busy timeout: readers never block the writer, and a writer waits for
 //! another instead of failing at once.
+//!
+//! Programs that migrate a database take turns ([`lock_migrations`]): sqlx serialises migrations with an
+//! advisory lock on PostgreSQL, but not on SQLite, where two processes migrating one file at once both find
+//! a migration pending and the second fails on the first's row in the migrations table.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -122,6 +126,34 @@ pub async fn connect_any(
     pool.connect_with(options).await
 }
 
+/// The right to migrate a SQLite database, held until dropped (see [`lock_migrations`]).
+#[derive(Debug)]
+pub struct MigrationTurn {
+    _lock: std::fs::File,
+}
+
+/// Waits for this process's turn to migrate the database at `url`, and holds it until the returned value is
+/// dropped. For a SQLite file this is an exclusive lock on `<file>.migrate-lock`, a file created 0600 beside
+/// the database and left there (removing it would let a waiting process lock a file a newcomer no longer
+/// sees); `None` for PostgreSQL, whose migrations sqlx already serialises, and for an in-memory database.
+pub async fn lock_migrations(url: &str) -> Result<Option<MigrationTurn>, files::FileError> {
+    let Some(database) = sqlite_file(&normalize_url(url)) else {
+        return Ok(None);
+    };
+    let mut name = database.into_os_string();
+    name.push(".migrate-lock");
+    let path = PathBuf::from(name);
+    files::touch_private(&path)?;
+    let lock = std::fs::File::open(&path).map_err(files::FileError::at(&path))?;
+    // Blocks until the process migrating now is done: off the runtime's threads.
+    tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
+        .await
+        .map_err(|joined| std::io::Error::other(joined.to_string()))
+        .and_then(|locked| locked)
+        .map(|lock| Some(MigrationTurn { _lock: lock }))
+        .map_err(files::FileError::at(&path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +183,35 @@ mod tests {
         assert_eq!(sqlite_file(&sqlite_url(spaced)).as_deref(), Some(spaced));
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("postgres://u@h/db"), None);
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_file_is_migrated_by_one_process_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir.path().join("store.db"));
+        let turn = lock_migrations(&url).await.unwrap();
+        assert!(turn.is_some());
+        let lock_file = dir.path().join("store.db.migrate-lock");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&lock_file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // Another process (another open file) cannot take the turn until it is given back.
+        let other = std::fs::File::open(&lock_file).unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
+        drop(turn);
+        other.try_lock().unwrap();
+        // Nothing to take turns on for PostgreSQL (sqlx locks it) or an in-memory database.
+        assert!(lock_migrations("postgres://u@h/db")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(lock_migrations("sqlite::memory:").await.unwrap().is_none());
     }
 
     #[tokio::test]

@@ -180,6 +180,10 @@ impl Store {
         // answers 503 promptly when the database is gone, instead of hanging for sqlx's default 30 s.
         let pool = service_kit::db::connect_any(&url, max_connections, DATABASE_TIMEOUT).await?;
         if !skip {
+            // Held until the migrations are applied, so that proxies started together take turns.
+            let _turn = service_kit::db::lock_migrations(&url)
+                .await
+                .map_err(sqlx::Error::from)?;
             let mut migrator = match backend {
                 Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
                 Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
@@ -528,6 +532,23 @@ pub(crate) mod tests {
             skip_migrations: false,
         };
         (Store::connect(&config, Metrics::new()).await.unwrap(), dir)
+    }
+
+    /// Proxies started together on one fresh SQLite file (the benchmark's `--baseline`, an operator's
+    /// second instance) take turns to migrate it: none fails on a migration another has just applied.
+    #[tokio::test]
+    async fn proxies_starting_together_on_one_sqlite_file_all_migrate_it() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let config = DatabaseConfig::Sqlite {
+                path: dir.path().join("shared.db"),
+                skip_migrations: false,
+            };
+            let starts = (0..4).map(|_| Store::connect(&config, Metrics::new()));
+            for started in futures::future::join_all(starts).await {
+                started.unwrap();
+            }
+        }
     }
 
     /// A store on a fresh PostgreSQL database (dropped with the returned guard), or `None` when the
