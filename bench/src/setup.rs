@@ -110,8 +110,10 @@ impl Setup {
                 .with_context(|| format!("cannot start {}", binary.display()))
         };
         let mut proxy_program = start_proxy("auth-proxy", proxy, &ours, &sqlite)?;
-        // Started after ours has created and migrated the database they share.
         proxy_program.listening(proxy, START_TIMEOUT).await?;
+        // The others start after ours has created and migrated the database they share (a build older than
+        // the migration lock would otherwise race ours).
+        serving(proxy).await?;
         // Another proxy, if asked for: that executable on that database.
         let start_beside = async |name: &str, proxy: Option<(&Path, &str)>| {
             let Some((binary, database)) = proxy else {
@@ -195,6 +197,23 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
 /// The SQLite file of auth-proxy's database under the benchmark's directory `root`.
 fn sqlite_file(root: &Path) -> std::path::PathBuf {
     root.join("auth-proxy").join("auth-proxy.db")
+}
+
+/// Waits until the auth-proxy at `addr` answers a request. It listens before it opens its database and
+/// answers only once that is migrated, so listening alone does not tell.
+async fn serving(addr: SocketAddr) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/");
+    testkit::wait::until(
+        &format!("auth-proxy answering at {addr}"),
+        START_TIMEOUT,
+        || {
+            let request = client.get(&url).send();
+            async move { request.await.ok().map(drop) }
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Aperture's YAML for the proxy: one HTTP service in front of nginx and the swap server's gRPC API,
