@@ -140,8 +140,8 @@ impl Program {
             Err(timeout) => timeout.to_string(),
         };
         let output = self.output();
-        let tail: Vec<&str> = output.lines().rev().take(OUTPUT_TAIL_LINES).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        let lines: Vec<&str> = output.lines().collect();
+        let tail = &lines[lines.len().saturating_sub(OUTPUT_TAIL_LINES)..];
         anyhow::bail!("{failure}; its last output:\n{}", tail.join("\n"))
     }
 
