@@ -146,12 +146,11 @@ pub async fn lock_migrations(url: &str) -> Result<Option<MigrationTurn>, files::
     files::touch_private(&path)?;
     let lock = std::fs::File::open(&path).map_err(files::FileError::at(&path))?;
     // Blocks until the process migrating now is done: off the runtime's threads.
-    tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
+    let locked = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
         .await
-        .map_err(|joined| std::io::Error::other(joined.to_string()))
-        .and_then(|locked| locked)
-        .map(|lock| Some(MigrationTurn { _lock: lock }))
-        .map_err(files::FileError::at(&path))
+        .unwrap_or_else(|joined| Err(std::io::Error::other(joined.to_string())));
+    let lock = locked.map_err(files::FileError::at(&path))?;
+    Ok(Some(MigrationTurn { _lock: lock }))
 }
 
 #[cfg(test)]
