@@ -143,8 +143,7 @@ pub async fn lock_migrations(url: &str) -> Result<Option<MigrationTurn>, files::
     let mut name = database.into_os_string();
     name.push(".migrate-lock");
     let path = PathBuf::from(name);
-    files::touch_private(&path)?;
-    let lock = std::fs::File::open(&path).map_err(files::FileError::at(&path))?;
+    let lock = files::open_private(&path)?;
     // Blocks until the process migrating now is done: off the runtime's threads.
     let locked = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
         .await

@@ -69,12 +69,18 @@ pub fn write_public(path: &Path, contents: &[u8]) -> Result<(), FileError> {
 /// Creates an empty file mode 0600 if `path` does not exist (so a database file is private from its
 /// first byte); an existing file is left as it is.
 pub fn touch_private(path: &Path) -> Result<(), FileError> {
+    open_private(path).map(drop)
+}
+
+/// Opens `path` for writing without truncating it, creating it empty and mode 0600 (its directory 0700) if
+/// it does not exist.
+pub fn open_private(path: &Path) -> Result<fs::File, FileError> {
     create_private_dir(parent_of(path))?;
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(false);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path).map(drop).map_err(FileError::at(path))
+    options.open(path).map_err(FileError::at(path))
 }
 
 /// Logs a warning when `path` exists and its group or others have any permission on it.
