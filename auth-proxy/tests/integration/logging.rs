@@ -21,6 +21,12 @@ impl Write for Captured {
 
 #[tokio::test]
 async fn each_decision_is_one_json_line_without_secrets() {
+    // tracing caches whether a log line is wanted once per line of code, for the whole process. While a
+    // single dispatcher is registered, that answer comes from the default of whichever thread first reaches
+    // the line: a sibling test's thread, with no logger, would switch the decision line off for this test
+    // too. With the global test logger registered as well, every registered dispatcher is asked, the
+    // capture below included, and each line is then checked against the logging thread's own dispatcher.
+    testkit::init_test_logging();
     let captured = Captured::default();
     let sink = captured.clone();
     let subscriber = tracing_subscriber::fmt()
