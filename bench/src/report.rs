@@ -15,12 +15,16 @@ pub enum Measurement {
     HttpDirect,
     /// HTTP/1.1 through nginx `proxy_pass`.
     HttpNginx,
+    /// HTTP/1.1 through hyper-passthrough: the HTTP stack alone, without L402.
+    HttpPassthrough,
     /// HTTP/1.1 through auth-proxy with a valid token.
     HttpProxy,
     /// The same through the `--baseline` build.
     HttpBaseline,
     /// gRPC unary calls straight to swap-server.
     GrpcDirect,
+    /// gRPC unary calls through hyper-passthrough.
+    GrpcPassthrough,
     /// gRPC unary calls through auth-proxy with a valid token.
     GrpcProxy,
     /// The same through the `--baseline` build.
@@ -38,9 +42,11 @@ impl Measurement {
         match self {
             Self::HttpDirect => "HTTP/1.1, backend directly",
             Self::HttpNginx => "HTTP/1.1, nginx proxy_pass (keep-alive upstream)",
+            Self::HttpPassthrough => "HTTP/1.1, hyper-passthrough (the stack alone, no L402)",
             Self::HttpProxy => "HTTP/1.1, auth-proxy, valid token",
             Self::HttpBaseline => "HTTP/1.1, baseline auth-proxy, valid token",
             Self::GrpcDirect => "gRPC unary, backend directly (h2c)",
+            Self::GrpcPassthrough => "gRPC unary, hyper-passthrough (no L402)",
             Self::GrpcProxy => "gRPC unary, auth-proxy, valid token",
             Self::GrpcBaseline => "gRPC unary, baseline auth-proxy, valid token",
             Self::Mint => "402 challenges minted (no token, SQLite, mock-lnd)",
@@ -55,6 +61,8 @@ impl Measurement {
 pub enum Paced {
     /// Straight to swap-server.
     Direct,
+    /// Through hyper-passthrough.
+    Passthrough,
     /// Through auth-proxy with a valid token.
     Proxy,
 }
@@ -63,7 +71,17 @@ impl Paced {
     fn label(self) -> &'static str {
         match self {
             Self::Direct => "backend directly (h2c)",
+            Self::Passthrough => "hyper-passthrough (no L402)",
             Self::Proxy => "auth-proxy, valid token",
+        }
+    }
+
+    /// The program itself, for the rows of what it adds.
+    fn program(self) -> &'static str {
+        match self {
+            Self::Direct => "swap-server",
+            Self::Passthrough => "hyper-passthrough",
+            Self::Proxy => "auth-proxy",
         }
     }
 }
@@ -135,16 +153,28 @@ impl Report {
             "| measurement | req/s (median of {rounds}) | ratio | proxy CPU per request |\n\
              |---|---:|---|---:|\n"
         );
-        let ratios: [(Measurement, Vec<(Measurement, &str)>); 10] = [
+        let ratios: [(Measurement, Vec<(Measurement, &str)>); 12] = [
             (HttpDirect, vec![]),
             (HttpNginx, vec![(HttpDirect, "backend")]),
             (
-                HttpProxy,
+                HttpPassthrough,
                 vec![(HttpNginx, "nginx"), (HttpDirect, "backend")],
+            ),
+            (
+                HttpProxy,
+                vec![
+                    (HttpNginx, "nginx"),
+                    (HttpDirect, "backend"),
+                    (HttpPassthrough, "pass-through"),
+                ],
             ),
             (HttpBaseline, vec![(HttpProxy, "auth-proxy")]),
             (GrpcDirect, vec![]),
-            (GrpcProxy, vec![(GrpcDirect, "backend")]),
+            (GrpcPassthrough, vec![(GrpcDirect, "backend")]),
+            (
+                GrpcProxy,
+                vec![(GrpcDirect, "backend"), (GrpcPassthrough, "pass-through")],
+            ),
             (GrpcBaseline, vec![(GrpcProxy, "auth-proxy")]),
             (Mint, vec![]),
             (MintBaseline, vec![(Mint, "auth-proxy")]),
@@ -199,7 +229,7 @@ impl Report {
     }
 
     /// The paced gRPC runs' table (empty without them): the medians of the rate, p50 and p99 of each
-    /// target, and their differences: the latency the proxy adds.
+    /// target, and their differences from the backend's: the latency each proxy adds.
     fn paced_table(&self) -> String {
         let medians = |target| {
             let runs = self.paced.get(&target)?;
@@ -210,15 +240,21 @@ impl Report {
                 of(|r| r.percentiles.p99.as_secs_f64())?,
             ])
         };
-        let (Some(direct), Some(proxy)) = (medians(Paced::Direct), medians(Paced::Proxy)) else {
+        let Some(direct) = medians(Paced::Direct) else {
             return String::new();
         };
+        let proxies: Vec<_> = [Paced::Passthrough, Paced::Proxy]
+            .into_iter()
+            .filter_map(|target| Some((target, medians(target)?)))
+            .collect();
         let rounds = self.paced.values().map(Vec::len).max().unwrap_or(0);
         let mut out = format!(
             "\n| gRPC unary at half auth-proxy's saturating rate (open-loop) | \
              req/s (median of {rounds}) | p50 | p99 |\n|---|---:|---:|---:|\n"
         );
-        for (target, [rate, p50, p99]) in [(Paced::Direct, direct), (Paced::Proxy, proxy)] {
+        for (target, [rate, p50, p99]) in
+            std::iter::once((Paced::Direct, direct)).chain(proxies.clone())
+        {
             out += &format!(
                 "| {} | {rate:.0} | {} | {} |\n",
                 target.label(),
@@ -226,11 +262,20 @@ impl Report {
                 ms(p99)
             );
         }
-        out + &format!(
-            "| added by auth-proxy (goal: p99 < 1 ms) | | {} | {} |\n",
-            ms(proxy[1] - direct[1]),
-            ms(proxy[2] - direct[2])
-        )
+        for (target, [_, p50, p99]) in proxies {
+            let goal = if target == Paced::Proxy {
+                " (goal: p99 < 1 ms)"
+            } else {
+                ""
+            };
+            out += &format!(
+                "| added by {}{goal} | | {} | {} |\n",
+                target.program(),
+                ms(p50 - direct[1]),
+                ms(p99 - direct[2])
+            );
+        }
+        out
     }
 }
 
@@ -293,6 +338,7 @@ mod tests {
         };
         for (p50, p99) in [(200, 800), (100, 900), (300, 700)] {
             report.add_paced(Paced::Direct, run(5000.0), micros(p50, p99));
+            report.add_paced(Paced::Passthrough, run(5001.0), micros(p50 + 50, p99 + 100));
             report.add_paced(Paced::Proxy, run(4999.0), micros(p50 + 150, p99 + 400));
         }
         let table = report.table();
@@ -306,6 +352,10 @@ mod tests {
         );
         assert!(
             table.contains("| added by auth-proxy (goal: p99 < 1 ms) | | 0.15 ms | 0.40 ms |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| added by hyper-passthrough | | 0.05 ms | 0.10 ms |"),
             "{table}"
         );
     }

@@ -1,8 +1,9 @@
 //! One round of the benchmark: every measurement once, one after the other, each recorded in the report.
 //!
-//! In order: HTTP/1.1 to the backend, nginx and auth-proxy (and the baseline build), gRPC to the backend
-//! and through auth-proxy (and the baseline), gRPC paced at half the rate auth-proxy just reached (to the
-//! backend, then through auth-proxy), and requests without a token to each proxy (ours on SQLite, the
+//! In order: HTTP/1.1 to the backend, nginx, hyper-passthrough and auth-proxy (and the baseline build), gRPC
+//! to the backend, through hyper-passthrough and through auth-proxy (and the baseline), gRPC paced at half
+//! the rate auth-proxy just reached (to the backend, through hyper-passthrough, through auth-proxy), and
+//! requests without a token to each proxy (ours on SQLite, the
 //! baseline, ours on PostgreSQL). Measuring everything in every round interleaves the targets, so that a
 //! machine that gets slower or faster during the run affects them all alike.
 
@@ -39,7 +40,11 @@ impl Rounds<'_> {
     pub fn round(&self, report: &mut Report) -> anyhow::Result<()> {
         let (load, setup) = (self.load, self.setup);
         let (http_auth, grpc_auth, grpc_body) = (&self.http_auth, &self.grpc_auth, &self.grpc_body);
-        let (nginx, proxy) = (Some(setup.nginx_pid()), Some(setup.proxy_pid()));
+        let (nginx, passthrough, proxy) = (
+            Some(setup.nginx_pid()),
+            Some(setup.passthrough_pid()),
+            Some(setup.proxy_pid()),
+        );
         let baseline = setup
             .baseline
             .as_ref()
@@ -56,6 +61,11 @@ impl Rounds<'_> {
                 Box::new(|| load.wrk(&http(setup.nginx), &[])),
             ),
             (
+                Measurement::HttpPassthrough,
+                passthrough,
+                Box::new(|| load.wrk(&http(setup.passthrough), &[])),
+            ),
+            (
                 Measurement::HttpProxy,
                 proxy,
                 Box::new(|| load.wrk(&http(setup.proxy), http_auth)),
@@ -66,6 +76,11 @@ impl Rounds<'_> {
                 Box::new(|| load.h2load_grpc(&grpc(setup.grpc_backend), grpc_body, &[])),
             ),
             (
+                Measurement::GrpcPassthrough,
+                passthrough,
+                Box::new(|| load.h2load_grpc(&grpc(setup.passthrough), grpc_body, &[])),
+            ),
+            (
                 Measurement::GrpcProxy,
                 proxy,
                 Box::new(|| load.h2load_grpc(&grpc(setup.proxy), grpc_body, grpc_auth)),
@@ -73,7 +88,7 @@ impl Rounds<'_> {
         ];
         if let Some((addr, pid)) = baseline {
             paid.insert(
-                3,
+                4,
                 (
                     Measurement::HttpBaseline,
                     Some(pid),
@@ -116,11 +131,13 @@ impl Rounds<'_> {
         Ok(())
     }
 
-    /// gRPC at `rate` calls a second, to the backend and through auth-proxy, with every call's latency.
+    /// gRPC at `rate` calls a second, to the backend, through hyper-passthrough and through auth-proxy, with
+    /// every call's latency.
     fn paced(&self, report: &mut Report, rate: u64) -> anyhow::Result<()> {
         let setup = self.setup;
         let targets = [
             (Paced::Direct, setup.grpc_backend, &[][..]),
+            (Paced::Passthrough, setup.passthrough, &[][..]),
             (Paced::Proxy, setup.proxy, &self.grpc_auth[..]),
         ];
         for (target, addr, headers) in targets {

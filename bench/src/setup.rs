@@ -1,7 +1,7 @@
 //! The programs under test, started on free loopback ports: mock-lnd (the proxy's and the payer's
 //! nodes), the two backends (nginx answering `200 ok` for HTTP, swap-server for gRPC), nginx as the
-//! reference proxy, and auth-proxy (the release binary next to this one) in front of both backends, on
-//! SQLite; on request, beside it another build (`--baseline`, same database) and the same build on
+//! reference proxy, `hyper-passthrough` (the stack's ceiling) and auth-proxy (the release binary next to
+//! this one) in front of both backends, on SQLite; on request, beside it another build (`--baseline`, same database) and the same build on
 //! PostgreSQL (`--postgres`).
 //!
 //! auth-proxy runs with its default settings except the challenge budget and the unpaid-token cap, which
@@ -49,6 +49,9 @@ pub struct Setup {
     /// auth-proxy (plaintext: HTTP/1.1 and h2c).
     pub proxy: SocketAddr,
     proxy_program: Program,
+    /// `hyper-passthrough` in front of both backends.
+    pub passthrough: SocketAddr,
+    passthrough_program: Program,
     /// A second auth-proxy, from another build, on the same backends, node and database (`--baseline`).
     pub baseline: Option<(SocketAddr, Program)>,
     /// This build again, on the same backends and node, with a PostgreSQL database (`--postgres`).
@@ -70,8 +73,13 @@ impl Setup {
         let dir = tempfile::Builder::new().prefix("proxy-bench-").tempdir()?;
         let root = dir.path();
         let [lnd_payer, lnd_proxy, lnd_server] = [free_addr(), free_addr(), free_addr()];
-        let (backend, nginx, grpc_backend, proxy) =
-            (free_addr(), free_addr(), free_addr(), free_addr());
+        let (backend, nginx, grpc_backend, proxy, passthrough) = (
+            free_addr(),
+            free_addr(),
+            free_addr(),
+            free_addr(),
+            free_addr(),
+        );
 
         let nodes = [
             ("payer", lnd_payer),
@@ -81,6 +89,8 @@ impl Setup {
         let mock_lnd = start_mock_lnd(root, &nodes, None).await?;
         let swap_server_args = swap_server_args(root, grpc_backend, lnd_server);
         let mut swap_server = Program::spawn("swap-server", swap_server_args, root)?;
+        let passthrough_args = [passthrough, backend, grpc_backend].map(|addr| addr.to_string());
+        let mut passthrough_program = Program::spawn("hyper-passthrough", passthrough_args, root)?;
 
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let nginx_instances = [
@@ -129,6 +139,9 @@ impl Setup {
         let postgres = postgres.map(|database| (ours.as_path(), database));
         let postgres = start_beside("auth-proxy-postgres", postgres).await?;
         swap_server.listening(grpc_backend, START_TIMEOUT).await?;
+        passthrough_program
+            .listening(passthrough, START_TIMEOUT)
+            .await?;
         for addr in [backend, nginx] {
             port_open(addr, START_TIMEOUT).await?;
         }
@@ -139,6 +152,8 @@ impl Setup {
             grpc_backend,
             proxy,
             proxy_program,
+            passthrough,
+            passthrough_program,
             baseline,
             postgres,
             lnd_payer,
@@ -155,6 +170,11 @@ impl Setup {
     /// auth-proxy's process id.
     pub fn proxy_pid(&self) -> u32 {
         self.proxy_program.pid()
+    }
+
+    /// hyper-passthrough's process id.
+    pub fn passthrough_pid(&self) -> u32 {
+        self.passthrough_program.pid()
     }
 
     /// The reference nginx proxy's master process id.

@@ -22,6 +22,7 @@ fn package_of(binary: &str) -> &'static str {
         "auth-proxy" => "auth-proxy",
         "swap-server" => "swap-server",
         "loopd" | "loop" => "swap-client",
+        "proxy-bench" | "hyper-passthrough" => "proxy-bench",
         _ => "loop-demo",
     }
 }
