@@ -91,6 +91,8 @@ impl Paced {
 struct PacedRun {
     rate: f64,
     percentiles: Percentiles,
+    /// CPU time the proxy used per call (µs), where measured.
+    cpu_per_call_us: Option<f64>,
 }
 
 /// The runs of every measurement, and auth-proxy's memory.
@@ -112,8 +114,7 @@ pub struct Report {
 impl Report {
     /// Records one run.
     pub fn add(&mut self, measurement: Measurement, run: Run, proxy_cpu: Option<Duration>) {
-        if let Some(cpu) = proxy_cpu.filter(|_| run.requests > 0) {
-            let per_request = cpu.as_secs_f64() * 1e6 / run.requests as f64;
+        if let Some(per_request) = per_request_us(proxy_cpu, &run) {
             self.cpu_per_request_us
                 .entry(measurement)
                 .or_default()
@@ -122,11 +123,18 @@ impl Report {
         self.runs.entry(measurement).or_default().push(run);
     }
 
-    /// Records one paced run and its latencies.
-    pub fn add_paced(&mut self, target: Paced, run: Run, percentiles: Percentiles) {
+    /// Records one paced run, its latencies and the CPU time the proxy under test used meanwhile.
+    pub fn add_paced(
+        &mut self,
+        target: Paced,
+        run: Run,
+        percentiles: Percentiles,
+        proxy_cpu: Option<Duration>,
+    ) {
         self.paced.entry(target).or_default().push(PacedRun {
             rate: run.rate,
             percentiles,
+            cpu_per_call_us: per_request_us(proxy_cpu, &run),
         });
     }
 
@@ -234,13 +242,18 @@ impl Report {
         let medians = |target| {
             let runs = self.paced.get(&target)?;
             let of = |f: fn(&PacedRun) -> f64| median(runs.iter().map(f).collect());
-            Some([
-                of(|r| r.rate)?,
-                of(|r| r.percentiles.p50.as_secs_f64())?,
-                of(|r| r.percentiles.p99.as_secs_f64())?,
-            ])
+            let cpu = median(runs.iter().filter_map(|r| r.cpu_per_call_us).collect())
+                .map_or(String::new(), |us| format!("{us:.1} µs"));
+            Some((
+                [
+                    of(|r| r.rate)?,
+                    of(|r| r.percentiles.p50.as_secs_f64())?,
+                    of(|r| r.percentiles.p99.as_secs_f64())?,
+                ],
+                cpu,
+            ))
         };
-        let Some(direct) = medians(Paced::Direct) else {
+        let Some((direct, _)) = medians(Paced::Direct) else {
             return String::new();
         };
         let proxies: Vec<_> = [Paced::Passthrough, Paced::Proxy]
@@ -250,26 +263,25 @@ impl Report {
         let rounds = self.paced.values().map(Vec::len).max().unwrap_or(0);
         let mut out = format!(
             "\n| gRPC unary at half auth-proxy's saturating rate (open-loop) | \
-             req/s (median of {rounds}) | p50 | p99 |\n|---|---:|---:|---:|\n"
+             req/s (median of {rounds}) | p50 | p99 | proxy CPU per call |\n|---|---:|---:|---:|---:|\n"
         );
-        for (target, [rate, p50, p99]) in
-            std::iter::once((Paced::Direct, direct)).chain(proxies.clone())
-        {
+        let rows = std::iter::once((Paced::Direct, (direct, String::new()))).chain(proxies.clone());
+        for (target, ([rate, p50, p99], cpu)) in rows {
             out += &format!(
-                "| {} | {rate:.0} | {} | {} |\n",
+                "| {} | {rate:.0} | {} | {} | {cpu} |\n",
                 target.label(),
                 ms(p50),
                 ms(p99)
             );
         }
-        for (target, [_, p50, p99]) in proxies {
+        for (target, ([_, p50, p99], _)) in proxies {
             let goal = if target == Paced::Proxy {
                 " (goal: p99 < 1 ms)"
             } else {
                 ""
             };
             out += &format!(
-                "| added by {}{goal} | | {} | {} |\n",
+                "| added by {}{goal} | | {} | {} | |\n",
                 target.program(),
                 ms(p50 - direct[1]),
                 ms(p99 - direct[2])
@@ -277,6 +289,12 @@ impl Report {
         }
         out
     }
+}
+
+/// The CPU time `cpu` per request of `run`, in µs (none without a measurement or a request).
+fn per_request_us(cpu: Option<Duration>, run: &Run) -> Option<f64> {
+    cpu.filter(|_| run.requests > 0)
+        .map(|cpu| cpu.as_secs_f64() * 1e6 / run.requests as f64)
 }
 
 /// KiB as MiB, for the table.
@@ -337,25 +355,31 @@ mod tests {
             p99: Duration::from_micros(p99),
         };
         for (p50, p99) in [(200, 800), (100, 900), (300, 700)] {
-            report.add_paced(Paced::Direct, run(5000.0), micros(p50, p99));
-            report.add_paced(Paced::Passthrough, run(5001.0), micros(p50 + 50, p99 + 100));
-            report.add_paced(Paced::Proxy, run(4999.0), micros(p50 + 150, p99 + 400));
+            let cpu = Some(Duration::from_micros(40));
+            report.add_paced(Paced::Direct, run(5000.0), micros(p50, p99), None);
+            report.add_paced(
+                Paced::Passthrough,
+                run(5001.0),
+                micros(p50 + 50, p99 + 100),
+                None,
+            );
+            report.add_paced(Paced::Proxy, run(4999.0), micros(p50 + 150, p99 + 400), cpu);
         }
         let table = report.table();
         assert!(
-            table.contains("| backend directly (h2c) | 5000 | 0.20 ms | 0.80 ms |"),
+            table.contains("| backend directly (h2c) | 5000 | 0.20 ms | 0.80 ms |  |"),
             "{table}"
         );
         assert!(
-            table.contains("| auth-proxy, valid token | 4999 | 0.35 ms | 1.20 ms |"),
+            table.contains("| auth-proxy, valid token | 4999 | 0.35 ms | 1.20 ms | 40.0 µs |"),
             "{table}"
         );
         assert!(
-            table.contains("| added by auth-proxy (goal: p99 < 1 ms) | | 0.15 ms | 0.40 ms |"),
+            table.contains("| added by auth-proxy (goal: p99 < 1 ms) | | 0.15 ms | 0.40 ms | |"),
             "{table}"
         );
         assert!(
-            table.contains("| added by hyper-passthrough | | 0.05 ms | 0.10 ms |"),
+            table.contains("| added by hyper-passthrough | | 0.05 ms | 0.10 ms | |"),
             "{table}"
         );
     }

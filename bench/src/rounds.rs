@@ -63,7 +63,7 @@ impl Rounds<'_> {
             (
                 Measurement::HttpPassthrough,
                 passthrough,
-                Box::new(|| load.wrk(&http(setup.passthrough), &[])),
+                Box::new(|| load.wrk(&http(setup.passthrough), http_auth)),
             ),
             (
                 Measurement::HttpProxy,
@@ -78,7 +78,7 @@ impl Rounds<'_> {
             (
                 Measurement::GrpcPassthrough,
                 passthrough,
-                Box::new(|| load.h2load_grpc(&grpc(setup.passthrough), grpc_body, &[])),
+                Box::new(|| load.h2load_grpc(&grpc(setup.passthrough), grpc_body, grpc_auth)),
             ),
             (
                 Measurement::GrpcProxy,
@@ -136,26 +136,37 @@ impl Rounds<'_> {
     fn paced(&self, report: &mut Report, rate: u64) -> anyhow::Result<()> {
         let setup = self.setup;
         let targets = [
-            (Paced::Direct, setup.grpc_backend, &[][..]),
-            (Paced::Passthrough, setup.passthrough, &[][..]),
-            (Paced::Proxy, setup.proxy, &self.grpc_auth[..]),
+            (Paced::Direct, setup.grpc_backend, None, &[][..]),
+            (
+                Paced::Passthrough,
+                setup.passthrough,
+                Some(setup.passthrough_pid()),
+                &self.grpc_auth[..],
+            ),
+            (
+                Paced::Proxy,
+                setup.proxy,
+                Some(setup.proxy_pid()),
+                &self.grpc_auth[..],
+            ),
         ];
-        for (target, addr, headers) in targets {
-            let paced = paced::grpc(addr, headers, rate, self.load.duration)?;
+        for (target, addr, pid, headers) in targets {
+            let (paced, cpu) =
+                measured(pid, || paced::grpc(addr, headers, rate, self.load.duration))?;
             paced.run.all_admitted(target)?;
             let percentiles = Percentiles::of(paced.latencies)
                 .ok_or_else(|| anyhow::anyhow!("{target:?}: no paced call completed"))?;
-            report.add_paced(target, paced.run, percentiles);
+            report.add_paced(target, paced.run, percentiles, cpu);
         }
         Ok(())
     }
 }
 
 /// Runs `drive`, and measures the CPU time the process tree `pid` used meanwhile.
-fn measured(
+fn measured<T>(
     pid: Option<u32>,
-    drive: impl FnOnce() -> anyhow::Result<Run>,
-) -> anyhow::Result<(Run, Option<Duration>)> {
+    drive: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<(T, Option<Duration>)> {
     let before = pid.map(cpu::tree_time);
     let run = drive()?;
     let used = pid
