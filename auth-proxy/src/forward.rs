@@ -34,6 +34,9 @@ const HOP_BY_HOP: [&str; 9] = [
     "upgrade",
 ];
 
+/// `X-Forwarded-For`, parsed once (`http` has no constant for it).
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
 /// Client credential headers (`macaroon`, `grpc-metadata-macaroon`, the spec's `token`); the backend only ever
 /// sees the verified `Authorization: L402 …`.
 const CREDENTIAL_HEADERS: [&str; 3] = l402::credential::CREDENTIAL_METADATA_HEADERS;
@@ -225,10 +228,14 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .flat_map(|v| v.split(','))
         .filter_map(|name| HeaderName::try_from(name.trim()).ok())
         .collect();
-    for name in named {
-        headers.remove(name);
-    }
-    for name in HOP_BY_HOP {
+    // Only the names that are there (a gRPC request has just `te`), each removed by its parsed name: removing
+    // every listed name by its text would parse and look up all nine.
+    let present: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| HOP_BY_HOP.contains(&name.as_str()))
+        .cloned()
+        .collect();
+    for name in named.into_iter().chain(present) {
         headers.remove(name);
     }
 }
@@ -264,12 +271,12 @@ fn rewrite_headers(
         }
         None => strip_l402_authorization(headers),
     }
-    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+    let forwarded_for = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(prior) if !prior.trim().is_empty() => format!("{prior}, {client_ip}"),
         _ => client_ip.to_string(),
     };
     if let Ok(value) = HeaderValue::try_from(forwarded_for) {
-        headers.insert("x-forwarded-for", value);
+        headers.insert(X_FORWARDED_FOR, value);
     }
     for (name, value) in configured {
         headers.insert(name, value.clone());

@@ -6,7 +6,10 @@
 //! `text/plain` body ending in a newline, as Go's `http.Error` writes it (Aperture's wire format).
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CACHE_CONTROL, RETRY_AFTER};
+use http::header::{
+    HeaderName, HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, CACHE_CONTROL, RETRY_AFTER,
+};
 use http::{HeaderMap, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
@@ -31,15 +34,16 @@ pub fn empty() -> ProxyBody {
     Empty::new().map_err(|never| match never {}).boxed()
 }
 
-/// Aperture's list-valued CORS headers and the entries the proxy adds to each, written as one value.
-const CORS_LISTS: [(&str, &str); 3] = [
-    ("access-control-allow-methods", "GET, POST, OPTIONS"),
+/// Aperture's list-valued CORS headers and the entries the proxy adds to each, written as one value. The names
+/// are `http`'s constants: a name given as text would be parsed again on every response.
+const CORS_LISTS: [(HeaderName, &str); 3] = [
+    (ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS"),
     (
-        "access-control-expose-headers",
+        ACCESS_CONTROL_EXPOSE_HEADERS,
         "WWW-Authenticate, Payment-Receipt",
     ),
     (
-        "access-control-allow-headers",
+        ACCESS_CONTROL_ALLOW_HEADERS,
         "Content-Type, Authorization, Grpc-Metadata-macaroon, WWW-Authenticate, Payment-Receipt",
     ),
 ];
@@ -47,9 +51,9 @@ const CORS_LISTS: [(&str, &str); 3] = [
 /// Adds Aperture's CORS headers: `Access-Control-Allow-Origin: *` replaces any value, the list-valued ones are
 /// merged with what a backend already sent (case-insensitively, backend entries first).
 pub fn add_cors(headers: &mut HeaderMap) {
-    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     for (field, ours) in CORS_LISTS {
-        if headers.contains_key(field) {
+        if headers.contains_key(&field) {
             merge_list(headers, field, ours);
         } else {
             // The usual case: nothing to merge, nothing to build.
@@ -58,10 +62,10 @@ pub fn add_cors(headers: &mut HeaderMap) {
     }
 }
 
-fn merge_list(headers: &mut HeaderMap, field: &'static str, ours: &str) {
+fn merge_list(headers: &mut HeaderMap, field: HeaderName, ours: &str) {
     let mut merged: Vec<String> = Vec::new();
     let existing: Vec<String> = headers
-        .get_all(field)
+        .get_all(&field)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .map(str::to_owned)

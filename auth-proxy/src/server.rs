@@ -265,14 +265,16 @@ impl Connection {
                 let pipeline = Arc::clone(&pipeline);
                 let backends = Arc::clone(&backends);
                 let guard = activity.start();
-                async move {
+                // Boxed: hyper moves the service's future into the request's task (HTTP/2: a task per
+                // stream), and a box moves as a pointer where the pipeline's future is kilobytes.
+                Box::pin(async move {
                     let response = pipeline.handle(request, peer, &backends).await;
                     // The request stays in progress until its response body has been sent.
                     Ok::<_, std::convert::Infallible>(response.map(|body| Tracked {
                         inner: body,
                         _guard: guard,
                     }))
-                }
+                })
             })
         };
         let connection = builder
