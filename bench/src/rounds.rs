@@ -3,9 +3,9 @@
 //! In order: HTTP/1.1 to the backend, nginx, hyper-passthrough and auth-proxy (and the baseline build), gRPC
 //! to the backend, through hyper-passthrough and through auth-proxy (and the baseline), gRPC paced at half
 //! the rate auth-proxy just reached (to the backend, through hyper-passthrough, through auth-proxy), and
-//! requests without a token to each proxy (ours on SQLite, the
-//! baseline, ours on PostgreSQL). Measuring everything in every round interleaves the targets, so that a
-//! machine that gets slower or faster during the run affects them all alike.
+//! requests without a token to each proxy (ours on SQLite, the baseline, ours on PostgreSQL). Measuring
+//! everything in every round interleaves the targets, so that a machine that gets slower or faster during
+//! the run affects them all alike.
 
 use std::path::PathBuf;
 use std::time::Duration;
