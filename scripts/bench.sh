@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The proxy benchmark, in one command: builds auth-proxy, mock-lnd, swap-server and the harness in release,
-# installs nginx, wrk and h2load if missing, and runs `proxy-bench` (arguments are passed on, e.g.
-# `--rounds 5 --seconds 10`). It prints a Markdown table of medians and ratios: auth-proxy with a valid
-# token against nginx proxy_pass and the backend directly (HTTP/1.1, wrk), against the gRPC backend
-# directly (h2load), the rate of 402 challenges minted, and auth-proxy's memory; then the latency auth-proxy
-# adds to gRPC calls at half its saturating rate. bench/README.md describes the opt-in measurements
+# The proxy benchmark, in one command: builds auth-proxy, mock-lnd, swap-server and the harness (with
+# hyper-passthrough) in release, installs nginx, wrk and h2load if missing, and runs `proxy-bench` (arguments
+# are passed on, e.g. `--rounds 5 --seconds 10`). It prints a Markdown table of medians and ratios: auth-proxy
+# with a valid token against nginx proxy_pass, hyper-passthrough (the HTTP stack alone) and the backend
+# directly (HTTP/1.1, wrk), against hyper-passthrough and the gRPC backend directly (h2load), the rate of 402
+# challenges minted, and auth-proxy's memory; then the latency each proxy adds to gRPC calls at half
+# auth-proxy's saturating rate. bench/README.md describes the opt-in measurements
 # (--postgres, --prefill-tokens, --rss-requests).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
