@@ -217,8 +217,15 @@ fn has_any(headers: &HeaderMap, names: &[&str]) -> bool {
 
 /// Removes hop-by-hop headers, including those the `Connection` header names.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Only the names that are there (a gRPC request has just `te`), each removed by its parsed name: removing
+    // every listed name by its text would parse and look up all nine. No allocation when there are none.
+    let present: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| HOP_BY_HOP.contains(&name.as_str()))
+        .cloned()
+        .collect();
     // `connection` is itself hop-by-hop: without any, nothing is named either.
-    if !has_any(headers, &HOP_BY_HOP) {
+    if present.is_empty() {
         return;
     }
     let named: Vec<HeaderName> = headers
@@ -227,13 +234,6 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .filter_map(|name| HeaderName::try_from(name.trim()).ok())
-        .collect();
-    // Only the names that are there (a gRPC request has just `te`), each removed by its parsed name: removing
-    // every listed name by its text would parse and look up all nine.
-    let present: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| HOP_BY_HOP.contains(&name.as_str()))
-        .cloned()
         .collect();
     for name in named.into_iter().chain(present) {
         headers.remove(name);
